@@ -1,0 +1,96 @@
+import { isAbsolute, resolve } from "node:path";
+import type { LoadJob } from "../../load/load-client.js";
+import type { Column } from "../../schema/types.js";
+import { DestinationError, errorMessage } from "../../util/errors.js";
+import type { ConnectOptions, Destination, DestinationCapabilities, DestinationClient } from "../destination.js";
+import type { SqlConnection } from "../sql/sql-connection.js";
+import { SqlLoadClient, type SqlDriver } from "../sql/sql-load-client.js";
+import { DuckDbConnection } from "./duckdb-connection.js";
+import { duckdbColumnType, duckdbDialect } from "./duckdb-dialect.js";
+
+export const duckdbCapabilities: DestinationCapabilities = Object.freeze({
+  maxIdentifierLength: 120,
+  supportsTransactions: true,
+  supportsMerge: true,
+  mergeStrategies: ["delete-insert", "upsert"] as const,
+  preferredFileFormat: "jsonl" as const,
+  supportedFileFormats: ["jsonl"] as const,
+  supportsSql: true,
+});
+
+/** read_json's own type for a column: binary travels as base64 text and is decoded in the SELECT. */
+function readType(c: Column): string {
+  return c.type === "binary" ? "VARCHAR" : duckdbColumnType(c);
+}
+
+const driver: SqlDriver = {
+  dialect: duckdbDialect,
+  capabilities: duckdbCapabilities,
+  copyFileSql(job: LoadJob, target: string, columns: Column[], extra: Column[] = []): string {
+    const all = [...columns, ...extra];
+    const q = duckdbDialect.quoteIdent;
+    const spec = all.map((c) => `${duckdbDialect.quoteLiteral(c.name)}: ${duckdbDialect.quoteLiteral(readType(c))}`).join(", ");
+    const select = all.map((c) => (c.type === "binary" ? `from_base64(${q(c.name)})` : q(c.name))).join(", ");
+    return (
+      `INSERT INTO ${target} (${all.map((c) => q(c.name)).join(", ")}) SELECT ${select} FROM read_json(${duckdbDialect.quoteLiteral(job.path)}, ` +
+      `format = 'newline_delimited', columns = {${spec}}, maximum_object_size = 1073741824, ignore_errors = false)`
+    );
+  },
+  async existingColumns(conn: SqlConnection, dataset: string) {
+    const rows = await conn.query(
+      "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = $1 ORDER BY table_name, ordinal_position",
+      [dataset],
+    );
+    const out = new Map<string, Set<string>>();
+    for (const r of rows) {
+      const t = String(r.table_name);
+      let set = out.get(t);
+      if (!set) out.set(t, (set = new Set()));
+      set.add(String(r.column_name));
+    }
+    return out;
+  },
+  isTransient(err: unknown): boolean {
+    return /Could not set lock|IO Error|database is locked|Resource temporarily unavailable/i.test(errorMessage(err));
+  },
+};
+
+export interface DuckDbOptions {
+  /** Database file; `:memory:` for an in-memory database. */
+  path: string;
+}
+
+/**
+ * The embedded default destination. A dataset is a DuckDB schema inside the file.
+ *
+ * @example
+ * pipeline({ name: "gh", destination: duckdb({ path: "gh.duckdb" }) })
+ * pipeline({ name: "gh", destination: "duckdb:gh.duckdb" })   // the same, by URL
+ */
+export function duckdb(options: DuckDbOptions): Destination {
+  const path = options.path === ":memory:" || isAbsolute(options.path) ? options.path : resolve(options.path);
+  return {
+    name: "duckdb",
+    capabilities: duckdbCapabilities,
+    description: `duckdb:${path}`,
+    url: `duckdb:${path}`,
+    async connect(opts: ConnectOptions): Promise<DestinationClient> {
+      const { DuckDBInstance } = await import("@duckdb/node-api");
+      let instance: Awaited<ReturnType<typeof DuckDBInstance.create>>;
+      try {
+        instance = await DuckDBInstance.create(path);
+      } catch (err) {
+        throw new DestinationError(`cannot open DuckDB database ${path}: ${errorMessage(err)}`, {
+          cause: err,
+          transient: driver.isTransient(err),
+          hint: /lock/i.test(errorMessage(err))
+            ? "another process has the database open; close it (or wait for it) and run again"
+            : "check that the path is writable",
+        });
+      }
+      const conn = await instance.connect();
+      await conn.run("SET TimeZone = 'UTC'");
+      return new SqlLoadClient(new DuckDbConnection(instance, conn), driver, opts.dataset, opts.logger);
+    },
+  };
+}

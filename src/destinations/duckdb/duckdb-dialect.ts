@@ -1,0 +1,33 @@
+import { DEFAULT_DECIMAL } from "../../schema/infer.js";
+import type { Column, DataType } from "../../schema/types.js";
+import { type SqlDialect, quoteIdentAnsi, quoteLiteralAnsi } from "../sql/sql-dialect.js";
+
+const TYPES: Record<Exclude<DataType, "decimal">, string> = {
+  text: "VARCHAR",
+  bigint: "BIGINT",
+  double: "DOUBLE",
+  bool: "BOOLEAN",
+  timestamp: "TIMESTAMPTZ",
+  date: "DATE",
+  time: "TIME",
+  json: "JSON",
+  binary: "BLOB",
+};
+
+export function duckdbColumnType(c: Column): string {
+  if (c.type === "decimal") {
+    const p = Math.min(c.precision ?? DEFAULT_DECIMAL.precision, 38);
+    return `DECIMAL(${p},${Math.min(c.scale ?? DEFAULT_DECIMAL.scale, p)})`;
+  }
+  return TYPES[c.type];
+}
+
+export const duckdbDialect: SqlDialect = {
+  quoteIdent: quoteIdentAnsi,
+  quoteLiteral: quoteLiteralAnsi,
+  columnType: duckdbColumnType,
+  textType: "VARCHAR",
+  bigintType: "BIGINT",
+  timestampType: "TIMESTAMPTZ",
+  useDatasetSql: (dataset) => `SET search_path = ${quoteLiteralAnsi(dataset)}`,
+};

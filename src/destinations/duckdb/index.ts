@@ -1,0 +1,1 @@
+export { duckdb, duckdbCapabilities, type DuckDbOptions } from "./duckdb-destination.js";

@@ -1,0 +1,99 @@
+import type { Column, Table } from "../../schema/types.js";
+import { SYSTEM_COLUMNS } from "../../schema/types.js";
+import { SEQ_FIELD } from "../../normalize/load-file-writer.js";
+import { qualified } from "./ddl.js";
+import type { SqlDialect } from "./sql-dialect.js";
+
+/** Column the load files of merge root tables carry to keep the order rows arrived in ("latest wins"). */
+export const SEQ_COLUMN = SEQ_FIELD;
+
+export interface MergeInput {
+  dialect: SqlDialect;
+  dataset: string;
+  root: Table;
+  children: Table[];
+  /** Name of the staging (temp) table of a table. */
+  staging: (table: string) => string;
+  strategy: "delete-insert" | "upsert";
+}
+
+const cols = (t: Table): Column[] => Object.values(t.columns);
+
+/**
+ * SQL statements that merge staged rows into their tables, keeping child tables consistent through
+ * `_ferry_root_id`: deduplicate by primary key (latest or `dedupSort` wins), honour `hardDelete`, and replace
+ * whole partitions by `mergeKey`. Run them inside the package transaction.
+ */
+export function mergeStatements(m: MergeInput): string[] {
+  const { dialect: d, root } = m;
+  const q = (n: string) => d.quoteIdent(n);
+  const target = qualified(d, m.dataset, root.name);
+  const staged = q(m.staging(root.name));
+  const dedup = q(`${m.staging(root.name)}_dedup`);
+  const columns = cols(root);
+  const pk = columns.filter((c) => c.primaryKey).map((c) => c.name);
+  const mk = columns.filter((c) => c.mergeKey).map((c) => c.name);
+  const hard = columns.find((c) => c.hardDelete);
+  const sort = columns.find((c) => c.dedupSort);
+  const id = q(SYSTEM_COLUMNS.id);
+  const rootId = q(SYSTEM_COLUMNS.rootId);
+  const match = (keys: string[], a: string, b: string) => keys.map((k) => `${a}.${q(k)} = ${b}.${q(k)}`).join(" AND ");
+  const deleted = hard
+    ? hard.type === "bool"
+      ? `COALESCE(s.${q(hard.name)}, FALSE)`
+      : `s.${q(hard.name)} IS NOT NULL`
+    : "FALSE";
+  const list = columns.map((c) => q(c.name)).join(", ");
+  const sList = columns.map((c) => `s.${q(c.name)}`).join(", ");
+  const out: string[] = [];
+
+  const order = `${sort ? `${q(sort.name)} ${sort.dedupSort === "asc" ? "ASC" : "DESC"} NULLS LAST, ` : ""}${q(SEQ_COLUMN)} DESC`;
+  const dedupSelect =
+    pk.length > 0
+      ? `SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY ${pk.map(q).join(", ")} ORDER BY ${order}) AS _ferry_rn FROM ${staged}) t WHERE _ferry_rn = 1`
+      : `SELECT *, 1 AS _ferry_rn FROM ${staged}`;
+  out.push(`CREATE TEMP TABLE ${dedup} AS ${dedupSelect}`);
+
+  const keyed = (alias: string) => {
+    const parts: string[] = [];
+    if (pk.length > 0) parts.push(`EXISTS (SELECT 1 FROM ${dedup} s WHERE ${match(pk, "s", alias)})`);
+    if (mk.length > 0) parts.push(`EXISTS (SELECT 1 FROM ${staged} s WHERE ${match(mk, "s", alias)})`);
+    return parts.join(" OR ");
+  };
+
+  if (m.strategy === "upsert" && pk.length > 0) {
+    for (const child of m.children) {
+      out.push(`DELETE FROM ${qualified(d, m.dataset, child.name)} WHERE ${rootId} IN (SELECT ${id} FROM ${dedup})`);
+    }
+    out.push(`DELETE FROM ${target} AS d WHERE EXISTS (SELECT 1 FROM ${dedup} s WHERE ${match(pk, "s", "d")} AND ${deleted})`);
+    const setList = columns
+      .filter((c) => !c.primaryKey)
+      .map((c) => `${q(c.name)} = s.${q(c.name)}`)
+      .join(", ");
+    if (setList) {
+      out.push(`UPDATE ${target} AS d SET ${setList} FROM ${dedup} s WHERE ${match(pk, "s", "d")} AND NOT (${deleted})`);
+    }
+    out.push(
+      `INSERT INTO ${target} (${list}) SELECT ${sList} FROM ${dedup} s WHERE NOT (${deleted}) AND NOT EXISTS (SELECT 1 FROM ${target} d WHERE ${match(pk, "s", "d")})`,
+    );
+  } else {
+    // delete-insert: remove every existing row (and its children) whose key or partition is in the load.
+    for (const child of m.children) {
+      out.push(
+        `DELETE FROM ${qualified(d, m.dataset, child.name)} WHERE ${rootId} IN (SELECT d.${id} FROM ${target} d WHERE ${keyed("d")})`,
+      );
+    }
+    out.push(`DELETE FROM ${target} AS d WHERE ${keyed("d")}`);
+    out.push(`INSERT INTO ${target} (${list}) SELECT ${sList} FROM ${dedup} s WHERE NOT (${deleted})`);
+  }
+  for (const child of m.children) {
+    const cl = cols(child)
+      .map((c) => q(c.name))
+      .join(", ");
+    out.push(
+      `INSERT INTO ${qualified(d, m.dataset, child.name)} (${cl}) SELECT ${cl} FROM ${q(m.staging(child.name))} WHERE ${rootId} IN (SELECT s.${id} FROM ${dedup} s WHERE NOT (${deleted}))`,
+    );
+  }
+  out.push(`DROP TABLE ${dedup}`);
+  return out;
+}

@@ -1,0 +1,249 @@
+import type { LoadJob, PackageLoadRequest, StoredStateRecord, TableFamilyLoad } from "../../load/load-client.js";
+import type { Column, StoredSchema, Table } from "../../schema/types.js";
+import { SYSTEM_TABLES } from "../../schema/types.js";
+import { DestinationError, errorMessage } from "../../util/errors.js";
+import type { Logger } from "../../util/log.js";
+import type { DestinationCapabilities, DestinationClient, QueryRow } from "../destination.js";
+import { addColumnSql, createTableSql, qualified, systemTablesSql } from "./ddl.js";
+import { mergeStatements, SEQ_COLUMN } from "./merge-sql.js";
+import type { SqlConnection } from "./sql-connection.js";
+import type { SqlDialect } from "./sql-dialect.js";
+
+/** What each SQL destination adds to the shared loader. */
+export interface SqlDriver {
+  readonly dialect: SqlDialect;
+  readonly capabilities: DestinationCapabilities;
+  /** A statement that inserts a JSONL load file into `target` (an already quoted name) with these columns. */
+  copyFileSql(job: LoadJob, target: string, columns: Column[], extra?: Column[]): string;
+  /** Existing tables and their columns in the dataset. */
+  existingColumns(conn: SqlConnection, dataset: string): Promise<Map<string, Set<string>>>;
+  /** Whether a driver error may go away on retry (lock held, connection reset...). */
+  isTransient(err: unknown): boolean;
+}
+
+const seqColumn: Column = { name: SEQ_COLUMN, type: "bigint" };
+
+/**
+ * The shared loader of SQL destinations: migrates the dataset schema from the ferry schema, loads each job
+ * file, applies write dispositions, and commits data, state, schema version and `_ferry_loads` together.
+ */
+export class SqlLoadClient implements DestinationClient {
+  readonly capabilities: DestinationCapabilities;
+  readonly #conn: SqlConnection;
+  readonly #driver: SqlDriver;
+  readonly #dataset: string;
+  readonly #log: Logger;
+
+  constructor(conn: SqlConnection, driver: SqlDriver, dataset: string, log: Logger) {
+    this.#conn = conn;
+    this.#driver = driver;
+    this.#dataset = dataset;
+    this.#log = log;
+    this.capabilities = driver.capabilities;
+  }
+
+  get #d(): SqlDialect {
+    return this.#driver.dialect;
+  }
+
+  async loadPackage(req: PackageLoadRequest): Promise<void> {
+    await this.#exec("BEGIN TRANSACTION");
+    try {
+      await this.#migrate(req.schema);
+      for (const family of req.families) await this.#loadFamily(family, req);
+      await this.#writeSystemRows(req);
+      await this.#exec("COMMIT");
+    } catch (err) {
+      await this.#conn.execute("ROLLBACK").catch(() => undefined);
+      throw this.#wrap(err, req.loadId);
+    }
+  }
+
+  async #migrate(schema: StoredSchema): Promise<void> {
+    await this.#exec(`CREATE SCHEMA IF NOT EXISTS ${this.#d.quoteIdent(this.#dataset)}`);
+    for (const sql of systemTablesSql(this.#d, this.#dataset)) await this.#exec(sql);
+    const existing = await this.#driver.existingColumns(this.#conn, this.#dataset);
+    for (const table of Object.values(schema.tables)) {
+      const columns = Object.values(table.columns);
+      if (columns.length === 0) continue;
+      const have = existing.get(table.name);
+      if (!have) {
+        await this.#exec(createTableSql(this.#d, this.#dataset, table.name, columns));
+        this.#log.debug(`created table ${table.name}`);
+        continue;
+      }
+      for (const c of columns) {
+        if (!have.has(c.name)) await this.#exec(addColumnSql(this.#d, this.#dataset, table.name, c));
+      }
+    }
+  }
+
+  async #loadFamily(family: TableFamilyLoad, req: PackageLoadRequest): Promise<void> {
+    const root = family.root;
+    const disposition = root.writeDisposition ?? "append";
+    const tables = family.tables.filter((t) => Object.keys(t.columns).length > 0);
+    if (disposition === "replace") {
+      // Inside the transaction: readers keep seeing the old rows until COMMIT.
+      for (const t of [...tables].reverse()) await this.#exec(`DELETE FROM ${qualified(this.#d, this.#dataset, t.name)}`);
+    }
+    if (disposition !== "merge") {
+      for (const job of family.jobs) {
+        const table = tables.find((t) => t.name === job.table);
+        if (!table) continue;
+        await this.#runJob(job, req, qualified(this.#d, this.#dataset, table.name), Object.values(table.columns));
+      }
+      return;
+    }
+    if (family.jobs.length === 0) return;
+    const staging = (name: string) => `_ferry_stg_${tables.findIndex((t) => t.name === name)}`;
+    for (const t of tables) {
+      await this.#exec(
+        createTableSql(this.#d, this.#dataset, staging(t.name), [...Object.values(t.columns), ...(t === root ? [seqColumn] : [])], true),
+      );
+    }
+    for (const job of family.jobs) {
+      const table = tables.find((t) => t.name === job.table);
+      if (!table) continue;
+      await this.#runJob(job, req, this.#d.quoteIdent(staging(table.name)), Object.values(table.columns), table === root ? [seqColumn] : []);
+    }
+    const children = tables.filter((t) => t !== root);
+    for (const sql of mergeStatements({
+      dialect: this.#d,
+      dataset: this.#dataset,
+      root,
+      children,
+      staging,
+      strategy: root.mergeStrategy ?? "delete-insert",
+    })) {
+      await this.#exec(sql);
+    }
+    for (const t of tables) await this.#exec(`DROP TABLE ${this.#d.quoteIdent(staging(t.name))}`);
+  }
+
+  async #runJob(job: LoadJob, req: PackageLoadRequest, target: string, columns: Column[], extra: Column[] = []): Promise<void> {
+    await req.onJobStarted(job);
+    try {
+      await this.#exec(this.#driver.copyFileSql(job, target, columns, extra));
+    } catch (err) {
+      throw this.#wrap(err, req.loadId, job);
+    }
+    await req.onJobCompleted(job);
+  }
+
+  async #writeSystemRows(req: PackageLoadRequest): Promise<void> {
+    const d = this.#d;
+    const ds = this.#dataset;
+    const now = new Date().toISOString();
+    const known = await this.#conn.query(
+      `SELECT 1 AS x FROM ${qualified(d, ds, SYSTEM_TABLES.version)} WHERE schema_name = $1 AND version_hash = $2`,
+      [req.schema.name, req.schema.versionHash],
+    );
+    if (known.length === 0) {
+      await this.#conn.execute(
+        `INSERT INTO ${qualified(d, ds, SYSTEM_TABLES.version)} (version, engine_version, inserted_at, schema_name, version_hash, schema) VALUES ($1, $2, $3, $4, $5, $6)`,
+        [req.schema.version, req.schema.engineVersion, now, req.schema.name, req.schema.versionHash, JSON.stringify(req.schema)],
+      );
+    }
+    await this.#conn.execute(
+      `INSERT INTO ${qualified(d, ds, SYSTEM_TABLES.state)} (version, engine_version, pipeline_name, state, created_at, version_hash, _ferry_load_id) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [req.state.version, 1, req.pipelineName, req.state.json, now, req.state.hash, req.loadId],
+    );
+    await this.#conn.execute(
+      `INSERT INTO ${qualified(d, ds, SYSTEM_TABLES.loads)} (load_id, schema_name, status, inserted_at, schema_version_hash) VALUES ($1, $2, $3, $4, $5)`,
+      [req.loadId, req.schema.name, 0, now, req.schema.versionHash],
+    );
+  }
+
+  async isLoadCompleted(loadId: string): Promise<boolean> {
+    if (!(await this.#hasSystemTable(SYSTEM_TABLES.loads))) return false;
+    const rows = await this.#conn.query(
+      `SELECT 1 AS x FROM ${qualified(this.#d, this.#dataset, SYSTEM_TABLES.loads)} WHERE load_id = $1 AND status = 0`,
+      [loadId],
+    );
+    return rows.length > 0;
+  }
+
+  async getStoredState(pipelineName: string): Promise<StoredStateRecord | undefined> {
+    if (!(await this.#hasSystemTable(SYSTEM_TABLES.state))) return undefined;
+    const rows = await this.#conn.query(
+      `SELECT state, version, _ferry_load_id AS load_id, CAST(created_at AS VARCHAR) AS created_at FROM ${qualified(this.#d, this.#dataset, SYSTEM_TABLES.state)} WHERE pipeline_name = $1 ORDER BY _ferry_load_id DESC, version DESC LIMIT 1`,
+      [pipelineName],
+    );
+    const r = rows[0];
+    if (!r) return undefined;
+    return { state: String(r.state), version: Number(r.version), loadId: String(r.load_id), createdAt: String(r.created_at) };
+  }
+
+  async getStoredSchema(schemaName: string): Promise<StoredSchema | undefined> {
+    if (!(await this.#hasSystemTable(SYSTEM_TABLES.version))) return undefined;
+    const rows = await this.#conn.query(
+      `SELECT schema FROM ${qualified(this.#d, this.#dataset, SYSTEM_TABLES.version)} WHERE schema_name = $1 ORDER BY version DESC, inserted_at DESC LIMIT 1`,
+      [schemaName],
+    );
+    const r = rows[0];
+    return r ? (JSON.parse(String(r.schema)) as StoredSchema) : undefined;
+  }
+
+  async sql(query: string, params?: unknown[]): Promise<QueryRow[]> {
+    if (!this.#datasetSelected && (await this.listTables()).length > 0) {
+      await this.#exec(this.#d.useDatasetSql(this.#dataset));
+      this.#datasetSelected = true;
+    }
+    return this.#conn.query(query, params);
+  }
+
+  #datasetSelected = false;
+
+  async readTable(name: string, options: { limit?: number; orderBy?: string } = {}): Promise<QueryRow[]> {
+    const tables = await this.listTables();
+    if (!tables.includes(name)) {
+      throw new DestinationError(`table "${name}" does not exist in dataset "${this.#dataset}"`, {
+        fields: { table: name },
+        hint: tables.length > 0 ? `tables: ${tables.join(", ")}` : "nothing was loaded yet",
+      });
+    }
+    const order = options.orderBy ? ` ORDER BY ${this.#d.quoteIdent(options.orderBy)}` : "";
+    const limit = options.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(options.limit))}` : "";
+    return this.#conn.query(`SELECT * FROM ${qualified(this.#d, this.#dataset, name)}${order}${limit}`);
+  }
+
+  async listTables(): Promise<string[]> {
+    const existing = await this.#driver.existingColumns(this.#conn, this.#dataset);
+    return [...existing.keys()].sort();
+  }
+
+  async dropTables(names: string[]): Promise<void> {
+    const existing = await this.#driver.existingColumns(this.#conn, this.#dataset);
+    for (const n of names) {
+      if (existing.has(n)) await this.#exec(`DROP TABLE ${qualified(this.#d, this.#dataset, n)}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#conn.close();
+  }
+
+  async #hasSystemTable(name: string): Promise<boolean> {
+    const existing = await this.#driver.existingColumns(this.#conn, this.#dataset);
+    return existing.has(name);
+  }
+
+  async #exec(sql: string): Promise<void> {
+    await this.#conn.execute(sql);
+  }
+
+  #wrap(err: unknown, loadId: string, job?: LoadJob): unknown {
+    if (err instanceof DestinationError) return err;
+    const transient = this.#driver.isTransient(err);
+    return new DestinationError(`${job ? `load job ${job.id} (table ${job.table})` : `load ${loadId}`} failed: ${errorMessage(err)}`, {
+      cause: err,
+      transient,
+      fields: { loadId, ...(job ? { job: job.id, table: job.table } : {}) },
+      hint: transient
+        ? "the destination was busy or unreachable; ferry retries, and the next run completes this package"
+        : "fix the cause (see the message), then run again: the package is kept and nothing of it was committed",
+    });
+  }
+}
+
+export type { Table };

@@ -1,0 +1,311 @@
+import { normalizeIdentifier } from "../schema/naming.js";
+import { resolveWriteDisposition } from "../schema/types.js";
+import type { ColumnHint, MergeStrategy, SchemaContractSetting, WriteDispositionName } from "../schema/types.js";
+import { ExtractError, FerryError, errorMessage } from "../util/errors.js";
+import { type Logger, childLogger } from "../util/log.js";
+import { type IncrementalContext, type IncrementalState, IncrementalTracker } from "./incremental.js";
+import type { Item, ItemSource, Resource, ResourceContext } from "./resource.js";
+import type { Source } from "./source.js";
+
+/** Table-level hints carried from a resource to the normalizer. */
+export interface TableHints {
+  resource: string;
+  writeDisposition: WriteDispositionName;
+  mergeStrategy?: MergeStrategy;
+  primaryKey?: string[];
+  mergeKey?: string[];
+  columns?: Record<string, ColumnHint>;
+  schemaContract?: SchemaContractSetting;
+  maxTableNesting?: number;
+}
+
+/** Where extracted items go (the pipeline gives a load-package writer). */
+export interface ExtractSink {
+  declareTable(table: string, hints: TableHints): void;
+  write(table: string, item: Item): Promise<void>;
+}
+
+/** Per-resource persistent state as stored in the pipeline state. */
+export interface ResourceState {
+  state?: Record<string, unknown>;
+  incremental?: Record<string, IncrementalState>;
+}
+
+export interface ExtractProgress {
+  resource: string;
+  items: number;
+}
+
+export interface ExtractOptions {
+  sink: ExtractSink;
+  resourceStates: Record<string, ResourceState>;
+  signal: AbortSignal;
+  log: Logger;
+  /** A per-run contract that wins over the resources' own. */
+  schemaContract?: SchemaContractSetting;
+  onProgress?: (p: ExtractProgress) => void;
+}
+
+export interface ExtractResult {
+  /** Items written per table. */
+  items: Record<string, number>;
+  /** New per-resource state, to be committed with the load. */
+  resourceStates: Record<string, ResourceState>;
+}
+
+const toArray = (v: string | string[] | undefined): string[] | undefined =>
+  v === undefined ? undefined : Array.isArray(v) ? v : [v];
+
+function isIterable(v: unknown): v is ItemSource {
+  return v !== null && typeof v === "object" && (Symbol.iterator in v || Symbol.asyncIterator in v);
+}
+
+class LimitReached extends Error {}
+
+/**
+ * Runs every selected resource of a source (parents feed their transformers) and writes items to the sink.
+ * Sequential and streaming: one item (or page) in flight per resource chain.
+ */
+export async function extractSource(src: Source, opts: ExtractOptions): Promise<ExtractResult> {
+  const items: Record<string, number> = {};
+  const newStates: Record<string, ResourceState> = structuredClone(opts.resourceStates);
+  const all = collectResources(src);
+  const children = new Map<Resource, Resource[]>();
+  for (const r of all) {
+    const p = r.parent;
+    if (p) children.set(resolveKey(all, p), [...(children.get(resolveKey(all, p)) ?? []), r]);
+  }
+  const runners = new Map<Resource, ResourceRunner>();
+  for (const r of all) {
+    const state = (newStates[r.name] ??= {});
+    runners.set(r, new ResourceRunner(r, src, state, opts, items));
+  }
+  for (const r of all) {
+    if (r.parent) continue;
+    const runner = runners.get(r)!;
+    await runner.runRoot((chunk) => feedChildren(r, chunk));
+  }
+  for (const runner of runners.values()) runner.finish();
+  return { items, resourceStates: newStates };
+
+  async function feedChildren(parent: Resource, chunk: Item): Promise<void> {
+    for (const child of children.get(parent) ?? []) {
+      const runner = runners.get(child)!;
+      await runner.runTransformer(chunk, (c) => feedChildren(child, c));
+    }
+  }
+}
+
+/** Resources of the source plus parents of its transformers that are not listed (extracted, not loaded). */
+function collectResources(src: Source): Resource[] {
+  const out: Resource[] = [...src.resources];
+  const queue = [...src.resources];
+  while (queue.length > 0) {
+    const r = queue.shift()!;
+    const p = r.parent;
+    if (p && !out.some((x) => x.name === p.name)) {
+      const implicit = p.with({ selected: false });
+      out.unshift(implicit);
+      queue.push(implicit);
+    }
+  }
+  return out;
+}
+
+function resolveKey(all: Resource[], parent: Resource): Resource {
+  return all.find((r) => r.name === parent.name) ?? parent;
+}
+
+class ResourceRunner {
+  readonly #r: Resource;
+  readonly #src: Source;
+  readonly #state: ResourceState;
+  readonly #opts: ExtractOptions;
+  readonly #items: Record<string, number>;
+  readonly #tracker: IncrementalTracker | undefined;
+  readonly #ctx: ResourceContext;
+  readonly #hints: TableHints;
+  readonly #staticTable: string | undefined;
+  readonly #declared = new Set<string>();
+  readonly #limit: number | undefined;
+  #count = 0;
+  #seen = 0;
+
+  constructor(r: Resource, src: Source, state: ResourceState, opts: ExtractOptions, items: Record<string, number>) {
+    this.#r = r;
+    this.#src = src;
+    this.#state = state;
+    this.#opts = opts;
+    this.#items = items;
+    const o = r.options;
+    const pk = toArray(o.primaryKey);
+    const inc = o.incremental;
+    this.#tracker = inc ? new IncrementalTracker(r.name, inc, state.incremental?.[inc.cursor], pk) : undefined;
+    const userState = (state.state ??= {});
+    const incremental: IncrementalContext = this.#tracker ?? {
+      cursor: "",
+      startValue: undefined,
+      endValue: undefined,
+      lastValue: undefined,
+    };
+    this.#ctx = {
+      resourceName: r.name,
+      incremental,
+      state: userState,
+      signal: opts.signal,
+      log: childLogger(opts.log, r.name),
+    };
+    const wd = resolveWriteDisposition(o.writeDisposition);
+    const mk = toArray(o.mergeKey);
+    const contract = opts.schemaContract ?? o.schemaContract ?? src.schemaContract;
+    const nesting = o.maxTableNesting ?? src.maxTableNesting;
+    this.#hints = {
+      resource: r.name,
+      writeDisposition: wd.disposition,
+      ...(wd.strategy ? { mergeStrategy: wd.strategy } : {}),
+      ...(pk ? { primaryKey: pk } : {}),
+      ...(mk ? { mergeKey: mk } : {}),
+      ...(o.columns ? { columns: o.columns } : {}),
+      ...(contract !== undefined ? { schemaContract: contract } : {}),
+      ...(nesting !== undefined ? { maxTableNesting: nesting } : {}),
+    };
+    if (wd.disposition === "merge" && !pk && !mk) {
+      throw new ExtractError(`resource "${r.name}" uses merge but has no primaryKey or mergeKey`, {
+        fields: { resource: r.name },
+        hint: "set primaryKey (or mergeKey) on the resource, or use append",
+      });
+    }
+    this.#staticTable = typeof o.table === "function" ? undefined : normalizeIdentifier(o.table ?? r.name);
+    // Declaring static tables up front lets "replace" empty a table even when the resource yields nothing.
+    if (this.#staticTable && r.selected) this.#declare(this.#staticTable);
+    const limitStep = r.steps.find((s) => s.kind === "limit");
+    this.#limit = limitStep?.kind === "limit" ? limitStep.count : undefined;
+  }
+
+  async runRoot(emit: (chunk: Item) => Promise<void>): Promise<void> {
+    const body = this.#r.body;
+    if (body.kind !== "function") return;
+    if (this.#limit === 0) return;
+    await this.#drain(() => body.fn(this.#ctx), emit);
+  }
+
+  async runTransformer(input: Item, emit: (chunk: Item) => Promise<void>): Promise<void> {
+    const body = this.#r.body;
+    if (body.kind !== "transformer") return;
+    if (this.#limit !== undefined && this.#count >= this.#limit) return;
+    await this.#drain(() => body.fn(input, this.#ctx), emit);
+  }
+
+  async #drain(call: () => unknown, emit: (chunk: Item) => Promise<void>): Promise<void> {
+    let produced: unknown;
+    try {
+      produced = await call();
+    } catch (err) {
+      throw this.#wrap(err);
+    }
+    if (!isIterable(produced)) {
+      // A transformer may return a single item (or a promise of one) instead of yielding.
+      if (produced !== undefined) await this.#handleChunk(produced, emit);
+      return;
+    }
+    try {
+      if (Symbol.asyncIterator in produced || !Array.isArray(produced)) {
+        for await (const chunk of produced as AsyncIterable<Item>) {
+          this.#opts.signal.throwIfAborted();
+          await this.#handleChunk(chunk, emit);
+        }
+      } else {
+        // A plain array returned by a resource function is a list of records, not one page per element.
+        await this.#handleChunk(produced, emit);
+      }
+    } catch (err) {
+      if (err instanceof LimitReached) return;
+      throw this.#wrap(err);
+    }
+  }
+
+  async #handleChunk(chunk: Item, emit: (chunk: Item) => Promise<void>): Promise<void> {
+    const isPage = Array.isArray(chunk);
+    const records = isPage ? (chunk as Item[]) : [chunk];
+    const kept: Item[] = [];
+    let limitHit = false;
+    for (let rec of records) {
+      this.#seen++;
+      if (this.#tracker && !this.#tracker.accept(rec)) continue;
+      let keep = true;
+      for (const step of this.#r.steps) {
+        if (step.kind === "map") rec = step.fn(rec);
+        else if (step.kind === "filter" && !step.fn(rec)) {
+          keep = false;
+          break;
+        }
+      }
+      if (!keep) continue;
+      if (this.#limit !== undefined && this.#count >= this.#limit) {
+        limitHit = true;
+        break;
+      }
+      this.#count++;
+      kept.push(rec);
+      if (this.#r.selected) await this.#write(rec);
+    }
+    if (this.#count > 0 && this.#count % 1000 < kept.length) this.#progress();
+    if (kept.length > 0) await emit(isPage ? kept : kept[0]);
+    if (limitHit || (this.#limit !== undefined && this.#count >= this.#limit)) throw new LimitReached();
+  }
+
+  async #write(rec: Item): Promise<void> {
+    let table = this.#staticTable;
+    if (table === undefined) {
+      const fn = this.#r.options.table as (item: Item) => string;
+      const raw = fn(rec);
+      if (typeof raw !== "string" || raw.trim() === "") {
+        throw new ExtractError(`resource "${this.#r.name}": the table function returned ${JSON.stringify(raw)}`, {
+          fields: { resource: this.#r.name },
+          hint: "return a non-empty table name for every item",
+        });
+      }
+      table = normalizeIdentifier(raw);
+      if (!this.#declared.has(table)) this.#declare(table);
+    }
+    this.#items[table] = (this.#items[table] ?? 0) + 1;
+    await this.#opts.sink.write(table, rec);
+  }
+
+  #declare(table: string): void {
+    this.#declared.add(table);
+    this.#opts.sink.declareTable(table, this.#hints);
+  }
+
+  #progress(): void {
+    this.#opts.onProgress?.({ resource: this.#r.name, items: this.#count });
+  }
+
+  #wrap(err: unknown): unknown {
+    if (err instanceof FerryError) {
+      if (err.fields.resource === undefined) (err.fields as Record<string, unknown>).resource = this.#r.name;
+      return err;
+    }
+    if (err instanceof LimitReached) return err;
+    return new ExtractError(`resource "${this.#r.name}" failed: ${errorMessage(err)}`, {
+      cause: err,
+      fields: { resource: this.#r.name },
+      hint: "the error was raised by the resource's own code; fix it and run again (nothing was loaded)",
+    });
+  }
+
+  finish(): void {
+    this.#progress();
+    const inc = this.#r.options.incremental;
+    if (this.#tracker && inc) {
+      const next = this.#tracker.nextState();
+      if (next) this.#state.incremental = { ...(this.#state.incremental ?? {}), [inc.cursor]: next };
+      if (this.#tracker.boundarySize > 10_000) {
+        this.#ctx.log.warn(
+          `${this.#tracker.boundarySize} records share the last cursor value; their hashes are kept for deduplication. Use a finer cursor to keep state small.`,
+        );
+      }
+    }
+    if (this.#state.state && Object.keys(this.#state.state).length === 0) delete this.#state.state;
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Encoding of extracted items as JSON lines without losing JS types that JSON lacks.
+ * Such values become strings that start with a private-use marker character and a tag:
+ * bigint `\uE000b123`, Date `\uE000t2024-01-01T00:00:00.000Z`, binary `\uE000x<base64>`,
+ * non-finite numbers `\uE000nNaN`. A data string that itself starts with the marker is escaped as `\uE000s...`.
+ */
+export const MARKER = "\uE000";
+const MARKER_CODE = 0xe000;
+
+/** What the encoder met that is not data (functions, symbols), by key, so the caller can warn. */
+export interface EncodeReport {
+  skipped: Map<string, string>;
+}
+
+export class CircularReferenceError extends Error {}
+
+/** Encodes one item as a single JSON line (no trailing newline). */
+export function encodeItem(item: unknown, report: EncodeReport): string {
+  try {
+    return JSON.stringify(item, function replacer(this: Record<string, unknown>, key: string, value: unknown) {
+      const raw = key === "" ? value : this[key];
+      switch (typeof raw) {
+        case "string":
+          return raw.charCodeAt(0) === MARKER_CODE ? `${MARKER}s${raw}` : raw;
+        case "number":
+          return Number.isFinite(raw) ? raw : `${MARKER}n${raw}`;
+        case "bigint":
+          return `${MARKER}b${raw}`;
+        case "function":
+        case "symbol":
+          if (!report.skipped.has(key)) report.skipped.set(key, typeof raw);
+          return undefined;
+        case "object":
+          if (raw === null) return null;
+          if (raw instanceof Date) return Number.isNaN(raw.getTime()) ? "Invalid Date" : `${MARKER}t${raw.toISOString()}`;
+          if (raw instanceof Uint8Array) return `${MARKER}x${Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("base64")}`;
+          if (raw instanceof Map) return Object.fromEntries(raw);
+          if (raw instanceof Set) return Array.from(raw);
+          if (raw instanceof ArrayBuffer) return `${MARKER}x${Buffer.from(raw).toString("base64")}`;
+          return value;
+        default:
+          return value;
+      }
+    }) ?? "null";
+  } catch (err) {
+    if (err instanceof TypeError && /circular/i.test(err.message)) {
+      throw new CircularReferenceError(err.message.replace(/\s*\n\s*/g, " "));
+    }
+    throw err;
+  }
+}
+
+/** Decodes a marker string back into its JS value; any other string is returned as is. */
+export function decodeString(s: string): unknown {
+  if (s.charCodeAt(0) !== MARKER_CODE) return s;
+  const body = s.slice(2);
+  switch (s[1]) {
+    case "s":
+      return body;
+    case "b":
+      return BigInt(body);
+    case "t":
+      return body;
+    case "x":
+      return Buffer.from(body, "base64");
+    case "n":
+      return Number(body);
+    default:
+      return s;
+  }
+}
+
+/** Parses one encoded line, decoding marker strings anywhere in the structure. */
+export function decodeItem(line: string): unknown {
+  return reviveValue(JSON.parse(line));
+}
+
+function reviveValue(v: unknown): unknown {
+  if (typeof v === "string") return v.charCodeAt(0) === MARKER_CODE ? decodeString(v) : v;
+  if (v === null || typeof v !== "object") return v;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = reviveValue(v[i]);
+    return v;
+  }
+  const o = v as Record<string, unknown>;
+  for (const k in o) {
+    const x = o[k];
+    if (typeof x === "string") {
+      if (x.charCodeAt(0) === MARKER_CODE) o[k] = decodeString(x);
+    } else if (x !== null && typeof x === "object") o[k] = reviveValue(x);
+  }
+  return o;
+}

@@ -1,0 +1,99 @@
+import { RotatingJsonlWriter, type WrittenFile } from "../formats/jsonl-writer.js";
+import { shortHash } from "../util/hash.js";
+import type { Schema } from "../schema/schema.js";
+import type { DataType } from "../schema/types.js";
+import type { Row, RowSink } from "./row-sink.js";
+
+/** Extra field of merge root rows in load files (never a schema column). */
+export const SEQ_FIELD = "_ferry_seq";
+
+type Encoder = (v: unknown) => string;
+
+/** JSON-safe text for json columns: bigints as numbers, binary as base64, non-finite numbers as null. */
+export function toJsonText(value: unknown): string {
+  return (
+    JSON.stringify(value, function (this: Record<string, unknown>, key, v) {
+      const raw = this[key];
+      if (typeof raw === "bigint") return Number.isSafeInteger(Number(raw)) ? Number(raw) : raw.toString();
+      if (raw instanceof Uint8Array) return Buffer.from(raw).toString("base64");
+      if (typeof raw === "string" && !raw.isWellFormed()) return raw.toWellFormed();
+      return v;
+    }) ?? "null"
+  );
+}
+
+/**
+ * Load files are JSON lines whose values are already in their column's type: the destination reads them with an
+ * explicit column list (DuckDB's read_json, Postgres COPY ...). Binary is base64; non-finite doubles are strings.
+ */
+const ENCODERS: Record<DataType, Encoder> = {
+  text: (v) => JSON.stringify(v),
+  bigint: (v) => (typeof v === "bigint" ? v.toString() : String(v)),
+  double: (v) => (Number.isFinite(v as number) ? String(v) : JSON.stringify(String(v))),
+  bool: (v) => (v ? "true" : "false"),
+  timestamp: (v) => JSON.stringify(v),
+  date: (v) => JSON.stringify(v),
+  time: (v) => JSON.stringify(v),
+  decimal: (v) => JSON.stringify(String(v)),
+  json: (v) => toJsonText(v),
+  binary: (v) => JSON.stringify(Buffer.from(v as Uint8Array).toString("base64")),
+};
+
+export interface LoadFileIndex {
+  /** Table -> load files (basenames) and row count. */
+  tables: Record<string, { files: string[]; rows: number }>;
+}
+
+/** Writes normalized rows into per-table, size-rotated JSONL load files. */
+export class LoadFileWriter implements RowSink {
+  readonly #dir: string;
+  readonly #schema: Schema;
+  readonly #writers = new Map<string, RotatingJsonlWriter>();
+  readonly #rows = new Map<string, number>();
+  readonly #maxFileBytes: number | undefined;
+
+  constructor(dir: string, schema: Schema, options: { maxFileBytes?: number } = {}) {
+    this.#dir = dir;
+    this.#schema = schema;
+    this.#maxFileBytes = options.maxFileBytes;
+  }
+
+  async write(table: string, row: Row): Promise<void> {
+    const t = this.#schema.getTable(table);
+    const columns = t?.columns ?? {};
+    let line = "{";
+    let first = true;
+    for (const key in row) {
+      const v = row[key];
+      if (v === undefined || v === null) continue;
+      const type = columns[key]?.type ?? "text";
+      line += `${first ? "" : ","}${JSON.stringify(key)}:${ENCODERS[type](v)}`;
+      first = false;
+    }
+    const n = (this.#rows.get(table) ?? 0) + 1;
+    // Merge root rows carry their arrival order so "latest wins" deduplication is exact.
+    if (t?.writeDisposition === "merge" && t.parent === undefined) line += `,"${SEQ_FIELD}":${n}`;
+    line += "}";
+    let w = this.#writers.get(table);
+    if (!w) {
+      w = new RotatingJsonlWriter(this.#dir, fileSafe(table), this.#maxFileBytes ? { maxFileBytes: this.#maxFileBytes } : {});
+      this.#writers.set(table, w);
+    }
+    this.#rows.set(table, n);
+    await w.write(line);
+  }
+
+  async close(): Promise<LoadFileIndex> {
+    const tables: LoadFileIndex["tables"] = {};
+    for (const [table, w] of this.#writers) {
+      const files: WrittenFile[] = await w.close();
+      tables[table] = { files: files.map((f) => f.path.slice(this.#dir.length + 1)), rows: this.#rows.get(table) ?? 0 };
+    }
+    return { tables };
+  }
+}
+
+/** File names stay short and portable whatever the table is called. */
+function fileSafe(table: string): string {
+  return /^[a-z0-9_]{1,60}$/.test(table) ? table : `t_${shortHash(table, 10)}`;
+}

@@ -1,0 +1,61 @@
+import type { TableHints } from "../extract/extractor.js";
+import { decodeItem } from "../formats/item-codec.js";
+import { readLines } from "../formats/jsonl-reader.js";
+import type { Schema, SchemaChange } from "../schema/schema.js";
+import { type LoadFileIndex, LoadFileWriter } from "./load-file-writer.js";
+import { type NormalizeStats, RelationalNormalizer } from "./relational.js";
+
+export interface NormalizeInput {
+  table: string;
+  hints: TableHints;
+  files: string[];
+}
+
+export interface NormalizeFilesOptions {
+  inputs: NormalizeInput[];
+  schema: Schema;
+  loadId: string;
+  outDir: string;
+  maxIdentifierLength: number;
+  maxFileBytes?: number;
+  onProgress?: (table: string, items: number) => void;
+}
+
+export interface NormalizeFilesResult {
+  index: LoadFileIndex;
+  stats: NormalizeStats;
+  schemaChanges: SchemaChange[];
+}
+
+/**
+ * Streams extracted item files through the relational normalizer into load files. The schema object is
+ * evolved in place; the caller persists it with the load package.
+ */
+export async function normalizeFiles(opts: NormalizeFilesOptions): Promise<NormalizeFilesResult> {
+  const changesBefore = opts.schema.changes.length;
+  const writer = new LoadFileWriter(opts.outDir, opts.schema, opts.maxFileBytes ? { maxFileBytes: opts.maxFileBytes } : {});
+  const normalizer = new RelationalNormalizer({
+    schema: opts.schema,
+    loadId: opts.loadId,
+    maxIdentifierLength: opts.maxIdentifierLength,
+    sink: writer,
+  });
+  for (const input of opts.inputs) {
+    const root = normalizer.rootTable(input.table, input.hints);
+    let n = 0;
+    for (const file of input.files) {
+      for await (const line of readLines(file)) {
+        await normalizer.normalizeItem(decodeItem(line), root);
+        if (++n % 5000 === 0) opts.onProgress?.(input.table, n);
+      }
+    }
+    opts.onProgress?.(input.table, n);
+  }
+  normalizer.finish();
+  const index = await writer.close();
+  const stats = normalizer.stats;
+  if (stats.skippedNullItems > 0) stats.warnings.push(`${stats.skippedNullItems} null items were skipped (they hold no data)`);
+  if (stats.discardedRows > 0) stats.warnings.push(`${stats.discardedRows} rows were discarded by the schema contract`);
+  if (stats.discardedValues > 0) stats.warnings.push(`${stats.discardedValues} values were discarded by the schema contract`);
+  return { index, stats, schemaChanges: opts.schema.changes.slice(changesBefore) };
+}

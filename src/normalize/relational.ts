@@ -1,0 +1,384 @@
+import type { TableHints } from "../extract/extractor.js";
+import { resolveContract, type ResolvedContract } from "../schema/contract.js";
+import { CANNOT_COERCE, coerce, inferType } from "../schema/infer.js";
+import { joinPath, normalizeIdentifier, shortenIdentifier, variantColumnName } from "../schema/naming.js";
+import type { Schema } from "../schema/schema.js";
+import { SYSTEM_COLUMNS, type Column, type DataType, type Table } from "../schema/types.js";
+import { DataError, SchemaContractError } from "../util/errors.js";
+import { derivedId, shortHash, uniqueId } from "../util/hash.js";
+import type { Row, RowSink } from "./row-sink.js";
+
+/** Nesting beyond this many levels (objects or lists) is stored as json, whatever the hints say. */
+export const HARD_NESTING_LIMIT = 32;
+
+export interface NormalizerOptions {
+  schema: Schema;
+  loadId: string;
+  maxIdentifierLength: number;
+  sink: RowSink;
+}
+
+/** Counters a run reports so that nothing is dropped silently. */
+export interface NormalizeStats {
+  rows: Record<string, number>;
+  discardedRows: number;
+  discardedValues: number;
+  skippedNullItems: number;
+  warnings: string[];
+}
+
+interface TableCtx {
+  table: Table;
+  contract: ResolvedContract;
+  /** Created during this normalization: the tables contract allowed it, so columns evolve freely. */
+  isNew: boolean;
+  nesting: number;
+  merge: boolean;
+  upsertKey: string[] | undefined;
+  rootName: string;
+  maxNesting: number;
+}
+
+class DiscardRow extends Error {}
+
+/**
+ * Turns nested items into relational rows: objects flatten to `a__b` columns, lists become child tables
+ * `<table>__<field>` linked by `_ferry_parent_id`/`_ferry_list_idx`; types are inferred, coerced, and the
+ * schema evolves under the table's contract.
+ */
+export class RelationalNormalizer {
+  readonly #schema: Schema;
+  readonly #loadId: string;
+  readonly #maxLen: number;
+  readonly #sink: RowSink;
+  readonly #ctx = new Map<string, TableCtx>();
+  readonly stats: NormalizeStats = { rows: {}, discardedRows: 0, discardedValues: 0, skippedNullItems: 0, warnings: [] };
+
+  constructor(opts: NormalizerOptions) {
+    this.#schema = opts.schema;
+    this.#loadId = opts.loadId;
+    this.#maxLen = opts.maxIdentifierLength;
+    this.#sink = opts.sink;
+  }
+
+  /** Prepares a root table from the resource's hints (creates it lazily on the first row). */
+  rootTable(name: string, hints: TableHints): TableCtx {
+    const cached = this.#ctx.get(name);
+    if (cached) return cached;
+    const contract = resolveContract(hints.schemaContract);
+    const merge = hints.writeDisposition === "merge";
+    const ctx: TableCtx = {
+      table: this.#schema.getTable(name) ?? { name, columns: {} },
+      contract,
+      isNew: this.#schema.getTable(name) === undefined,
+      nesting: 0,
+      merge,
+      upsertKey: merge && hints.mergeStrategy === "upsert" ? hints.primaryKey : undefined,
+      rootName: name,
+      maxNesting: Math.min(hints.maxTableNesting ?? HARD_NESTING_LIMIT, HARD_NESTING_LIMIT),
+    };
+    const tableHints: Partial<Table> = {
+      resource: hints.resource,
+      writeDisposition: hints.writeDisposition,
+      ...(hints.mergeStrategy ? { mergeStrategy: hints.mergeStrategy } : {}),
+      ...(hints.schemaContract !== undefined ? { schemaContract: contract } : {}),
+    };
+    Object.assign(ctx.table, tableHints);
+    this.#applyColumnHints(ctx, hints);
+    this.#ctx.set(name, ctx);
+    return ctx;
+  }
+
+  /** Normalizes one extracted item into rows of `table` and its child tables. */
+  async normalizeItem(item: unknown, root: TableCtx): Promise<void> {
+    let obj: Record<string, unknown>;
+    if (item === null || item === undefined) {
+      this.stats.skippedNullItems++;
+      return;
+    }
+    if (typeof item !== "object" || Array.isArray(item) || item instanceof Uint8Array) obj = { value: item };
+    else obj = item as Record<string, unknown>;
+    const id = root.upsertKey ? derivedId(root.table.name, ...root.upsertKey.map((k) => keyValue(obj, k))) : uniqueId();
+    const sys: Row = { [SYSTEM_COLUMNS.id]: id, [SYSTEM_COLUMNS.loadId]: this.#loadId };
+    await this.#processRow(root, obj, sys, id, 0);
+  }
+
+  async #processRow(ctx: TableCtx, obj: Record<string, unknown>, sys: Row, rootId: string, depth: number): Promise<void> {
+    if (this.#schema.getTable(ctx.table.name) === undefined) {
+      if (!this.#allowNewTable(ctx, obj)) return;
+    }
+    const row: Row = sys;
+    const lists: Array<[string, string, unknown[]]> = [];
+    try {
+      for (const [k, v] of Object.entries(sys)) this.#ensureSystemColumn(ctx, k, v);
+      this.#flatten(ctx, row, obj, "", "", depth, lists);
+    } catch (err) {
+      if (err instanceof DiscardRow) {
+        this.stats.discardedRows++;
+        return;
+      }
+      throw err;
+    }
+    await this.#sink.write(ctx.table.name, row);
+    this.stats.rows[ctx.table.name] = (this.stats.rows[ctx.table.name] ?? 0) + 1;
+    const parentId = row[SYSTEM_COLUMNS.id] as string;
+    for (const [name, origin, list] of lists) {
+      const child = this.#childTable(ctx, name, origin);
+      for (let i = 0; i < list.length; i++) {
+        const el = list[i];
+        if (el === null || el === undefined) continue;
+        const childSys: Row = {
+          [SYSTEM_COLUMNS.id]: derivedId(parentId, child.table.name, String(i)),
+          [SYSTEM_COLUMNS.parentId]: parentId,
+          [SYSTEM_COLUMNS.listIdx]: i,
+        };
+        if (ctx.merge || child.merge) childSys[SYSTEM_COLUMNS.rootId] = rootId;
+        let childObj: Record<string, unknown>;
+        if (Array.isArray(el)) childObj = { value: el };
+        else if (typeof el === "object" && !(el instanceof Uint8Array)) childObj = el as Record<string, unknown>;
+        else childObj = { value: el };
+        await this.#processRow(child, childObj, childSys, rootId, depth + 1);
+      }
+    }
+  }
+
+  #flatten(
+    ctx: TableCtx,
+    row: Row,
+    obj: Record<string, unknown>,
+    prefix: string,
+    originPrefix: string,
+    depth: number,
+    lists: Array<[string, string, unknown[]]>,
+  ): void {
+    for (const key in obj) {
+      const v = obj[key];
+      if (v === null || v === undefined) continue;
+      const name = joinPath(prefix, normalizeIdentifier(key));
+      const origin = originPrefix === "" ? key : `${originPrefix}.${key}`;
+      if (typeof v === "object" && !(v instanceof Uint8Array)) {
+        const tooDeep = ctx.nesting + (Array.isArray(v) ? 1 : 0) > ctx.maxNesting || depth >= HARD_NESTING_LIMIT;
+        const asJson = tooDeep || this.#hintedJson(ctx, name);
+        if (!asJson) {
+          if (Array.isArray(v)) {
+            if (v.length > 0) lists.push([name, origin, v]);
+          } else {
+            this.#flatten(ctx, row, v as Record<string, unknown>, name, origin, depth + 1, lists);
+          }
+          continue;
+        }
+        this.#setValue(ctx, row, name, origin, v, "json");
+        continue;
+      }
+      const t = inferType(v);
+      if (t === undefined) continue;
+      this.#setValue(ctx, row, name, origin, typeof v === "string" && !v.isWellFormed() ? v.toWellFormed() : v, t);
+    }
+  }
+
+  #hintedJson(ctx: TableCtx, name: string): boolean {
+    return ctx.table.columns[this.#columnName(name)]?.type === "json";
+  }
+
+  #columnName(name: string): string {
+    return shortenIdentifier(name, this.#maxLen);
+  }
+
+  #setValue(ctx: TableCtx, row: Row, rawName: string, origin: string, value: unknown, type: DataType): void {
+    let name = this.#columnName(rawName);
+    let col = ctx.table.columns[name];
+    // Two source keys that normalize to one name ("Name", "name"): the first keeps it, the other gets a hashed suffix.
+    if (col !== undefined && !(col.origin !== undefined ? col.origin === origin : isSameOrigin(col.name, origin))) {
+      name = this.#conflictName(name, origin);
+      col = ctx.table.columns[name];
+    }
+    if (col === undefined) {
+      col = this.#newColumn(ctx, name, origin, value, type);
+      if (col === undefined) return;
+    }
+    const coerced = coerce(value, type, col);
+    if (coerced !== CANNOT_COERCE) {
+      row[name] = coerced;
+      return;
+    }
+    this.#setVariant(ctx, row, col, value, type);
+  }
+
+  #conflictName(name: string, origin: string): string {
+    return shortenIdentifier(`${name}_${shortHash(origin, 4)}`, this.#maxLen);
+  }
+
+  #newColumn(ctx: TableCtx, name: string, origin: string, value: unknown, type: DataType): Column | undefined {
+    if (!ctx.isNew && this.#schema.getTable(ctx.table.name) !== undefined) {
+      const mode = ctx.contract.columns;
+      if (mode !== "evolve" && !this.#contractAllows(mode, ctx, "columns", name, type, value)) return undefined;
+    }
+    const column: Column = { name, type };
+    if (!isSameOrigin(name, origin)) column.origin = origin;
+    return this.#schema.addColumn(ctx.table.name, column);
+  }
+
+  #setVariant(ctx: TableCtx, row: Row, col: Column, value: unknown, type: DataType): void {
+    const vname = shortenIdentifier(variantColumnName(col.name, type), this.#maxLen);
+    let variant = ctx.table.columns[vname];
+    if (variant === undefined) {
+      const mode = ctx.contract.data_type;
+      if (mode !== "evolve" && !this.#contractAllows(mode, ctx, "data_type", col.name, type, value, col.type)) return;
+      variant = this.#schema.addColumn(ctx.table.name, { name: vname, type, variantOf: col.name });
+    }
+    row[vname] = value;
+  }
+
+  /** Applies freeze/discard modes; returns true when the value may be stored. */
+  #contractAllows(
+    mode: string,
+    ctx: TableCtx,
+    entity: "columns" | "data_type",
+    column: string,
+    type: DataType,
+    value: unknown,
+    existingType?: DataType,
+  ): boolean {
+    if (mode === "discard_value") {
+      this.stats.discardedValues++;
+      return false;
+    }
+    if (mode === "discard_row") throw new DiscardRow();
+    const what =
+      entity === "columns"
+        ? `new column "${column}" of type ${type}`
+        : `value of type ${type} for column "${column}" of type ${existingType}`;
+    throw new SchemaContractError(
+      `schema contract "freeze" on ${entity} of table "${ctx.table.name}" rejects ${what} (value: ${preview(value)})`,
+      {
+        fields: { table: ctx.table.name, column, type },
+        hint: `change the resource's schemaContract (${entity}: "evolve", "discard_row" or "discard_value") or fix the data`,
+      },
+    );
+  }
+
+  #allowNewTable(ctx: TableCtx, obj: Record<string, unknown>): boolean {
+    // A child table of a table created in this run is part of the new table, like its columns.
+    const childOfNew = ctx.table.parent !== undefined && this.#ctx.get(ctx.rootName)?.isNew === true;
+    if (ctx.contract.tables === "evolve" || childOfNew) {
+      this.#schema.addTable(ctx.table);
+      return true;
+    }
+    if (ctx.contract.tables === "discard_row" || ctx.contract.tables === "discard_value") {
+      this.stats.discardedRows++;
+      return false;
+    }
+    throw new SchemaContractError(
+      `schema contract "freeze" on tables rejects new table "${ctx.table.name}" (first row: ${preview(obj)})`,
+      {
+        fields: { table: ctx.table.name },
+        hint: 'change the schemaContract (tables: "evolve" or "discard_row"), or load into an existing table',
+      },
+    );
+  }
+
+  #ensureSystemColumn(ctx: TableCtx, name: string, value: unknown): void {
+    if (ctx.table.columns[name] !== undefined) return;
+    const type: DataType = typeof value === "number" ? "bigint" : "text";
+    // origin "" marks a system column: a data key named "_ferry_id" is treated as a conflicting key.
+    this.#schema.addColumn(ctx.table.name, { name, type, nullable: false, origin: "" });
+  }
+
+  #childTable(parent: TableCtx, name: string, origin: string): TableCtx {
+    let tableName = shortenIdentifier(`${parent.table.name}__${name}`, this.#maxLen);
+    const existing = this.#schema.getTable(tableName);
+    const fullOrigin = `${parent.table.name}.${origin}`;
+    if (existing?.parent !== undefined && existing.parent !== parent.table.name) {
+      tableName = this.#conflictName(tableName, fullOrigin);
+    }
+    const cached = this.#ctx.get(tableName);
+    if (cached) return cached;
+    const table: Table = this.#schema.getTable(tableName) ?? { name: tableName, parent: parent.table.name, columns: {} };
+    const ctx: TableCtx = {
+      table,
+      contract: parent.contract,
+      isNew: parent.isNew || this.#schema.getTable(tableName) === undefined,
+      nesting: parent.nesting + 1,
+      merge: parent.merge,
+      upsertKey: undefined,
+      rootName: parent.rootName,
+      maxNesting: parent.maxNesting,
+    };
+    this.#ctx.set(tableName, ctx);
+    return ctx;
+  }
+
+  #applyColumnHints(ctx: TableCtx, hints: TableHints): void {
+    const wanted = new Map<string, Partial<Column>>();
+    const add = (raw: string, hint: Partial<Column>) => {
+      const name = this.#columnName(normalizePath(raw));
+      const origin = raw;
+      wanted.set(name, { ...wanted.get(name), ...hint, ...(isSameOrigin(name, origin) ? {} : { origin }) });
+    };
+    for (const [raw, hint] of Object.entries(hints.columns ?? {})) add(raw, hint);
+    for (const k of hints.primaryKey ?? []) add(k, { primaryKey: true, nullable: false });
+    for (const k of hints.mergeKey ?? []) add(k, { mergeKey: true });
+    const later: Record<string, Partial<Column>> = {};
+    for (const [name, hint] of wanted) {
+      const col = ctx.table.columns[name];
+      if (col) Object.assign(col, withoutType(hint));
+      else if (hint.type !== undefined) {
+        // A typed hint creates its column up front: it is never "only null", and its type is known.
+        if (this.#schema.getTable(ctx.table.name) === undefined) this.#schema.addTable(ctx.table);
+        this.#schema.addColumn(ctx.table.name, { ...hint, name, type: hint.type });
+      } else later[name] = hint;
+    }
+    if (Object.keys(later).length > 0) this.#pendingHints.set(ctx.table.name, later);
+  }
+
+  readonly #pendingHints = new Map<string, Record<string, Partial<Column>>>();
+
+  /** Applies hints (primary key, merge key...) to columns that appeared during normalization. */
+  finish(): void {
+    for (const [tableName, hints] of this.#pendingHints) {
+      const t = this.#schema.getTable(tableName);
+      if (!t) continue;
+      for (const [name, hint] of Object.entries(hints)) {
+        const col = t.columns[name];
+        if (col) Object.assign(col, withoutType(hint));
+      }
+    }
+  }
+}
+
+function withoutType(hint: Partial<Column>): Partial<Column> {
+  const { type: _type, origin: _origin, ...rest } = hint;
+  return rest;
+}
+
+function normalizePath(path: string): string {
+  return path
+    .split(".")
+    .map((p) => normalizeIdentifier(p))
+    .join("__");
+}
+
+function isSameOrigin(name: string, origin: string): boolean {
+  return name === origin || name === origin.split(".").join("__");
+}
+
+function keyValue(obj: Record<string, unknown>, key: string): string {
+  const v = obj[key];
+  if (v === undefined || v === null) {
+    throw new DataError(`primary key "${key}" is missing in a record`, {
+      fields: { column: key },
+      hint: "every record of a merge resource needs its primary key",
+    });
+  }
+  return typeof v === "object" ? JSON.stringify(v) : String(v);
+}
+
+function preview(value: unknown): string {
+  let s: string;
+  try {
+    s = JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? `${v}` : v)) ?? String(value);
+  } catch {
+    s = String(value);
+  }
+  return s.length > 120 ? `${s.slice(0, 117)}...` : s;
+}

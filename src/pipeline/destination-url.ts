@@ -1,0 +1,33 @@
+import type { Destination } from "../destinations/destination.js";
+import { ConfigError } from "../util/errors.js";
+import { redactSecrets } from "../util/log.js";
+
+type Factory = (rest: string, pipelineName: string) => Promise<Destination>;
+
+/** URL schemes and the (lazily imported) destinations they open. Data, not branches. */
+const FACTORIES: Record<string, Factory> = {
+  duckdb: async (rest, pipelineName) => {
+    const { duckdb } = await import("../destinations/duckdb/index.js");
+    const path = rest.replace(/^\/\/(?=\/)/, "");
+    return duckdb({ path: path === "" ? `${pipelineName}.duckdb` : path });
+  },
+};
+
+/**
+ * Resolves a destination URL: `duckdb` (file `<pipeline>.duckdb` in the working directory),
+ * `duckdb:path/file.duckdb`, `duckdb:///abs/file.duckdb`, `duckdb::memory:`.
+ */
+export async function resolveDestination(spec: string | Destination, pipelineName: string): Promise<Destination> {
+  if (typeof spec !== "string") return spec;
+  const m = /^([a-z][a-z0-9+.-]*)(?::(.*))?$/is.exec(spec.trim());
+  const scheme = m?.[1]?.toLowerCase();
+  const factory = scheme ? FACTORIES[scheme] : undefined;
+  if (!factory || !m) {
+    throw new ConfigError(`unknown destination "${redactSecrets(spec)}"`, {
+      hint: `use one of: ${Object.keys(FACTORIES)
+        .map((k) => `${k}:...`)
+        .join(", ")} (other destinations arrive with their own packages)`,
+    });
+  }
+  return factory(m[2] ?? "", pipelineName);
+}

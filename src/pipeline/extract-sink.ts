@@ -1,0 +1,61 @@
+import { join } from "node:path";
+import type { ExtractSink, TableHints } from "../extract/extractor.js";
+import type { Item } from "../extract/resource.js";
+import { CircularReferenceError, encodeItem, type EncodeReport } from "../formats/item-codec.js";
+import { RotatingJsonlWriter } from "../formats/jsonl-writer.js";
+import { DataError } from "../util/errors.js";
+import { shortHash } from "../util/hash.js";
+
+/** Writes extracted items of each table into a load package's `extracted/` folder. */
+export class PackageExtractSink implements ExtractSink {
+  readonly #dir: string;
+  readonly #writers = new Map<string, RotatingJsonlWriter>();
+  readonly tables: Record<string, TableHints> = {};
+  readonly report: EncodeReport = { skipped: new Map() };
+
+  constructor(extractedDir: string) {
+    this.#dir = extractedDir;
+  }
+
+  declareTable(table: string, hints: TableHints): void {
+    if (!this.tables[table]) this.tables[table] = hints;
+  }
+
+  async write(table: string, item: Item): Promise<void> {
+    let line: string;
+    try {
+      line = encodeItem(item, this.report);
+    } catch (err) {
+      if (err instanceof CircularReferenceError) {
+        throw new DataError(`an item for table "${table}" has a circular reference: ${err.message}`, {
+          fields: { table, resource: this.tables[table]?.resource },
+          hint: "yield plain data: map the item to an object without cycles",
+        });
+      }
+      throw err;
+    }
+    let w = this.#writers.get(table);
+    if (!w) {
+      const prefix = /^[a-z0-9_]{1,60}$/.test(table) ? table : `t_${shortHash(table, 10)}`;
+      w = new RotatingJsonlWriter(this.#dir, prefix);
+      this.#writers.set(table, w);
+    }
+    await w.write(line);
+  }
+
+  /** Closes all files; returns file names per table. */
+  async close(): Promise<Record<string, string[]>> {
+    const out: Record<string, string[]> = {};
+    for (const [table, w] of this.#writers) {
+      const files = await w.close();
+      out[table] = files.map((f) => f.path.slice(join(this.#dir, "x").length - 1));
+    }
+    return out;
+  }
+
+  warnings(): string[] {
+    return [...this.report.skipped].map(
+      ([key, type]) => `values of type ${type} (e.g. key "${key}") are not data and were not loaded`,
+    );
+  }
+}

@@ -1,0 +1,67 @@
+import { type Item, type ItemSource, Resource, type ResourceOptions, resource } from "../extract/resource.js";
+import { Source } from "../extract/source.js";
+import type { ColumnHint, SchemaContractSetting, WriteDisposition } from "../schema/types.js";
+import { ConfigError } from "../util/errors.js";
+
+/** Options of `run()` / `extract()` that apply to the data of this call. */
+export interface RunOptions {
+  /** Table name for plain data (arrays, iterables); overrides a single resource's table. */
+  table?: string;
+  writeDisposition?: WriteDisposition;
+  primaryKey?: string | string[];
+  mergeKey?: string | string[];
+  columns?: Record<string, ColumnHint>;
+  /** Wins over the resources' own contracts for this run. */
+  schemaContract?: SchemaContractSetting;
+  maxTableNesting?: number;
+}
+
+/** Anything `run()` accepts. */
+export type RunData = Source | Resource | Resource[] | Item[] | ItemSource | (() => ItemSource);
+
+/** Turns what the user passed into one source (its name names the schema). */
+export function toSource(data: RunData, options: RunOptions, pipelineName: string): Source {
+  if (data instanceof Source) return applyToAll(data, options);
+  if (data instanceof Resource) return new Source({ name: pipelineName, resources: [withRunOptions(data, options)] });
+  if (Array.isArray(data) && data.length > 0 && data.every((r) => r instanceof Resource)) {
+    return new Source({ name: pipelineName, resources: (data as Resource[]).map((r) => withRunOptions(r, options)) });
+  }
+  const isData =
+    typeof data === "function" ||
+    (data !== null && typeof data === "object" && (Symbol.iterator in data || Symbol.asyncIterator in data));
+  if (!isData) {
+    throw new ConfigError("run() needs a source, a resource, a list of resources, or data (an array or iterable)");
+  }
+  if (!options.table) {
+    throw new ConfigError("plain data needs a table name", { hint: 'pass { table: "name" } as the run options' });
+  }
+  const r = resource({ name: options.table }, data as ItemSource);
+  return new Source({ name: pipelineName, resources: [withRunOptions(r, options)] });
+}
+
+function runHints(options: RunOptions): Partial<ResourceOptions> {
+  const out: Partial<ResourceOptions> = {};
+  if (options.table !== undefined) out.table = options.table;
+  if (options.writeDisposition !== undefined) out.writeDisposition = options.writeDisposition;
+  if (options.primaryKey !== undefined) out.primaryKey = options.primaryKey;
+  if (options.mergeKey !== undefined) out.mergeKey = options.mergeKey;
+  if (options.columns !== undefined) out.columns = options.columns;
+  if (options.maxTableNesting !== undefined) out.maxTableNesting = options.maxTableNesting;
+  return out;
+}
+
+function withRunOptions(r: Resource, options: RunOptions): Resource {
+  const hints = runHints(options);
+  return Object.keys(hints).length > 0 ? r.with(hints) : r;
+}
+
+function applyToAll(src: Source, options: RunOptions): Source {
+  const { table: _table, ...rest } = runHints(options);
+  if (Object.keys(rest).length === 0) return src;
+  return new Source({
+    name: src.name,
+    resources: src.resources.map((r) => r.with(rest)),
+    ...(src.schemaContract !== undefined ? { schemaContract: src.schemaContract } : {}),
+    ...(src.maxTableNesting !== undefined ? { maxTableNesting: src.maxTableNesting } : {}),
+  });
+}
