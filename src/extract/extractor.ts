@@ -1,8 +1,13 @@
 import { normalizeIdentifier } from "../schema/naming.js";
+import type {
+  ColumnHint,
+  MergeStrategy,
+  SchemaContractSetting,
+  WriteDispositionName,
+} from "../schema/types.js";
 import { resolveWriteDisposition } from "../schema/types.js";
-import type { ColumnHint, MergeStrategy, SchemaContractSetting, WriteDispositionName } from "../schema/types.js";
-import { ExtractError, FerryError, errorMessage } from "../util/errors.js";
-import { type Logger, childLogger } from "../util/log.js";
+import { ExtractError, errorMessage, FerryError } from "../util/errors.js";
+import { childLogger, type Logger } from "../util/log.js";
 import { type IncrementalContext, type IncrementalState, IncrementalTracker } from "./incremental.js";
 import type { Item, ItemSource, Resource, ResourceContext } from "./resource.js";
 import type { Source } from "./source.js";
@@ -131,7 +136,13 @@ class ResourceRunner {
   #count = 0;
   #seen = 0;
 
-  constructor(r: Resource, src: Source, state: ResourceState, opts: ExtractOptions, items: Record<string, number>) {
+  constructor(
+    r: Resource,
+    src: Source,
+    state: ResourceState,
+    opts: ExtractOptions,
+    items: Record<string, number>,
+  ) {
     this.#r = r;
     this.#src = src;
     this.#state = state;
@@ -140,7 +151,9 @@ class ResourceRunner {
     const o = r.options;
     const pk = toArray(o.primaryKey);
     const inc = o.incremental;
-    this.#tracker = inc ? new IncrementalTracker(r.name, inc, state.incremental?.[inc.cursor], pk) : undefined;
+    this.#tracker = inc
+      ? new IncrementalTracker(r.name, inc, state.incremental?.[inc.cursor], pk)
+      : undefined;
     const userState = (state.state ??= {});
     const incremental: IncrementalContext = this.#tracker ?? {
       cursor: "",
@@ -260,10 +273,13 @@ class ResourceRunner {
       const fn = this.#r.options.table as (item: Item) => string;
       const raw = fn(rec);
       if (typeof raw !== "string" || raw.trim() === "") {
-        throw new ExtractError(`resource "${this.#r.name}": the table function returned ${JSON.stringify(raw)}`, {
-          fields: { resource: this.#r.name },
-          hint: "return a non-empty table name for every item",
-        });
+        throw new ExtractError(
+          `resource "${this.#r.name}": the table function returned ${JSON.stringify(raw)}`,
+          {
+            fields: { resource: this.#r.name },
+            hint: "return a non-empty table name for every item",
+          },
+        );
       }
       table = normalizeIdentifier(raw);
       if (!this.#declared.has(table)) this.#declare(table);

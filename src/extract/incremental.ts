@@ -78,7 +78,8 @@ function applyLag(value: unknown, lag: number, func: "max" | "min"): unknown {
   const sign = func === "max" ? -1 : 1;
   if (typeof value === "number") return value + sign * lag;
   if (typeof value === "bigint") return value + BigInt(sign * lag);
-  const t = value instanceof Date ? value.getTime() : typeof value === "string" ? Date.parse(value) : Number.NaN;
+  const t =
+    value instanceof Date ? value.getTime() : typeof value === "string" ? Date.parse(value) : Number.NaN;
   if (Number.isNaN(t)) return value;
   const shifted = new Date(t + sign * lag * 1000);
   return value instanceof Date ? shifted : shifted.toISOString();
@@ -102,7 +103,12 @@ export class IncrementalTracker implements IncrementalContext {
   #boundary = new Set<string>();
   readonly #resource: string;
 
-  constructor(resource: string, opts: IncrementalOptions, previous: IncrementalState | undefined, primaryKey?: string[]) {
+  constructor(
+    resource: string,
+    opts: IncrementalOptions,
+    previous: IncrementalState | undefined,
+    primaryKey?: string[],
+  ) {
     if (!opts.cursor) throw new ConfigError(`resource "${resource}": incremental needs a cursor field path`);
     this.#resource = resource;
     this.#opts = opts;
@@ -132,10 +138,13 @@ export class IncrementalTracker implements IncrementalContext {
       const mode = this.#opts.onCursorMissing ?? "raise";
       if (mode === "include") return true;
       if (mode === "exclude") return false;
-      throw new ExtractError(`cursor "${this.cursor}" is missing or null in a record of resource "${this.#resource}"`, {
-        fields: { resource: this.#resource },
-        hint: 'set incremental.onCursorMissing to "include" or "exclude", or fix the cursor path',
-      });
+      throw new ExtractError(
+        `cursor "${this.cursor}" is missing or null in a record of resource "${this.#resource}"`,
+        {
+          fields: { resource: this.#resource },
+          hint: 'set incremental.onCursorMissing to "include" or "exclude", or fix the cursor path',
+        },
+      );
     }
     const dir = this.#func === "max" ? 1 : -1;
     if (this.startValue !== undefined && dir * compareCursor(value, this.startValue) < 0) return false;
@@ -161,8 +170,12 @@ export class IncrementalTracker implements IncrementalContext {
   }
 
   #hash(item: unknown): string {
-    if (this.#keyFields) return shortHash(JSON.stringify(this.#keyFields.map((k) => String(getPath(item, k)))), 12);
-    return shortHash(JSON.stringify(item, (_k, v) => (typeof v === "bigint" ? v.toString() : v)), 12);
+    if (this.#keyFields)
+      return shortHash(JSON.stringify(this.#keyFields.map((k) => String(getPath(item, k)))), 12);
+    return shortHash(
+      JSON.stringify(item, (_k, v) => (typeof v === "bigint" ? v.toString() : v)),
+      12,
+    );
   }
 
   /** The state to store after this run; undefined when the run must not move the cursor (endValue backfills). */

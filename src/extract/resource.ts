@@ -1,4 +1,5 @@
 import type { ColumnHint, SchemaContractSetting, WriteDisposition } from "../schema/types.js";
+import { FERRY_KIND } from "../util/kind.js";
 import type { Logger } from "../util/log.js";
 import type { IncrementalContext, IncrementalOptions } from "./incremental.js";
 
@@ -19,7 +20,10 @@ export interface ResourceContext {
 }
 
 export type ResourceFunction = (ctx: ResourceContext) => ItemSource | Promise<ItemSource> | Item[];
-export type TransformerFunction = (item: Item, ctx: ResourceContext) => ItemSource | Promise<ItemSource | Item> | Item;
+export type TransformerFunction = (
+  item: Item,
+  ctx: ResourceContext,
+) => ItemSource | Promise<ItemSource | Item> | Item;
 
 export interface ResourceOptions {
   name: string;
@@ -42,7 +46,9 @@ export type Step =
   | { kind: "filter"; fn: (item: Item) => boolean }
   | { kind: "limit"; count: number };
 
-type Body = { kind: "function"; fn: ResourceFunction } | { kind: "transformer"; fn: TransformerFunction; parent?: Resource };
+type Body =
+  | { kind: "function"; fn: ResourceFunction }
+  | { kind: "transformer"; fn: TransformerFunction; parent?: Resource };
 
 /**
  * A named stream of records that loads into a table. Immutable: steps return a new resource.
@@ -53,12 +59,14 @@ type Body = { kind: "function"; fn: ResourceFunction } | { kind: "transformer"; 
  * }).filter((u) => u.id > 0).limit(100);
  */
 export class Resource {
+  readonly [FERRY_KIND] = "resource";
   readonly options: Readonly<ResourceOptions>;
   readonly steps: readonly Step[];
   readonly #body: Body;
 
   constructor(options: ResourceOptions, body: Body, steps: readonly Step[] = []) {
-    if (!options.name || typeof options.name !== "string") throw new TypeError("a resource needs a non-empty name");
+    if (!options.name || typeof options.name !== "string")
+      throw new TypeError("a resource needs a non-empty name");
     this.options = Object.freeze({ ...options });
     this.#body = body;
     this.steps = Object.freeze([...steps]);
@@ -116,10 +124,18 @@ export class Resource {
  * resource({ name: "numbers" }, function* () { for (let i = 0; i < 3; i++) yield { i }; });
  * resource({ name: "fixed" }, [{ id: 1 }, { id: 2 }]);
  */
-export function resource(options: ResourceOptions | string, data: ResourceFunction | Item[] | ItemSource): Resource {
+export function resource(
+  options: ResourceOptions | string,
+  data: ResourceFunction | Item[] | ItemSource,
+): Resource {
   const opts = typeof options === "string" ? { name: options } : options;
-  if (typeof data === "function") return new Resource(opts, { kind: "function", fn: data as ResourceFunction });
-  if (data !== null && typeof data === "object" && (Symbol.iterator in data || Symbol.asyncIterator in data)) {
+  if (typeof data === "function")
+    return new Resource(opts, { kind: "function", fn: data as ResourceFunction });
+  if (
+    data !== null &&
+    typeof data === "object" &&
+    (Symbol.iterator in data || Symbol.asyncIterator in data)
+  ) {
     const src = data as ItemSource;
     return new Resource(opts, { kind: "function", fn: () => src });
   }

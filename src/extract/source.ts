@@ -1,4 +1,5 @@
 import type { SchemaContractSetting } from "../schema/types.js";
+import { FERRY_KIND } from "../util/kind.js";
 import type { Resource } from "./resource.js";
 
 export interface SourceOptions {
@@ -16,6 +17,7 @@ export interface SourceOptions {
  * await p.run(gh.select("issues"));
  */
 export class Source {
+  readonly [FERRY_KIND] = "source";
   readonly name: string;
   readonly resources: readonly Resource[];
   readonly schemaContract: SchemaContractSetting | undefined;
@@ -25,7 +27,8 @@ export class Source {
     if (!options.name) throw new TypeError("a source needs a name");
     const seen = new Set<string>();
     for (const r of options.resources) {
-      if (seen.has(r.name)) throw new TypeError(`source "${options.name}" has two resources named "${r.name}"`);
+      if (seen.has(r.name))
+        throw new TypeError(`source "${options.name}" has two resources named "${r.name}"`);
       seen.add(r.name);
     }
     this.name = options.name;

@@ -17,31 +17,35 @@ export class CircularReferenceError extends Error {}
 /** Encodes one item as a single JSON line (no trailing newline). */
 export function encodeItem(item: unknown, report: EncodeReport): string {
   try {
-    return JSON.stringify(item, function replacer(this: Record<string, unknown>, key: string, value: unknown) {
-      const raw = key === "" ? value : this[key];
-      switch (typeof raw) {
-        case "string":
-          return raw.charCodeAt(0) === MARKER_CODE ? `${MARKER}s${raw}` : raw;
-        case "number":
-          return Number.isFinite(raw) ? raw : `${MARKER}n${raw}`;
-        case "bigint":
-          return `${MARKER}b${raw}`;
-        case "function":
-        case "symbol":
-          if (!report.skipped.has(key)) report.skipped.set(key, typeof raw);
-          return undefined;
-        case "object":
-          if (raw === null) return null;
-          if (raw instanceof Date) return Number.isNaN(raw.getTime()) ? "Invalid Date" : `${MARKER}t${raw.toISOString()}`;
-          if (raw instanceof Uint8Array) return `${MARKER}x${Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("base64")}`;
-          if (raw instanceof Map) return Object.fromEntries(raw);
-          if (raw instanceof Set) return Array.from(raw);
-          if (raw instanceof ArrayBuffer) return `${MARKER}x${Buffer.from(raw).toString("base64")}`;
-          return value;
-        default:
-          return value;
-      }
-    }) ?? "null";
+    return (
+      JSON.stringify(item, function replacer(this: Record<string, unknown>, key: string, value: unknown) {
+        const raw = key === "" ? value : this[key];
+        switch (typeof raw) {
+          case "string":
+            return raw.charCodeAt(0) === MARKER_CODE ? `${MARKER}s${raw}` : raw;
+          case "number":
+            return Number.isFinite(raw) ? raw : `${MARKER}n${raw}`;
+          case "bigint":
+            return `${MARKER}b${raw}`;
+          case "function":
+          case "symbol":
+            if (!report.skipped.has(key)) report.skipped.set(key, typeof raw);
+            return undefined;
+          case "object":
+            if (raw === null) return null;
+            if (raw instanceof Date)
+              return Number.isNaN(raw.getTime()) ? "Invalid Date" : `${MARKER}t${raw.toISOString()}`;
+            if (raw instanceof Uint8Array)
+              return `${MARKER}x${Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("base64")}`;
+            if (raw instanceof Map) return Object.fromEntries(raw);
+            if (raw instanceof Set) return Array.from(raw);
+            if (raw instanceof ArrayBuffer) return `${MARKER}x${Buffer.from(raw).toString("base64")}`;
+            return value;
+          default:
+            return value;
+        }
+      }) ?? "null"
+    );
   } catch (err) {
     if (err instanceof TypeError && /circular/i.test(err.message)) {
       throw new CircularReferenceError(err.message.replace(/\s*\n\s*/g, " "));

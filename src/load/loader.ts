@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { StoredSchema, Table } from "../schema/types.js";
-import { FerryError, LoadPackageFailedError, describeError, errorMessage } from "../util/errors.js";
+import { describeError, errorMessage, FerryError, LoadPackageFailedError } from "../util/errors.js";
 import { contentHash } from "../util/hash.js";
 import type { Logger } from "../util/log.js";
 import type { LoadClient, LoadJob, TableFamilyLoad } from "./load-client.js";
@@ -70,7 +70,11 @@ export async function loadNormalizedPackage(
         pipelineName: opts.pipelineName,
         schema,
         families,
-        state: { json: stateJson, version: Number(state.version ?? 1), hash: contentHash(stateJson).slice(0, 22) },
+        state: {
+          json: stateJson,
+          version: Number(state.version ?? 1),
+          hash: contentHash(stateJson).slice(0, 22),
+        },
         onJobStarted: async (job) => {
           current = job;
           await pkg.moveJob(job.id, "new", "started");
@@ -89,7 +93,9 @@ export async function loadNormalizedPackage(
       const transient = err instanceof FerryError && err.transient;
       if (transient && attempt < retry.attempts) {
         const delay = retry.initialDelayMs * 2 ** (attempt - 1);
-        opts.log.warn(`load ${pkg.loadId} attempt ${attempt} failed (${errorMessage(err)}); retrying in ${delay} ms`);
+        opts.log.warn(
+          `load ${pkg.loadId} attempt ${attempt} failed (${errorMessage(err)}); retrying in ${delay} ms`,
+        );
         await new Promise((r) => setTimeout(r, delay));
         continue;
       }
@@ -97,11 +103,16 @@ export async function loadNormalizedPackage(
       if (current) {
         const failed = current as LoadJob;
         await pkg.moveJob(failed.id, "started", "failed").catch(() => undefined);
-        await writeFile(join(pkg.jobDir("failed"), `${failed.id}.exception`), describeError(err)).catch(() => undefined);
+        await writeFile(join(pkg.jobDir("failed"), `${failed.id}.exception`), describeError(err)).catch(
+          () => undefined,
+        );
       }
       throw new LoadPackageFailedError(`load package ${pkg.loadId} failed: ${errorMessage(err)}`, {
         cause: err,
-        fields: { loadId: pkg.loadId, ...(current ? { job: (current as LoadJob).id, table: (current as LoadJob).table } : {}) },
+        fields: {
+          loadId: pkg.loadId,
+          ...(current ? { job: (current as LoadJob).id, table: (current as LoadJob).table } : {}),
+        },
         hint: `nothing of this package was committed; its files are kept (ferry pipeline ${opts.pipelineName} failed-jobs). Fix the cause and run again.`,
       });
     }

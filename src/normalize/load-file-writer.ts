@@ -1,7 +1,7 @@
 import { RotatingJsonlWriter, type WrittenFile } from "../formats/jsonl-writer.js";
-import { shortHash } from "../util/hash.js";
 import type { Schema } from "../schema/schema.js";
 import type { DataType } from "../schema/types.js";
+import { shortHash } from "../util/hash.js";
 import type { Row, RowSink } from "./row-sink.js";
 
 /** Extra field of merge root rows in load files (never a schema column). */
@@ -76,7 +76,11 @@ export class LoadFileWriter implements RowSink {
     line += "}";
     let w = this.#writers.get(table);
     if (!w) {
-      w = new RotatingJsonlWriter(this.#dir, fileSafe(table), this.#maxFileBytes ? { maxFileBytes: this.#maxFileBytes } : {});
+      w = new RotatingJsonlWriter(
+        this.#dir,
+        fileSafe(table),
+        this.#maxFileBytes ? { maxFileBytes: this.#maxFileBytes } : {},
+      );
       this.#writers.set(table, w);
     }
     this.#rows.set(table, n);
@@ -87,7 +91,10 @@ export class LoadFileWriter implements RowSink {
     const tables: LoadFileIndex["tables"] = {};
     for (const [table, w] of this.#writers) {
       const files: WrittenFile[] = await w.close();
-      tables[table] = { files: files.map((f) => f.path.slice(this.#dir.length + 1)), rows: this.#rows.get(table) ?? 0 };
+      tables[table] = {
+        files: files.map((f) => f.path.slice(this.#dir.length + 1)),
+        rows: this.#rows.get(table) ?? 0,
+      };
     }
     return { tables };
   }

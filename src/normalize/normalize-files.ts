@@ -33,7 +33,11 @@ export interface NormalizeFilesResult {
  */
 export async function normalizeFiles(opts: NormalizeFilesOptions): Promise<NormalizeFilesResult> {
   const changesBefore = opts.schema.changes.length;
-  const writer = new LoadFileWriter(opts.outDir, opts.schema, opts.maxFileBytes ? { maxFileBytes: opts.maxFileBytes } : {});
+  const writer = new LoadFileWriter(
+    opts.outDir,
+    opts.schema,
+    opts.maxFileBytes ? { maxFileBytes: opts.maxFileBytes } : {},
+  );
   const normalizer = new RelationalNormalizer({
     schema: opts.schema,
     loadId: opts.loadId,
@@ -54,8 +58,11 @@ export async function normalizeFiles(opts: NormalizeFilesOptions): Promise<Norma
   normalizer.finish();
   const index = await writer.close();
   const stats = normalizer.stats;
-  if (stats.skippedNullItems > 0) stats.warnings.push(`${stats.skippedNullItems} null items were skipped (they hold no data)`);
-  if (stats.discardedRows > 0) stats.warnings.push(`${stats.discardedRows} rows were discarded by the schema contract`);
-  if (stats.discardedValues > 0) stats.warnings.push(`${stats.discardedValues} values were discarded by the schema contract`);
+  if (stats.skippedNullItems > 0)
+    stats.warnings.push(`${stats.skippedNullItems} null items were skipped (they hold no data)`);
+  if (stats.discardedRows > 0)
+    stats.warnings.push(`${stats.discardedRows} rows were discarded by the schema contract`);
+  if (stats.discardedValues > 0)
+    stats.warnings.push(`${stats.discardedValues} values were discarded by the schema contract`);
   return { index, stats, schemaChanges: opts.schema.changes.slice(changesBefore) };
 }

@@ -1,9 +1,9 @@
 import type { TableHints } from "../extract/extractor.js";
-import { resolveContract, type ResolvedContract } from "../schema/contract.js";
+import { type ResolvedContract, resolveContract } from "../schema/contract.js";
 import { CANNOT_COERCE, coerce, inferType } from "../schema/infer.js";
 import { joinPath, normalizeIdentifier, shortenIdentifier, variantColumnName } from "../schema/naming.js";
 import type { Schema } from "../schema/schema.js";
-import { SYSTEM_COLUMNS, type Column, type DataType, type Table } from "../schema/types.js";
+import { type Column, type DataType, SYSTEM_COLUMNS, type Table } from "../schema/types.js";
 import { DataError, SchemaContractError } from "../util/errors.js";
 import { derivedId, shortHash, uniqueId } from "../util/hash.js";
 import type { Row, RowSink } from "./row-sink.js";
@@ -52,7 +52,13 @@ export class RelationalNormalizer {
   readonly #maxLen: number;
   readonly #sink: RowSink;
   readonly #ctx = new Map<string, TableCtx>();
-  readonly stats: NormalizeStats = { rows: {}, discardedRows: 0, discardedValues: 0, skippedNullItems: 0, warnings: [] };
+  readonly stats: NormalizeStats = {
+    rows: {},
+    discardedRows: 0,
+    discardedValues: 0,
+    skippedNullItems: 0,
+    warnings: [],
+  };
 
   constructor(opts: NormalizerOptions) {
     this.#schema = opts.schema;
@@ -98,12 +104,20 @@ export class RelationalNormalizer {
     }
     if (typeof item !== "object" || Array.isArray(item) || item instanceof Uint8Array) obj = { value: item };
     else obj = item as Record<string, unknown>;
-    const id = root.upsertKey ? derivedId(root.table.name, ...root.upsertKey.map((k) => keyValue(obj, k))) : uniqueId();
+    const id = root.upsertKey
+      ? derivedId(root.table.name, ...root.upsertKey.map((k) => keyValue(obj, k)))
+      : uniqueId();
     const sys: Row = { [SYSTEM_COLUMNS.id]: id, [SYSTEM_COLUMNS.loadId]: this.#loadId };
     await this.#processRow(root, obj, sys, id, 0);
   }
 
-  async #processRow(ctx: TableCtx, obj: Record<string, unknown>, sys: Row, rootId: string, depth: number): Promise<void> {
+  async #processRow(
+    ctx: TableCtx,
+    obj: Record<string, unknown>,
+    sys: Row,
+    rootId: string,
+    depth: number,
+  ): Promise<void> {
     if (this.#schema.getTable(ctx.table.name) === undefined) {
       if (!this.#allowNewTable(ctx, obj)) return;
     }
@@ -135,7 +149,8 @@ export class RelationalNormalizer {
         if (ctx.merge || child.merge) childSys[SYSTEM_COLUMNS.rootId] = rootId;
         let childObj: Record<string, unknown>;
         if (Array.isArray(el)) childObj = { value: el };
-        else if (typeof el === "object" && !(el instanceof Uint8Array)) childObj = el as Record<string, unknown>;
+        else if (typeof el === "object" && !(el instanceof Uint8Array))
+          childObj = el as Record<string, unknown>;
         else childObj = { value: el };
         await this.#processRow(child, childObj, childSys, rootId, depth + 1);
       }
@@ -157,7 +172,8 @@ export class RelationalNormalizer {
       const name = joinPath(prefix, normalizeIdentifier(key));
       const origin = originPrefix === "" ? key : `${originPrefix}.${key}`;
       if (typeof v === "object" && !(v instanceof Uint8Array)) {
-        const tooDeep = ctx.nesting + (Array.isArray(v) ? 1 : 0) > ctx.maxNesting || depth >= HARD_NESTING_LIMIT;
+        const tooDeep =
+          ctx.nesting + (Array.isArray(v) ? 1 : 0) > ctx.maxNesting || depth >= HARD_NESTING_LIMIT;
         const asJson = tooDeep || this.#hintedJson(ctx, name);
         if (!asJson) {
           if (Array.isArray(v)) {
@@ -172,7 +188,14 @@ export class RelationalNormalizer {
       }
       const t = inferType(v);
       if (t === undefined) continue;
-      this.#setValue(ctx, row, name, origin, typeof v === "string" && !v.isWellFormed() ? v.toWellFormed() : v, t);
+      this.#setValue(
+        ctx,
+        row,
+        name,
+        origin,
+        typeof v === "string" && !v.isWellFormed() ? v.toWellFormed() : v,
+        t,
+      );
     }
   }
 
@@ -188,7 +211,10 @@ export class RelationalNormalizer {
     let name = this.#columnName(rawName);
     let col = ctx.table.columns[name];
     // Two source keys that normalize to one name ("Name", "name"): the first keeps it, the other gets a hashed suffix.
-    if (col !== undefined && !(col.origin !== undefined ? col.origin === origin : isSameOrigin(col.name, origin))) {
+    if (
+      col !== undefined &&
+      !(col.origin !== undefined ? col.origin === origin : isSameOrigin(col.name, origin))
+    ) {
       name = this.#conflictName(name, origin);
       col = ctx.table.columns[name];
     }
@@ -208,10 +234,17 @@ export class RelationalNormalizer {
     return shortenIdentifier(`${name}_${shortHash(origin, 4)}`, this.#maxLen);
   }
 
-  #newColumn(ctx: TableCtx, name: string, origin: string, value: unknown, type: DataType): Column | undefined {
+  #newColumn(
+    ctx: TableCtx,
+    name: string,
+    origin: string,
+    value: unknown,
+    type: DataType,
+  ): Column | undefined {
     if (!ctx.isNew && this.#schema.getTable(ctx.table.name) !== undefined) {
       const mode = ctx.contract.columns;
-      if (mode !== "evolve" && !this.#contractAllows(mode, ctx, "columns", name, type, value)) return undefined;
+      if (mode !== "evolve" && !this.#contractAllows(mode, ctx, "columns", name, type, value))
+        return undefined;
     }
     const column: Column = { name, type };
     if (!isSameOrigin(name, origin)) column.origin = origin;
@@ -223,7 +256,8 @@ export class RelationalNormalizer {
     let variant = ctx.table.columns[vname];
     if (variant === undefined) {
       const mode = ctx.contract.data_type;
-      if (mode !== "evolve" && !this.#contractAllows(mode, ctx, "data_type", col.name, type, value, col.type)) return;
+      if (mode !== "evolve" && !this.#contractAllows(mode, ctx, "data_type", col.name, type, value, col.type))
+        return;
       variant = this.#schema.addColumn(ctx.table.name, { name: vname, type, variantOf: col.name });
     }
     row[vname] = value;
@@ -293,7 +327,11 @@ export class RelationalNormalizer {
     }
     const cached = this.#ctx.get(tableName);
     if (cached) return cached;
-    const table: Table = this.#schema.getTable(tableName) ?? { name: tableName, parent: parent.table.name, columns: {} };
+    const table: Table = this.#schema.getTable(tableName) ?? {
+      name: tableName,
+      parent: parent.table.name,
+      columns: {},
+    };
     const ctx: TableCtx = {
       table,
       contract: parent.contract,

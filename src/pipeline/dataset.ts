@@ -30,7 +30,9 @@ export class Dataset {
   /** Runs SQL with the dataset as the default schema. `$1`-style parameters are bound, never interpolated. */
   async sql(query: string, params?: unknown[]): Promise<QueryRow[]> {
     if (!this.#destination.capabilities.supportsSql) {
-      throw new ConfigError(`destination ${this.#destination.name} cannot run SQL`, { hint: "use table() instead" });
+      throw new ConfigError(`destination ${this.#destination.name} cannot run SQL`, {
+        hint: "use table() instead",
+      });
     }
     return this.#with((c) => c.sql(query, params));
   }
@@ -45,7 +47,11 @@ export class Dataset {
   }
 
   async #with<T>(fn: (c: DestinationClient) => Promise<T>): Promise<T> {
-    const client = await this.#destination.connect({ dataset: this.#dataset, pipelineName: this.#pipelineName, logger: this.#log });
+    const client = await this.#destination.connect({
+      dataset: this.#dataset,
+      pipelineName: this.#pipelineName,
+      logger: this.#log,
+    });
     try {
       return await fn(client);
     } finally {

@@ -17,7 +17,10 @@ const FACTORIES: Record<string, Factory> = {
  * Resolves a destination URL: `duckdb` (file `<pipeline>.duckdb` in the working directory),
  * `duckdb:path/file.duckdb`, `duckdb:///abs/file.duckdb`, `duckdb::memory:`.
  */
-export async function resolveDestination(spec: string | Destination, pipelineName: string): Promise<Destination> {
+export async function resolveDestination(
+  spec: string | Destination,
+  pipelineName: string,
+): Promise<Destination> {
   if (typeof spec !== "string") return spec;
   const m = /^([a-z][a-z0-9+.-]*)(?::(.*))?$/is.exec(spec.trim());
   const scheme = m?.[1]?.toLowerCase();

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import type { ExtractSink, TableHints } from "../extract/extractor.js";
 import type { Item } from "../extract/resource.js";
-import { CircularReferenceError, encodeItem, type EncodeReport } from "../formats/item-codec.js";
+import { CircularReferenceError, type EncodeReport, encodeItem } from "../formats/item-codec.js";
 import { RotatingJsonlWriter } from "../formats/jsonl-writer.js";
 import { DataError } from "../util/errors.js";
 import { shortHash } from "../util/hash.js";

@@ -30,4 +30,4 @@ export type ProgressEvent =
   | { stage: "extract"; resource: string; items: number }
   | { stage: "normalize"; table: string; items: number; loadId: string }
   | { stage: "load"; table: string; job: string; state: "started" | "completed"; loadId: string }
-  | { stage: Stage; event: "start" | "end"; loadId?: string; detail?: string };
+  | { stage: Stage; event: "start" | "end" | "committed"; loadId?: string; detail?: string };

@@ -15,7 +15,10 @@ function alive(pid: number): boolean {
  * One process at a time works on a pipeline dir. A lock left by a killed process (its pid is gone) is taken over,
  * so a crash never blocks the next run.
  */
-export async function acquirePipelineLock(pipelineDir: string, pipelineName: string): Promise<() => Promise<void>> {
+export async function acquirePipelineLock(
+  pipelineDir: string,
+  pipelineName: string,
+): Promise<() => Promise<void>> {
   const path = join(pipelineDir, ".lock");
   for (let attempt = 0; attempt < 2; attempt++) {
     try {

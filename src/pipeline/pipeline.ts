@@ -2,22 +2,23 @@ import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Destination, DestinationClient } from "../destinations/destination.js";
 import { extractSource } from "../extract/extractor.js";
+import { loadNormalizedPackage, type RetryPolicy } from "../load/loader.js";
 import { type LoadPackage, PackageStore } from "../load/package.js";
-import { type RetryPolicy, loadNormalizedPackage } from "../load/loader.js";
 import { normalizeFiles } from "../normalize/normalize-files.js";
 import { Schema, type SchemaChange } from "../schema/schema.js";
 import type { StoredSchema } from "../schema/types.js";
 import { FerryError, LoadPackageFailedError } from "../util/errors.js";
 import { newLoadId } from "../util/hash.js";
-import { type Logger, consoleLogger } from "../util/log.js";
+import { FERRY_KIND, kindOf } from "../util/kind.js";
+import { consoleLogger, type Logger, logLevelFromEnv } from "../util/log.js";
 import { Dataset } from "./dataset.js";
 import { resolveDestination } from "./destination-url.js";
 import { PackageExtractSink } from "./extract-sink.js";
 import type { LoadInfo, ProgressEvent } from "./load-info.js";
 import { acquirePipelineLock } from "./lock.js";
-import { LocalStateStore, type PipelineState, emptyState } from "./pipeline-state.js";
+import { emptyState, LocalStateStore, type PipelineState } from "./pipeline-state.js";
 import { type RunData, type RunOptions, toSource } from "./run-data.js";
-import { type Trace, TraceRecorder, loadTrace, saveTrace } from "./trace.js";
+import { loadTrace, saveTrace, type Trace, TraceRecorder } from "./trace.js";
 
 export interface PipelineOptions {
   name: string;
@@ -65,7 +66,10 @@ const addCounts = (into: Record<string, number>, from: Record<string, number>) =
  * console.log(info.rows); // { issues: 120, issues__labels: 310 }
  */
 export class Pipeline {
+  /** Lets tools recognise pipelines created by another copy of the package. */
+  readonly [FERRY_KIND] = "pipeline";
   readonly name: string;
+  readonly options: Readonly<PipelineOptions>;
   readonly datasetName: string;
   readonly dir: string;
   readonly #destinationSpec: string | Destination;
@@ -88,10 +92,11 @@ export class Pipeline {
       });
     }
     this.name = options.name;
+    this.options = Object.freeze({ ...options });
     this.datasetName = options.dataset ?? options.name;
     this.dir = resolve(options.dir ?? process.env.FERRY_PIPELINES_DIR ?? ".ferry", options.name);
     this.#destinationSpec = options.destination ?? "duckdb";
-    this.#log = options.logger ?? consoleLogger(process.env.FERRY_LOG_LEVEL === "debug" ? "debug" : "warn");
+    this.#log = options.logger ?? consoleLogger(logLevelFromEnv());
     this.#onProgress = options.onProgress;
     this.#retry = options.retry;
     this.#maxFileBytes = options.maxFileBytes;
@@ -118,7 +123,8 @@ export class Pipeline {
 
   /** Read access to the loaded data. */
   dataset(): Dataset {
-    if (!this.#destination && typeof this.#destinationSpec !== "string") this.#destination = this.#destinationSpec;
+    if (!this.#destination && typeof this.#destinationSpec !== "string")
+      this.#destination = this.#destinationSpec;
     const lazy: Destination | undefined = this.#destination;
     if (lazy) return new Dataset(lazy, this.datasetName, this.name, this.#log);
     // Resolve lazily on first use, keeping dataset() synchronous.
@@ -276,6 +282,49 @@ export class Pipeline {
     }
   }
 
+  /**
+   * Drops everything this pipeline loaded: its tables in the destination (all schemas), its system tables'
+   * rows for this pipeline, and the local working dir.
+   */
+  async drop(): Promise<{ droppedTables: string[] }> {
+    const release = await this.#lock();
+    const dropped: string[] = [];
+    try {
+      await this.refresh();
+      const client = await this.#connect();
+      try {
+        const existing = new Set(await client.listTables());
+        for (const name of this.#state?.schemaNames ?? []) {
+          const schema = (await this.#local.readSchema(name)) ?? (await client.getStoredSchema(name));
+          const tables = Object.values(schema?.tables ?? {})
+            .map((t) => t.name)
+            .reverse();
+          const present = tables.filter((t) => existing.has(t));
+          await client.dropTables(present);
+          dropped.push(...present);
+        }
+        const system = ["_ferry_loads", "_ferry_version", "_ferry_pipeline_state"].filter((t) =>
+          existing.has(t),
+        );
+        const others = [...existing].filter((t) => !dropped.includes(t) && !system.includes(t));
+        // System tables are shared by every pipeline of the dataset: drop them only when nothing else is left.
+        if (others.length === 0) {
+          await client.dropTables(system);
+          dropped.push(...system);
+        }
+      } finally {
+        await client.close();
+      }
+    } finally {
+      await release();
+    }
+    const { rm } = await import("node:fs/promises");
+    await rm(this.dir, { recursive: true, force: true });
+    this.#state = undefined;
+    this.#schema = undefined;
+    return { droppedTables: dropped };
+  }
+
   async #lock(): Promise<() => Promise<void>> {
     await mkdir(this.dir, { recursive: true });
     return acquirePipelineLock(this.dir, this.name);
@@ -289,7 +338,9 @@ export class Pipeline {
   async #prepare(): Promise<void> {
     for (const pkg of await this.#store.list()) {
       if ((await pkg.stage()) === "extracting") {
-        this.#log.warn(`discarding load package ${pkg.loadId}: its extraction was interrupted (it will be extracted again)`);
+        this.#log.warn(
+          `discarding load package ${pkg.loadId}: its extraction was interrupted (it will be extracted again)`,
+        );
         await pkg.remove();
       }
     }
@@ -311,7 +362,9 @@ export class Pipeline {
         if (schema) await this.#local.writeSchema(schema);
       }
       await this.#local.writeState(state);
-      this.#log.info(`restored state and schema of pipeline "${this.name}" from the destination (load ${stored.loadId})`);
+      this.#log.info(
+        `restored state and schema of pipeline "${this.name}" from the destination (load ${stored.loadId})`,
+      );
       await this.refresh();
       return true;
     } finally {
@@ -457,7 +510,8 @@ export class Pipeline {
             pipelineName: this.name,
             log: this.#log,
             ...(this.#retry ? { retry: this.#retry } : {}),
-            onJob: (job, state) => this.#emit({ stage: "load", table: job.table, job: job.id, state, loadId: pkg.loadId }),
+            onJob: (job, state) =>
+              this.#emit({ stage: "load", table: job.table, job: job.id, state, loadId: pkg.loadId }),
           });
         } catch (err) {
           if (err instanceof LoadPackageFailedError) {
@@ -466,6 +520,7 @@ export class Pipeline {
           }
           throw err;
         }
+        this.#emit({ stage: "load", event: "committed", loadId: pkg.loadId });
         await this.#commitLocally(pkg, outcome.rows);
         info.loadIds.push(pkg.loadId);
         addCounts(info.rows, outcome.rows);
@@ -502,4 +557,33 @@ export class Pipeline {
  */
 export function pipeline(options: PipelineOptions): Pipeline {
   return new Pipeline(options);
+}
+
+/** True for pipelines, also those created by another copy of the package (e.g. a user module's own import). */
+export function isPipeline(x: unknown): x is Pipeline {
+  return x instanceof Pipeline || kindOf(x) === "pipeline";
+}
+
+/** Opens an existing pipeline from its working dir (destination and dataset come from its state). */
+export async function attachPipeline(
+  name: string,
+  options: Omit<PipelineOptions, "name"> = {},
+): Promise<Pipeline> {
+  const probe = new Pipeline({ name, ...options });
+  await probe.refresh();
+  const state = probe.state;
+  if (!state && !options.destination) {
+    throw new FerryError(`pipeline "${name}" has no working dir in ${probe.dir}`, {
+      fields: { pipeline: name },
+      hint: "check --dir (or FERRY_PIPELINES_DIR), or pass --destination and --dataset to restore it from the destination",
+    });
+  }
+  const p = new Pipeline({
+    name,
+    ...options,
+    ...(options.destination ? {} : state?.destination ? { destination: state.destination } : {}),
+    ...(options.dataset ? {} : state?.dataset ? { dataset: state.dataset } : {}),
+  });
+  await p.refresh();
+  return p;
 }

@@ -2,6 +2,7 @@ import { type Item, type ItemSource, Resource, type ResourceOptions, resource } 
 import { Source } from "../extract/source.js";
 import type { ColumnHint, SchemaContractSetting, WriteDisposition } from "../schema/types.js";
 import { ConfigError } from "../util/errors.js";
+import { kindOf } from "../util/kind.js";
 
 /** Options of `run()` / `extract()` that apply to the data of this call. */
 export interface RunOptions {
@@ -21,19 +22,29 @@ export type RunData = Source | Resource | Resource[] | Item[] | ItemSource | (()
 
 /** Turns what the user passed into one source (its name names the schema). */
 export function toSource(data: RunData, options: RunOptions, pipelineName: string): Source {
-  if (data instanceof Source) return applyToAll(data, options);
-  if (data instanceof Resource) return new Source({ name: pipelineName, resources: [withRunOptions(data, options)] });
-  if (Array.isArray(data) && data.length > 0 && data.every((r) => r instanceof Resource)) {
-    return new Source({ name: pipelineName, resources: (data as Resource[]).map((r) => withRunOptions(r, options)) });
+  // Brands, not instanceof: a module loaded through another loader (tsx) has its own copy of the classes.
+  if (kindOf(data) === "source") return applyToAll(data as Source, options);
+  if (kindOf(data) === "resource") {
+    return new Source({ name: pipelineName, resources: [withRunOptions(data as Resource, options)] });
+  }
+  if (Array.isArray(data) && data.length > 0 && data.every((r) => kindOf(r) === "resource")) {
+    return new Source({
+      name: pipelineName,
+      resources: (data as Resource[]).map((r) => withRunOptions(r, options)),
+    });
   }
   const isData =
     typeof data === "function" ||
     (data !== null && typeof data === "object" && (Symbol.iterator in data || Symbol.asyncIterator in data));
   if (!isData) {
-    throw new ConfigError("run() needs a source, a resource, a list of resources, or data (an array or iterable)");
+    throw new ConfigError(
+      "run() needs a source, a resource, a list of resources, or data (an array or iterable)",
+    );
   }
   if (!options.table) {
-    throw new ConfigError("plain data needs a table name", { hint: 'pass { table: "name" } as the run options' });
+    throw new ConfigError("plain data needs a table name", {
+      hint: 'pass { table: "name" } as the run options',
+    });
   }
   const r = resource({ name: options.table }, data as ItemSource);
   return new Source({ name: pipelineName, resources: [withRunOptions(r, options)] });

@@ -34,7 +34,12 @@ export class TraceRecorder {
       this.trace.steps.push({ step, startedAt, durationMs: Date.now() - start });
       return out;
     } catch (err) {
-      this.trace.steps.push({ step, startedAt, durationMs: Date.now() - start, error: String((err as Error)?.message ?? err) });
+      this.trace.steps.push({
+        step,
+        startedAt,
+        durationMs: Date.now() - start,
+        error: String((err as Error)?.message ?? err),
+      });
       throw err;
     }
   }

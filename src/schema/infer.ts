@@ -7,7 +7,7 @@ const INT64_LIMIT_NUMBER = 9223372036854775807;
 
 const TIMESTAMP_RE = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?$/;
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
-const TIME_RE = /^\d{2}:\d{2}:\d{2}(\.\d{1,9})?$/;
+const TIME_RE = /^([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?$/;
 
 /** True for ISO-8601 date-time strings that denote a real instant (`2024-02-30T00:00:00Z` is not one). */
 export function isIsoTimestamp(s: string): boolean {
@@ -25,7 +25,10 @@ function isRealDate(ymd: string): boolean {
   const m = Number(ymd.slice(5, 7));
   const d = Number(ymd.slice(8, 10));
   if (m < 1 || m > 12 || d < 1) return false;
-  const days = new Date(Date.UTC(y, m, 0)).getUTCDate();
+  // setUTCFullYear, not Date.UTC: Date.UTC maps years 0-99 to 1900-1999 (and 1900 is no leap year, 0000 is).
+  const last = new Date(0);
+  last.setUTCFullYear(y, m, 0);
+  const days = last.getUTCDate();
   return d <= days;
 }
 
@@ -83,11 +86,17 @@ export function coerce(value: unknown, from: DataType, column: Column): unknown 
       }
       return CANNOT_COERCE;
     case "double":
-      if (from === "bigint") return Number(value);
+      // Only when exact: 9007199254740993n has no double, it goes to a variant column instead.
+      if (from === "bigint")
+        return typeof value !== "bigint" || BigInt(Number(value)) === value ? Number(value) : CANNOT_COERCE;
       if (from === "decimal") return CANNOT_COERCE;
       return CANNOT_COERCE;
     case "decimal":
-      if (from === "bigint" || from === "double" || (from === "text" && DECIMAL_TEXT_RE.test(value as string))) {
+      if (
+        from === "bigint" ||
+        from === "double" ||
+        (from === "text" && DECIMAL_TEXT_RE.test(value as string))
+      ) {
         const text = typeof value === "number" ? numberToPlain(value) : String(value);
         return text !== undefined && fitsDecimal(text, column) ? text : CANNOT_COERCE;
       }
@@ -121,6 +130,7 @@ function fitsDecimal(text: string, column: Column): boolean {
   const scale = column.scale ?? DEFAULT_DECIMAL.scale;
   const unsigned = text.startsWith("-") ? text.slice(1) : text;
   const [intPart = "", fracPart = ""] = unsigned.split(".");
-  const intDigits = intPart.replace(/^0+(?=\d)/, "").length;
+  // Leading zeros are no digits: "0.5" fits decimal(1, 1).
+  const intDigits = intPart.replace(/^0+/, "").length;
   return intDigits <= precision - scale && fracPart.replace(/0+$/, "").length <= scale;
 }

@@ -16,20 +16,39 @@ export function normalizeIdentifier(raw: string): string {
   return out;
 }
 
-const SPECIAL: Record<string, string> = { ß: "ss", æ: "ae", ø: "o", œ: "oe", ð: "d", þ: "th", ł: "l", đ: "d" };
+const SPECIAL: Record<string, string> = {
+  ß: "ss",
+  æ: "ae",
+  ø: "o",
+  œ: "oe",
+  ð: "d",
+  þ: "th",
+  ł: "l",
+  đ: "d",
+};
 
 function computeSnakeCase(raw: string): string {
-  let s = raw.toWellFormed().normalize("NFKD").replace(/\p{M}+/gu, "");
-  s = s.replace(/[ßæøœðþłđ]/gi, (c) => {
+  let s = raw
+    .trim()
+    .toWellFormed()
+    .normalize("NFKD")
+    // Accents on Latin letters go ("café" -> "cafe"); marks other scripts need stay ("ユーザー", "नाम", "й").
+    .replace(/(\p{Script=Latin})\p{M}+/gu, "$1")
+    .replace(/(?<![\p{L}\p{M}])\p{M}+/gu, "")
+    .normalize("NFC");
+  s = s.replace(/[ßẞæøœðþłđ]/gi, (c, at: number, all: string) => {
     const lower = SPECIAL[c.toLowerCase()] ?? c;
-    return c === c.toLowerCase() ? lower : lower.toUpperCase();
+    if (c === c.toLowerCase()) return lower;
+    // "Œuvre" -> "Oeuvre" (not "OEuvre", which would split into "o_euvre"); "ŒUVRE" -> "OEUVRE".
+    const next = all[at + 1] ?? "";
+    return next !== next.toUpperCase() ? lower.charAt(0).toUpperCase() + lower.slice(1) : lower.toUpperCase();
   });
   // camelCase and PascalCase boundaries: "orderID" -> "order_ID", "HTTPServer" -> "HTTP_Server".
   s = s.replace(/([\p{Ll}\d])(\p{Lu})/gu, "$1_$2").replace(/(\p{Lu})(\p{Lu}\p{Ll})/gu, "$1_$2");
   s = s.toLowerCase();
   // "+" and "@" carry meaning in keys like "+1" or "@type"; keep them distinguishable.
   s = s.replace(/\+/g, "_plus_").replace(/@/g, "_at_");
-  s = s.replace(/[^\p{L}\p{N}_]+/gu, "_");
+  s = s.replace(/[^\p{L}\p{M}\p{N}_]+/gu, "_");
   // A single key never produces "__", so it cannot be mistaken for a nested path.
   s = s.replace(/_+/g, "_").replace(/(?<=[^_])_$/, "");
   if (s === "" || /^_+$/.test(s)) return "_empty";
@@ -56,6 +75,8 @@ export function shortenIdentifier(name: string, maxLength: number): string {
   const suffix = `_${digest}`;
   let head = name.slice(0, Math.max(1, maxLength - suffix.length));
   while (utf8Length(head) + suffix.length > maxLength && head.length > 1) head = head.slice(0, -1);
+  // Never cut a surrogate pair in half (astral letters such as "𠀀" are valid identifier characters).
+  if (head.length > 1 && /[\uD800-\uDBFF]$/.test(head)) head = head.slice(0, -1);
   return head + suffix;
 }
 

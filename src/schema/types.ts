@@ -94,7 +94,8 @@ export function resolveWriteDisposition(wd: WriteDisposition | undefined): {
   strategy?: MergeStrategy;
 } {
   if (wd === undefined) return { disposition: "append" };
-  if (typeof wd === "string") return wd === "merge" ? { disposition: wd, strategy: "delete-insert" } : { disposition: wd };
+  if (typeof wd === "string")
+    return wd === "merge" ? { disposition: wd, strategy: "delete-insert" } : { disposition: wd };
   if (wd.disposition === "merge") return { disposition: "merge", strategy: wd.strategy ?? "delete-insert" };
   return { disposition: wd.disposition };
 }

@@ -31,7 +31,11 @@ export class DuckDbConnection implements SqlConnection {
 function toPlainRow(row: Record<string, unknown>): QueryRow {
   for (const k in row) {
     const v = row[k];
-    if (typeof v === "bigint" && v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)) {
+    if (
+      typeof v === "bigint" &&
+      v >= BigInt(Number.MIN_SAFE_INTEGER) &&
+      v <= BigInt(Number.MAX_SAFE_INTEGER)
+    ) {
       row[k] = Number(v);
     }
   }

@@ -2,9 +2,14 @@ import { isAbsolute, resolve } from "node:path";
 import type { LoadJob } from "../../load/load-client.js";
 import type { Column } from "../../schema/types.js";
 import { DestinationError, errorMessage } from "../../util/errors.js";
-import type { ConnectOptions, Destination, DestinationCapabilities, DestinationClient } from "../destination.js";
+import type {
+  ConnectOptions,
+  Destination,
+  DestinationCapabilities,
+  DestinationClient,
+} from "../destination.js";
 import type { SqlConnection } from "../sql/sql-connection.js";
-import { SqlLoadClient, type SqlDriver } from "../sql/sql-load-client.js";
+import { type SqlDriver, SqlLoadClient } from "../sql/sql-load-client.js";
 import { DuckDbConnection } from "./duckdb-connection.js";
 import { duckdbColumnType, duckdbDialect } from "./duckdb-dialect.js";
 
@@ -29,7 +34,9 @@ const driver: SqlDriver = {
   copyFileSql(job: LoadJob, target: string, columns: Column[], extra: Column[] = []): string {
     const all = [...columns, ...extra];
     const q = duckdbDialect.quoteIdent;
-    const spec = all.map((c) => `${duckdbDialect.quoteLiteral(c.name)}: ${duckdbDialect.quoteLiteral(readType(c))}`).join(", ");
+    const spec = all
+      .map((c) => `${duckdbDialect.quoteLiteral(c.name)}: ${duckdbDialect.quoteLiteral(readType(c))}`)
+      .join(", ");
     const select = all.map((c) => (c.type === "binary" ? `from_base64(${q(c.name)})` : q(c.name))).join(", ");
     return (
       `INSERT INTO ${target} (${all.map((c) => q(c.name)).join(", ")}) SELECT ${select} FROM read_json(${duckdbDialect.quoteLiteral(job.path)}, ` +
@@ -51,7 +58,9 @@ const driver: SqlDriver = {
     return out;
   },
   isTransient(err: unknown): boolean {
-    return /Could not set lock|IO Error|database is locked|Resource temporarily unavailable/i.test(errorMessage(err));
+    return /Could not set lock|IO Error|database is locked|Resource temporarily unavailable/i.test(
+      errorMessage(err),
+    );
   },
 };
 
@@ -77,8 +86,21 @@ export function duckdb(options: DuckDbOptions): Destination {
     async connect(opts: ConnectOptions): Promise<DestinationClient> {
       const { DuckDBInstance } = await import("@duckdb/node-api");
       let instance: Awaited<ReturnType<typeof DuckDBInstance.create>>;
+      let conn: Awaited<ReturnType<typeof instance.connect>>;
+      // The file is attached under a fixed alias: opened directly, its catalog is named after the file, and a
+      // dataset of the same name (`gh.duckdb` + dataset `gh`, the default) makes `"gh"."t"` ambiguous.
+      const alias = opts.dataset === "ferry_destination" ? "ferry_destination_db" : "ferry_destination";
       try {
-        instance = await DuckDBInstance.create(path);
+        instance = await DuckDBInstance.create(":memory:");
+        conn = await instance.connect();
+        try {
+          await conn.run(`ATTACH ${duckdbDialect.quoteLiteral(path)} AS ${duckdbDialect.quoteIdent(alias)}`);
+          await conn.run(`USE ${duckdbDialect.quoteIdent(alias)}`);
+        } catch (err) {
+          conn.closeSync();
+          instance.closeSync();
+          throw err;
+        }
       } catch (err) {
         throw new DestinationError(`cannot open DuckDB database ${path}: ${errorMessage(err)}`, {
           cause: err,
@@ -88,7 +110,6 @@ export function duckdb(options: DuckDbOptions): Destination {
             : "check that the path is writable",
         });
       }
-      const conn = await instance.connect();
       await conn.run("SET TimeZone = 'UTC'");
       return new SqlLoadClient(new DuckDbConnection(instance, conn), driver, opts.dataset, opts.logger);
     },

@@ -1,6 +1,6 @@
 import { DEFAULT_DECIMAL } from "../../schema/infer.js";
 import type { Column, DataType } from "../../schema/types.js";
-import { type SqlDialect, quoteIdentAnsi, quoteLiteralAnsi } from "../sql/sql-dialect.js";
+import { quoteIdentAnsi, quoteLiteralAnsi, type SqlDialect } from "../sql/sql-dialect.js";
 
 const TYPES: Record<Exclude<DataType, "decimal">, string> = {
   text: "VARCHAR",

@@ -1,1 +1,1 @@
-export { duckdb, duckdbCapabilities, type DuckDbOptions } from "./duckdb-destination.js";
+export { type DuckDbOptions, duckdb, duckdbCapabilities } from "./duckdb-destination.js";

@@ -6,7 +6,13 @@ export function qualified(d: SqlDialect, dataset: string, table: string): string
   return `${d.quoteIdent(dataset)}.${d.quoteIdent(table)}`;
 }
 
-export function createTableSql(d: SqlDialect, dataset: string, table: string, columns: Column[], temp = false): string {
+export function createTableSql(
+  d: SqlDialect,
+  dataset: string,
+  table: string,
+  columns: Column[],
+  temp = false,
+): string {
   const cols = columns.map((c) => `${d.quoteIdent(c.name)} ${d.columnType(c)}`).join(", ");
   const name = temp ? d.quoteIdent(table) : qualified(d, dataset, table);
   return `CREATE ${temp ? "TEMP " : ""}TABLE ${name} (${cols})`;

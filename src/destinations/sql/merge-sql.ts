@@ -1,6 +1,6 @@
+import { SEQ_FIELD } from "../../normalize/load-file-writer.js";
 import type { Column, Table } from "../../schema/types.js";
 import { SYSTEM_COLUMNS } from "../../schema/types.js";
-import { SEQ_FIELD } from "../../normalize/load-file-writer.js";
 import { qualified } from "./ddl.js";
 import type { SqlDialect } from "./sql-dialect.js";
 
@@ -37,7 +37,8 @@ export function mergeStatements(m: MergeInput): string[] {
   const sort = columns.find((c) => c.dedupSort);
   const id = q(SYSTEM_COLUMNS.id);
   const rootId = q(SYSTEM_COLUMNS.rootId);
-  const match = (keys: string[], a: string, b: string) => keys.map((k) => `${a}.${q(k)} = ${b}.${q(k)}`).join(" AND ");
+  const match = (keys: string[], a: string, b: string) =>
+    keys.map((k) => `${a}.${q(k)} = ${b}.${q(k)}`).join(" AND ");
   const deleted = hard
     ? hard.type === "bool"
       ? `COALESCE(s.${q(hard.name)}, FALSE)`
@@ -63,15 +64,21 @@ export function mergeStatements(m: MergeInput): string[] {
 
   if (m.strategy === "upsert" && pk.length > 0) {
     for (const child of m.children) {
-      out.push(`DELETE FROM ${qualified(d, m.dataset, child.name)} WHERE ${rootId} IN (SELECT ${id} FROM ${dedup})`);
+      out.push(
+        `DELETE FROM ${qualified(d, m.dataset, child.name)} WHERE ${rootId} IN (SELECT ${id} FROM ${dedup})`,
+      );
     }
-    out.push(`DELETE FROM ${target} AS d WHERE EXISTS (SELECT 1 FROM ${dedup} s WHERE ${match(pk, "s", "d")} AND ${deleted})`);
+    out.push(
+      `DELETE FROM ${target} AS d WHERE EXISTS (SELECT 1 FROM ${dedup} s WHERE ${match(pk, "s", "d")} AND ${deleted})`,
+    );
     const setList = columns
       .filter((c) => !c.primaryKey)
       .map((c) => `${q(c.name)} = s.${q(c.name)}`)
       .join(", ");
     if (setList) {
-      out.push(`UPDATE ${target} AS d SET ${setList} FROM ${dedup} s WHERE ${match(pk, "s", "d")} AND NOT (${deleted})`);
+      out.push(
+        `UPDATE ${target} AS d SET ${setList} FROM ${dedup} s WHERE ${match(pk, "s", "d")} AND NOT (${deleted})`,
+      );
     }
     out.push(
       `INSERT INTO ${target} (${list}) SELECT ${sList} FROM ${dedup} s WHERE NOT (${deleted}) AND NOT EXISTS (SELECT 1 FROM ${target} d WHERE ${match(pk, "s", "d")})`,

@@ -1,4 +1,9 @@
-import type { LoadJob, PackageLoadRequest, StoredStateRecord, TableFamilyLoad } from "../../load/load-client.js";
+import type {
+  LoadJob,
+  PackageLoadRequest,
+  StoredStateRecord,
+  TableFamilyLoad,
+} from "../../load/load-client.js";
 import type { Column, StoredSchema, Table } from "../../schema/types.js";
 import { SYSTEM_TABLES } from "../../schema/types.js";
 import { DestinationError, errorMessage } from "../../util/errors.js";
@@ -84,13 +89,19 @@ export class SqlLoadClient implements DestinationClient {
     const tables = family.tables.filter((t) => Object.keys(t.columns).length > 0);
     if (disposition === "replace") {
       // Inside the transaction: readers keep seeing the old rows until COMMIT.
-      for (const t of [...tables].reverse()) await this.#exec(`DELETE FROM ${qualified(this.#d, this.#dataset, t.name)}`);
+      for (const t of [...tables].reverse())
+        await this.#exec(`DELETE FROM ${qualified(this.#d, this.#dataset, t.name)}`);
     }
     if (disposition !== "merge") {
       for (const job of family.jobs) {
         const table = tables.find((t) => t.name === job.table);
         if (!table) continue;
-        await this.#runJob(job, req, qualified(this.#d, this.#dataset, table.name), Object.values(table.columns));
+        await this.#runJob(
+          job,
+          req,
+          qualified(this.#d, this.#dataset, table.name),
+          Object.values(table.columns),
+        );
       }
       return;
     }
@@ -98,13 +109,25 @@ export class SqlLoadClient implements DestinationClient {
     const staging = (name: string) => `_ferry_stg_${tables.findIndex((t) => t.name === name)}`;
     for (const t of tables) {
       await this.#exec(
-        createTableSql(this.#d, this.#dataset, staging(t.name), [...Object.values(t.columns), ...(t === root ? [seqColumn] : [])], true),
+        createTableSql(
+          this.#d,
+          this.#dataset,
+          staging(t.name),
+          [...Object.values(t.columns), ...(t === root ? [seqColumn] : [])],
+          true,
+        ),
       );
     }
     for (const job of family.jobs) {
       const table = tables.find((t) => t.name === job.table);
       if (!table) continue;
-      await this.#runJob(job, req, this.#d.quoteIdent(staging(table.name)), Object.values(table.columns), table === root ? [seqColumn] : []);
+      await this.#runJob(
+        job,
+        req,
+        this.#d.quoteIdent(staging(table.name)),
+        Object.values(table.columns),
+        table === root ? [seqColumn] : [],
+      );
     }
     const children = tables.filter((t) => t !== root);
     for (const sql of mergeStatements({
@@ -120,7 +143,13 @@ export class SqlLoadClient implements DestinationClient {
     for (const t of tables) await this.#exec(`DROP TABLE ${this.#d.quoteIdent(staging(t.name))}`);
   }
 
-  async #runJob(job: LoadJob, req: PackageLoadRequest, target: string, columns: Column[], extra: Column[] = []): Promise<void> {
+  async #runJob(
+    job: LoadJob,
+    req: PackageLoadRequest,
+    target: string,
+    columns: Column[],
+    extra: Column[] = [],
+  ): Promise<void> {
     await req.onJobStarted(job);
     try {
       await this.#exec(this.#driver.copyFileSql(job, target, columns, extra));
@@ -141,7 +170,14 @@ export class SqlLoadClient implements DestinationClient {
     if (known.length === 0) {
       await this.#conn.execute(
         `INSERT INTO ${qualified(d, ds, SYSTEM_TABLES.version)} (version, engine_version, inserted_at, schema_name, version_hash, schema) VALUES ($1, $2, $3, $4, $5, $6)`,
-        [req.schema.version, req.schema.engineVersion, now, req.schema.name, req.schema.versionHash, JSON.stringify(req.schema)],
+        [
+          req.schema.version,
+          req.schema.engineVersion,
+          now,
+          req.schema.name,
+          req.schema.versionHash,
+          JSON.stringify(req.schema),
+        ],
       );
     }
     await this.#conn.execute(
@@ -171,7 +207,12 @@ export class SqlLoadClient implements DestinationClient {
     );
     const r = rows[0];
     if (!r) return undefined;
-    return { state: String(r.state), version: Number(r.version), loadId: String(r.load_id), createdAt: String(r.created_at) };
+    return {
+      state: String(r.state),
+      version: Number(r.version),
+      loadId: String(r.load_id),
+      createdAt: String(r.created_at),
+    };
   }
 
   async getStoredSchema(schemaName: string): Promise<StoredSchema | undefined> {
@@ -235,14 +276,17 @@ export class SqlLoadClient implements DestinationClient {
   #wrap(err: unknown, loadId: string, job?: LoadJob): unknown {
     if (err instanceof DestinationError) return err;
     const transient = this.#driver.isTransient(err);
-    return new DestinationError(`${job ? `load job ${job.id} (table ${job.table})` : `load ${loadId}`} failed: ${errorMessage(err)}`, {
-      cause: err,
-      transient,
-      fields: { loadId, ...(job ? { job: job.id, table: job.table } : {}) },
-      hint: transient
-        ? "the destination was busy or unreachable; ferry retries, and the next run completes this package"
-        : "fix the cause (see the message), then run again: the package is kept and nothing of it was committed",
-    });
+    return new DestinationError(
+      `${job ? `load job ${job.id} (table ${job.table})` : `load ${loadId}`} failed: ${errorMessage(err)}`,
+      {
+        cause: err,
+        transient,
+        fields: { loadId, ...(job ? { job: job.id, table: job.table } : {}) },
+        hint: transient
+          ? "the destination was busy or unreachable; ferry retries, and the next run completes this package"
+          : "fix the cause (see the message), then run again: the package is kept and nothing of it was committed",
+      },
+    );
   }
 }
 

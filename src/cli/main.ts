@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from "commander";
+import { describeError, FerryError } from "../util/errors.js";
+import { consoleLogger, logLevelFromEnv, redactSecrets } from "../util/log.js";
+import { loadRunTarget } from "./load-target.js";
+import {
+  type CommonFlags,
+  listPipelines,
+  pipelineDrop,
+  pipelineFailedJobs,
+  pipelineInfo,
+  pipelineSchema,
+  pipelineSync,
+  pipelineTrace,
+} from "./pipeline-commands.js";
+import { ProgressDisplay } from "./progress.js";
+import { formatLoadInfo } from "./summary.js";
+
+const print = (text: string) => process.stdout.write(`${text}\n`);
+let verbose = false;
+
+function program(): Command {
+  const cmd = new Command("ferry")
+    .description("Move data from APIs, databases and code into DuckDB and other destinations")
+    .option("--verbose", "print stack traces and debug logs")
+    .showHelpAfterError()
+    .exitOverride();
+  cmd.hook("preAction", (c) => {
+    verbose = Boolean(c.opts().verbose);
+  });
+
+  cmd
+    .command("run <file>")
+    .description("run a pipeline from a TS/JS module (default export: pipeline, source or resource) or a YAML/JSON spec")
+    .option("--pipeline <name>", "pipeline name")
+    .option("--destination <url>", "destination URL, e.g. duckdb:out.duckdb")
+    .option("--dataset <name>", "dataset (schema) name")
+    .option("--dir <path>", "pipelines working dir (default .ferry)")
+    .option("--json", "print the load info as JSON on stdout")
+    .action(async (file: string, o: { pipeline?: string; destination?: string; dataset?: string; dir?: string; json?: boolean }) => {
+      const progress = new ProgressDisplay(process.stderr, Boolean(process.stderr.isTTY) && !o.json);
+      const logger = consoleLogger(verbose ? "debug" : logLevelFromEnv("warn"));
+      const { pipeline, data } = await loadRunTarget(file, o, { logger, onProgress: progress.handle });
+      try {
+        const info = await pipeline.run(data);
+        progress.stop();
+        print(o.json ? JSON.stringify(info, null, 2) : formatLoadInfo(info));
+      } finally {
+        progress.stop();
+      }
+    });
+
+  const p = cmd.command("pipeline").description("inspect and manage pipelines: list | <name> info|schema|trace|failed-jobs|drop|sync");
+  p.option("--dir <path>", "pipelines working dir (default .ferry)")
+    .option("--json", "machine-readable output")
+    .option("--destination <url>", "destination (for sync on a new machine)")
+    .option("--dataset <name>", "dataset (for sync on a new machine)")
+    .option("--schema <name>", "schema name (schema command)")
+    .option("--yes", "confirm drop")
+    .argument("<name-or-list>", "`list`, or a pipeline name")
+    .argument("[command]", "info | schema | trace | failed-jobs | drop | sync", "info")
+    .action(async (name: string, sub: string, flags: CommonFlags & { schema?: string; yes?: boolean }) => {
+      if (name === "list") return listPipelines(flags, print);
+      const commands: Record<string, () => Promise<void>> = {
+        info: () => pipelineInfo(name, flags, print),
+        schema: () => pipelineSchema(name, flags, print),
+        trace: () => pipelineTrace(name, flags, print),
+        "failed-jobs": () => pipelineFailedJobs(name, flags, print),
+        drop: () => pipelineDrop(name, flags, print),
+        sync: () => pipelineSync(name, flags, print),
+      };
+      const run = commands[sub];
+      if (!run) throw new FerryError(`unknown pipeline command "${sub}"`, { hint: `use one of: ${Object.keys(commands).join(", ")}` });
+      await run();
+    });
+  return cmd;
+}
+
+async function main(argv: string[]): Promise<number> {
+  try {
+    await program().parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    process.stderr.write(`error: ${redactSecrets(describeError(err))}\n`);
+    if (verbose && err instanceof Error && err.stack) process.stderr.write(`${redactSecrets(err.stack)}\n`);
+    else if (!(err instanceof FerryError)) process.stderr.write("(run with --verbose for the stack trace)\n");
+    return 1;
+  }
+}
+
+main(process.argv).then((code) => {
+  process.exitCode = code;
+});

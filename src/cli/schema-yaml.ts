@@ -1,0 +1,20 @@
+import { stringify } from "yaml";
+import type { StoredSchema } from "../schema/types.js";
+
+/** The schema as users read it: tables with their hints first, then columns by name (no repeated names). */
+export function schemaToYaml(schema: StoredSchema): string {
+  const tables: Record<string, unknown> = {};
+  for (const t of Object.values(schema.tables)) {
+    const { name: _n, columns, ...hints } = t;
+    const cols: Record<string, unknown> = {};
+    for (const c of Object.values(columns)) {
+      const { name: _c, ...rest } = c;
+      cols[c.name] = rest;
+    }
+    tables[t.name] = { ...hints, columns: cols };
+  }
+  return stringify(
+    { name: schema.name, version: schema.version, version_hash: schema.versionHash, engine_version: schema.engineVersion, tables },
+    { lineWidth: 0 },
+  ).trimEnd();
+}

@@ -1,0 +1,58 @@
+import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { resource } from "../extract/resource.js";
+import { source } from "../extract/source.js";
+import type { RunData } from "../pipeline/run-data.js";
+import { ConfigError } from "../util/errors.js";
+import { readLines } from "../formats/jsonl-reader.js";
+
+export interface SpecContext {
+  specPath: string;
+  pipelineName: string;
+}
+
+type SpecSourceFactory = (config: Record<string, unknown>, ctx: SpecContext) => Promise<RunData>;
+
+/**
+ * `type: json_files`: each resource reads a local JSON file (an array or one object) or a JSONL file.
+ *
+ * ```yaml
+ * source:
+ *   type: json_files
+ *   resources:
+ *     - { name: orders, path: data/orders.jsonl, primary_key: id, write_disposition: merge }
+ * ```
+ */
+const jsonFiles: SpecSourceFactory = async (config, ctx) => {
+  const list = config.resources;
+  if (!Array.isArray(list) || list.length === 0) throw new ConfigError("json_files: resources must be a non-empty list");
+  const resources = list.map((r: Record<string, unknown>, i: number) => {
+    if (typeof r?.name !== "string" || typeof r.path !== "string") {
+      throw new ConfigError(`json_files: resources[${i}] needs name and path`);
+    }
+    const path = resolve(dirname(ctx.specPath), r.path);
+    return resource(
+      {
+        name: r.name,
+        ...(r.primary_key !== undefined ? { primaryKey: r.primary_key as string | string[] } : {}),
+        ...(r.merge_key !== undefined ? { mergeKey: r.merge_key as string | string[] } : {}),
+        ...(typeof r.write_disposition === "string"
+          ? { writeDisposition: r.write_disposition as "append" | "replace" | "merge" }
+          : {}),
+      },
+      async function* () {
+        if (path.endsWith(".jsonl") || path.endsWith(".ndjson")) {
+          for await (const line of readLines(path)) yield JSON.parse(line);
+        } else {
+          yield JSON.parse(await readFile(path, "utf8"));
+        }
+      },
+    );
+  });
+  return source({ name: typeof config.name === "string" ? config.name : ctx.pipelineName, resources });
+};
+
+/** Source types a YAML/JSON spec can name. Later sources (rest_api, sql_database, ...) add entries here. */
+export const SPEC_SOURCES: Record<string, SpecSourceFactory> = {
+  json_files: jsonFiles,
+};

@@ -1,0 +1,63 @@
+import { parse as parseYaml } from "yaml";
+import type { PipelineOptions } from "../pipeline/pipeline.js";
+import type { RunData } from "../pipeline/run-data.js";
+import { ConfigError } from "../util/errors.js";
+import { registerSecret } from "../util/log.js";
+import { SPEC_SOURCES } from "./spec-sources.js";
+
+export interface LoadedSpec {
+  pipeline: PipelineOptions;
+  data: RunData;
+}
+
+/** Replaces `${env:NAME}` with the variable's value (registered as a secret so it never reaches logs). */
+export function substituteEnv(value: unknown, where = "spec"): unknown {
+  if (typeof value === "string") {
+    return value.replace(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
+      const v = process.env[name];
+      if (v === undefined) {
+        throw new ConfigError(`environment variable ${name} is not set (used in ${where})`, {
+          hint: `export ${name}=... before running`,
+        });
+      }
+      registerSecret(v);
+      return v;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, `${where}[${i}]`));
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteEnv(v, `${where}.${k}`)]));
+  }
+  return value;
+}
+
+/** Parses a YAML/JSON pipeline spec: `{ pipeline: { name, destination, dataset }, source: { type, ... } }`. */
+export async function loadSpec(text: string, path: string): Promise<LoadedSpec> {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`${path} is not valid YAML/JSON: ${(err as Error).message}`);
+  }
+  if (!raw || typeof raw !== "object") throw new ConfigError(`${path} must contain a mapping with pipeline and source`);
+  const spec = substituteEnv(raw) as { pipeline?: Record<string, unknown>; source?: Record<string, unknown> };
+  const p = spec.pipeline;
+  if (!p || typeof p.name !== "string") {
+    throw new ConfigError(`${path}: pipeline.name is required`, { hint: "pipeline: { name: crm, destination: duckdb, dataset: crm }" });
+  }
+  const src = spec.source;
+  const type = typeof src?.type === "string" ? src.type : undefined;
+  const factory = type ? SPEC_SOURCES[type] : undefined;
+  if (!src || !type || !factory) {
+    throw new ConfigError(`${path}: unknown source type ${JSON.stringify(type)}`, {
+      hint: `available source types: ${Object.keys(SPEC_SOURCES).join(", ")}`,
+    });
+  }
+  const pipeline: PipelineOptions = {
+    name: p.name,
+    ...(typeof p.destination === "string" ? { destination: p.destination } : {}),
+    ...(typeof p.dataset === "string" ? { dataset: p.dataset } : {}),
+    ...(typeof p.dir === "string" ? { dir: p.dir } : {}),
+  };
+  return { pipeline, data: await factory(src, { specPath: path, pipelineName: p.name }) };
+}
