@@ -34,6 +34,10 @@ const orderResource = resource(
   },
 );
 
-export const quickstart = pipeline({ name: "quickstart", destination: "duckdb:quickstart.duckdb", dataset: "shop" });
+export const quickstart = pipeline({
+  name: "quickstart",
+  destination: "duckdb:quickstart.duckdb",
+  dataset: "shop",
+});
 
 export default source({ name: "shop", resources: [customerResource, orderResource] });

@@ -26,7 +26,18 @@ export function rng(seed: number): Rng {
 }
 
 const FIRST = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Margaret", "Linus", "Guido", "Anders"];
-const LAST = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Hamilton", "Torvalds", "van Rossum", "Hejlsberg"];
+const LAST = [
+  "Lovelace",
+  "Hopper",
+  "Turing",
+  "Dijkstra",
+  "Liskov",
+  "Knuth",
+  "Hamilton",
+  "Torvalds",
+  "van Rossum",
+  "Hejlsberg",
+];
 const CITIES = [
   { city: "London", country: "GB" },
   { city: "Zürich", country: "CH" },
@@ -50,7 +61,11 @@ export function* customers(count = 1000, seed = 7) {
       lastName: r.pick(LAST),
       email: `customer${id}@example.com`,
       createdAt: iso(BASE + id * 3_600_000),
-      address: { street: `${r.int(1, 200)} Main St`, ...place, geo: { lat: r.int(-90, 90) + r.next(), lon: r.int(-180, 180) + r.next() } },
+      address: {
+        street: `${r.int(1, 200)} Main St`,
+        ...place,
+        geo: { lat: r.int(-90, 90) + r.next(), lon: r.int(-180, 180) + r.next() },
+      },
       tags: Array.from({ length: r.int(0, 3) }, () => r.pick(TAGS)),
       marketingOptIn: r.next() > 0.5,
     };
@@ -73,7 +88,10 @@ export function* orders(count = 3000, customerCount = 1000, seed = 11) {
       updatedAt: iso(BASE + id * 600_000),
       total: Math.round(lines.reduce((s, l) => s + l.quantity * l.unitPrice, 0) * 100) / 100,
       lines,
-      shipping: { method: r.pick(["post", "courier"] as const), trackingCodes: [`TR${id}A`, ...(r.next() > 0.7 ? [`TR${id}B`] : [])] },
+      shipping: {
+        method: r.pick(["post", "courier"] as const),
+        trackingCodes: [`TR${id}A`, ...(r.next() > 0.7 ? [`TR${id}B`] : [])],
+      },
     };
   }
 }

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { Pipeline, type PipelineOptions, isPipeline } from "../pipeline/pipeline.js";
+import { isPipeline, Pipeline, type PipelineOptions } from "../pipeline/pipeline.js";
 import type { RunData } from "../pipeline/run-data.js";
 import { ConfigError, errorMessage } from "../util/errors.js";
 import { kindOf } from "../util/kind.js";
@@ -21,11 +21,19 @@ export interface RunTarget {
 
 const isData = (x: unknown) => {
   const k = kindOf(x);
-  return k === "source" || k === "resource" || (Array.isArray(x) && x.length > 0 && x.every((r) => kindOf(r) === "resource"));
+  return (
+    k === "source" ||
+    k === "resource" ||
+    (Array.isArray(x) && x.length > 0 && x.every((r) => kindOf(r) === "resource"))
+  );
 };
 
 /** Imports a TS/JS module (TypeScript through tsx) or reads a YAML/JSON spec, and builds what to run. */
-export async function loadRunTarget(file: string, overrides: CliOverrides, base: Partial<PipelineOptions>): Promise<RunTarget> {
+export async function loadRunTarget(
+  file: string,
+  overrides: CliOverrides,
+  base: Partial<PipelineOptions>,
+): Promise<RunTarget> {
   const path = resolve(file);
   const ext = extname(path).toLowerCase();
   if ([".yaml", ".yml", ".json"].includes(ext)) {
@@ -44,11 +52,21 @@ export async function loadRunTarget(file: string, overrides: CliOverrides, base:
       mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
     }
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND" && String(errorMessage(err)).includes(path)) {
+    if (
+      (err as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND" &&
+      String(errorMessage(err)).includes(path)
+    ) {
       missing(file, err);
     }
-    throw new ConfigError(`cannot load ${file}: ${errorMessage(err)}`, { cause: err, hint: "fix the module so that it imports and runs" });
+    throw new ConfigError(`cannot load ${file}: ${errorMessage(err)}`, {
+      cause: err,
+      hint: "fix the module so that it imports and runs",
+    });
   }
+  // A .ts file outside a `"type": "module"` package is compiled to CommonJS by tsx: the namespace's default is
+  // then `module.exports` ({ __esModule, default, ...named }). Unwrap it so `export default` means the same.
+  const inner = mod.default as Record<string, unknown> | undefined;
+  if (inner && typeof inner === "object" && !kindOf(inner) && inner.__esModule === true) mod = inner;
   let exported = mod.default;
   if (typeof exported === "function" && !kindOf(exported)) exported = await (exported as () => unknown)();
   const namedPipeline = Object.values(mod).find((v) => isPipeline(v)) as Pipeline | undefined;
@@ -83,5 +101,8 @@ function buildPipeline(opts: PipelineOptions, o: CliOverrides, base: Partial<Pip
 }
 
 function missing(file: string, cause: unknown): never {
-  throw new ConfigError(`file not found: ${file}`, { cause, hint: "pass the path of a .ts/.js module or a .yaml/.json spec" });
+  throw new ConfigError(`file not found: ${file}`, {
+    cause,
+    hint: "pass the path of a .ts/.js module or a .yaml/.json spec",
+  });
 }

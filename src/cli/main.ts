@@ -31,26 +31,35 @@ function program(): Command {
 
   cmd
     .command("run <file>")
-    .description("run a pipeline from a TS/JS module (default export: pipeline, source or resource) or a YAML/JSON spec")
+    .description(
+      "run a pipeline from a TS/JS module (default export: pipeline, source or resource) or a YAML/JSON spec",
+    )
     .option("--pipeline <name>", "pipeline name")
     .option("--destination <url>", "destination URL, e.g. duckdb:out.duckdb")
     .option("--dataset <name>", "dataset (schema) name")
     .option("--dir <path>", "pipelines working dir (default .ferry)")
     .option("--json", "print the load info as JSON on stdout")
-    .action(async (file: string, o: { pipeline?: string; destination?: string; dataset?: string; dir?: string; json?: boolean }) => {
-      const progress = new ProgressDisplay(process.stderr, Boolean(process.stderr.isTTY) && !o.json);
-      const logger = consoleLogger(verbose ? "debug" : logLevelFromEnv("warn"));
-      const { pipeline, data } = await loadRunTarget(file, o, { logger, onProgress: progress.handle });
-      try {
-        const info = await pipeline.run(data);
-        progress.stop();
-        print(o.json ? JSON.stringify(info, null, 2) : formatLoadInfo(info));
-      } finally {
-        progress.stop();
-      }
-    });
+    .action(
+      async (
+        file: string,
+        o: { pipeline?: string; destination?: string; dataset?: string; dir?: string; json?: boolean },
+      ) => {
+        const progress = new ProgressDisplay(process.stderr, Boolean(process.stderr.isTTY) && !o.json);
+        const logger = consoleLogger(verbose ? "debug" : logLevelFromEnv("warn"));
+        const { pipeline, data } = await loadRunTarget(file, o, { logger, onProgress: progress.handle });
+        try {
+          const info = await pipeline.run(data);
+          progress.stop();
+          print(o.json ? JSON.stringify(info, null, 2) : formatLoadInfo(info));
+        } finally {
+          progress.stop();
+        }
+      },
+    );
 
-  const p = cmd.command("pipeline").description("inspect and manage pipelines: list | <name> info|schema|trace|failed-jobs|drop|sync");
+  const p = cmd
+    .command("pipeline")
+    .description("inspect and manage pipelines: list | <name> info|schema|trace|failed-jobs|drop|sync");
   p.option("--dir <path>", "pipelines working dir (default .ferry)")
     .option("--json", "machine-readable output")
     .option("--destination <url>", "destination (for sync on a new machine)")
@@ -70,7 +79,10 @@ function program(): Command {
         sync: () => pipelineSync(name, flags, print),
       };
       const run = commands[sub];
-      if (!run) throw new FerryError(`unknown pipeline command "${sub}"`, { hint: `use one of: ${Object.keys(commands).join(", ")}` });
+      if (!run)
+        throw new FerryError(`unknown pipeline command "${sub}"`, {
+          hint: `use one of: ${Object.keys(commands).join(", ")}`,
+        });
       await run();
     });
   return cmd;

@@ -1,10 +1,10 @@
-import { readFile, readdir } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { attachPipeline, type Pipeline } from "../pipeline/pipeline.js";
 import { LocalStateStore } from "../pipeline/pipeline-state.js";
 import { FerryError } from "../util/errors.js";
-import { schemaToYaml } from "./schema-yaml.js";
 import { exists } from "../util/fs.js";
+import { schemaToYaml } from "./schema-yaml.js";
 
 export interface CommonFlags {
   dir?: string;
@@ -42,7 +42,9 @@ export async function listPipelines(flags: CommonFlags, print: Print): Promise<v
 export async function pipelineInfo(name: string, flags: CommonFlags, print: Print): Promise<void> {
   const p = await open(name, flags);
   const { pending, failed } = await p.packages();
-  const pendingInfo = await Promise.all(pending.map(async (pk) => ({ loadId: pk.loadId, stage: await pk.stage() })));
+  const pendingInfo = await Promise.all(
+    pending.map(async (pk) => ({ loadId: pk.loadId, stage: await pk.stage() })),
+  );
   const trace = await p.readTrace();
   const info = {
     pipeline: p.name,
@@ -57,10 +59,17 @@ export async function pipelineInfo(name: string, flags: CommonFlags, print: Prin
     pendingPackages: pendingInfo,
     failedPackages: failed.map((f) => f.loadId),
     lastRun: trace
-      ? { startedAt: trace.startedAt, finishedAt: trace.finishedAt, ok: !trace.error, error: trace.error?.message }
+      ? {
+          startedAt: trace.startedAt,
+          finishedAt: trace.finishedAt,
+          ok: !trace.error,
+          error: trace.error?.message,
+        }
       : undefined,
     resources: Object.fromEntries(
-      Object.entries(p.state?.sources ?? {}).flatMap(([, s]) => Object.entries(s.resources).map(([r, st]) => [r, st])),
+      Object.entries(p.state?.sources ?? {}).flatMap(([, s]) =>
+        Object.entries(s.resources).map(([r, st]) => [r, st]),
+      ),
     ),
   };
   if (flags.json) return print(JSON.stringify(info, null, 2));
@@ -69,11 +78,16 @@ export async function pipelineInfo(name: string, flags: CommonFlags, print: Prin
   print(`destination:   ${info.destination}`);
   print(`dataset:       ${info.dataset}`);
   print(`state version: ${info.stateVersion}${info.lastLoadId ? ` (last load ${info.lastLoadId})` : ""}`);
-  print(`schemas:       ${info.schemas.join(", ") || "-"}${info.schemaVersion ? ` (default at v${info.schemaVersion})` : ""}`);
+  print(
+    `schemas:       ${info.schemas.join(", ") || "-"}${info.schemaVersion ? ` (default at v${info.schemaVersion})` : ""}`,
+  );
   print(`tables:        ${info.tables.join(", ") || "-"}`);
   print(`pending:       ${pendingInfo.map((x) => `${x.loadId} (${x.stage})`).join(", ") || "none"}`);
   print(`failed:        ${info.failedPackages.join(", ") || "none"}`);
-  if (info.lastRun) print(`last run:      ${info.lastRun.startedAt} ${info.lastRun.ok ? "ok" : `failed: ${info.lastRun.error}`}`);
+  if (info.lastRun)
+    print(
+      `last run:      ${info.lastRun.startedAt} ${info.lastRun.ok ? "ok" : `failed: ${info.lastRun.error}`}`,
+    );
   for (const [r, st] of Object.entries(info.resources)) {
     for (const [cursor, inc] of Object.entries(st.incremental ?? {})) {
       print(`  ${r}: cursor ${cursor} at ${JSON.stringify(inc.lastValue)}`);
@@ -81,11 +95,16 @@ export async function pipelineInfo(name: string, flags: CommonFlags, print: Prin
   }
 }
 
-export async function pipelineSchema(name: string, flags: CommonFlags & { schema?: string }, print: Print): Promise<void> {
+export async function pipelineSchema(
+  name: string,
+  flags: CommonFlags & { schema?: string },
+  print: Print,
+): Promise<void> {
   const p = await open(name, flags);
   const schemaName = flags.schema ?? p.state?.defaultSchema;
   const stored = schemaName ? await new LocalStateStore(p.dir).readSchema(schemaName) : undefined;
-  if (!stored) throw new FerryError(`pipeline "${name}" has no schema yet`, { hint: "run the pipeline first" });
+  if (!stored)
+    throw new FerryError(`pipeline "${name}" has no schema yet`, { hint: "run the pipeline first" });
   print(flags.json ? JSON.stringify(stored, null, 2) : schemaToYaml(stored));
 }
 
@@ -94,12 +113,18 @@ export async function pipelineTrace(name: string, flags: CommonFlags, print: Pri
   const trace = await p.readTrace();
   if (!trace) throw new FerryError(`pipeline "${name}" has no trace yet`, { hint: "run the pipeline first" });
   if (flags.json) return print(JSON.stringify(trace, null, 2));
-  print(`run of ${trace.pipeline}: ${trace.startedAt} -> ${trace.finishedAt ?? "?"} ${trace.error ? "FAILED" : "ok"}`);
-  for (const s of trace.steps) print(`  ${s.step.padEnd(10)} ${String(s.durationMs).padStart(8)} ms${s.error ? `  error: ${s.error}` : ""}`);
+  print(
+    `run of ${trace.pipeline}: ${trace.startedAt} -> ${trace.finishedAt ?? "?"} ${trace.error ? "FAILED" : "ok"}`,
+  );
+  for (const s of trace.steps)
+    print(
+      `  ${s.step.padEnd(10)} ${String(s.durationMs).padStart(8)} ms${s.error ? `  error: ${s.error}` : ""}`,
+    );
   if (trace.loadInfo) {
     for (const [t, n] of Object.entries(trace.loadInfo.rows)) print(`  ${t}: ${n} rows`);
   }
-  if (trace.error) print(`error: ${trace.error.message}${trace.error.hint ? `\nhint: ${trace.error.hint}` : ""}`);
+  if (trace.error)
+    print(`error: ${trace.error.message}${trace.error.hint ? `\nhint: ${trace.error.hint}` : ""}`);
 }
 
 export async function pipelineFailedJobs(name: string, flags: CommonFlags, print: Print): Promise<void> {
@@ -109,7 +134,9 @@ export async function pipelineFailedJobs(name: string, flags: CommonFlags, print
   for (const pkg of failed) {
     const jobs: { job: string; error: string }[] = [];
     for (const job of await pkg.jobs("failed")) {
-      const error = await readFile(join(pkg.jobDir("failed"), `${job}.exception`), "utf8").catch(() => "(no error recorded)");
+      const error = await readFile(join(pkg.jobDir("failed"), `${job}.exception`), "utf8").catch(
+        () => "(no error recorded)",
+      );
       jobs.push({ job, error });
     }
     out.push({ loadId: pkg.loadId, dir: pkg.dir, jobs });
@@ -123,20 +150,36 @@ export async function pipelineFailedJobs(name: string, flags: CommonFlags, print
   }
 }
 
-export async function pipelineDrop(name: string, flags: CommonFlags & { yes?: boolean }, print: Print): Promise<void> {
+export async function pipelineDrop(
+  name: string,
+  flags: CommonFlags & { yes?: boolean },
+  print: Print,
+): Promise<void> {
   if (!flags.yes) {
-    throw new FerryError(`dropping pipeline "${name}" deletes its tables and working dir`, { hint: "pass --yes to confirm" });
+    throw new FerryError(`dropping pipeline "${name}" deletes its tables and working dir`, {
+      hint: "pass --yes to confirm",
+    });
   }
   const p = await open(name, flags);
   const { droppedTables } = await p.drop();
   if (flags.json) return print(JSON.stringify({ pipeline: name, droppedTables }));
-  print(`dropped pipeline ${name}: ${droppedTables.length} table(s) (${droppedTables.join(", ") || "none"}) and ${p.dir}`);
+  print(
+    `dropped pipeline ${name}: ${droppedTables.length} table(s) (${droppedTables.join(", ") || "none"}) and ${p.dir}`,
+  );
 }
 
 export async function pipelineSync(name: string, flags: CommonFlags, print: Print): Promise<void> {
   const p = await open(name, flags);
   const restored = await p.syncFromDestination();
-  if (!restored) throw new FerryError(`the destination has no state for pipeline "${name}"`, { hint: "check --destination and --dataset" });
-  if (flags.json) return print(JSON.stringify({ pipeline: name, stateVersion: p.state?.version, lastLoadId: p.state?.lastLoadId }));
-  print(`restored pipeline ${name} from ${p.state?.destination}: state v${p.state?.version}, last load ${p.state?.lastLoadId}`);
+  if (!restored)
+    throw new FerryError(`the destination has no state for pipeline "${name}"`, {
+      hint: "check --destination and --dataset",
+    });
+  if (flags.json)
+    return print(
+      JSON.stringify({ pipeline: name, stateVersion: p.state?.version, lastLoadId: p.state?.lastLoadId }),
+    );
+  print(
+    `restored pipeline ${name} from ${p.state?.destination}: state v${p.state?.version}, last load ${p.state?.lastLoadId}`,
+  );
 }

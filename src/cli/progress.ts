@@ -42,8 +42,10 @@ export class ProgressDisplay {
       return;
     }
     if (e.stage === "extract") this.#count(`extract ${e.resource}`, "extract", e.items, "items", now, true);
-    else if (e.stage === "normalize") this.#count(`normalize ${e.table}`, "normalize", e.items, "items", now, true);
-    else if (e.stage === "load" && e.state === "completed") this.#count(`load ${e.table}`, "load", 1, "files", now, false);
+    else if (e.stage === "normalize")
+      this.#count(`normalize ${e.table}`, "normalize", e.items, "items", now, true);
+    else if (e.stage === "load" && e.state === "completed")
+      this.#count(`load ${e.table}`, "load", 1, "files", now, false);
   };
 
   #count(key: string, stage: string, n: number, unit: string, now: number, absolute: boolean): void {
@@ -58,7 +60,10 @@ export class ProgressDisplay {
     const started = this.#stageStart.get(stage) ?? now;
     const parts = [...this.#counters.entries()]
       .filter(([, c]) => c.stage === stage)
-      .map(([k, c]) => `${k.slice(stage.length + 1)} ${fmt(c.count)} ${c.unit === "files" ? (c.count === 1 ? "file" : "files") : c.unit}`);
+      .map(
+        ([k, c]) =>
+          `${k.slice(stage.length + 1)} ${fmt(c.count)} ${c.unit === "files" ? (c.count === 1 ? "file" : "files") : c.unit}`,
+      );
     this.#line(
       `${stage} done in ${((now - started) / 1000).toFixed(2)}s${loadId ? ` (load ${loadId})` : ""}${parts.length ? `: ${parts.join(", ")}` : ""}`,
     );

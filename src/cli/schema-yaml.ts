@@ -14,7 +14,13 @@ export function schemaToYaml(schema: StoredSchema): string {
     tables[t.name] = { ...hints, columns: cols };
   }
   return stringify(
-    { name: schema.name, version: schema.version, version_hash: schema.versionHash, engine_version: schema.engineVersion, tables },
+    {
+      name: schema.name,
+      version: schema.version,
+      version_hash: schema.versionHash,
+      engine_version: schema.engineVersion,
+      tables,
+    },
     { lineWidth: 0 },
   ).trimEnd();
 }

@@ -2,9 +2,9 @@ import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { resource } from "../extract/resource.js";
 import { source } from "../extract/source.js";
+import { readLines } from "../formats/jsonl-reader.js";
 import type { RunData } from "../pipeline/run-data.js";
 import { ConfigError } from "../util/errors.js";
-import { readLines } from "../formats/jsonl-reader.js";
 
 export interface SpecContext {
   specPath: string;
@@ -25,7 +25,8 @@ type SpecSourceFactory = (config: Record<string, unknown>, ctx: SpecContext) => 
  */
 const jsonFiles: SpecSourceFactory = async (config, ctx) => {
   const list = config.resources;
-  if (!Array.isArray(list) || list.length === 0) throw new ConfigError("json_files: resources must be a non-empty list");
+  if (!Array.isArray(list) || list.length === 0)
+    throw new ConfigError("json_files: resources must be a non-empty list");
   const resources = list.map((r: Record<string, unknown>, i: number) => {
     if (typeof r?.name !== "string" || typeof r.path !== "string") {
       throw new ConfigError(`json_files: resources[${i}] needs name and path`);

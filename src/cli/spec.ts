@@ -39,11 +39,14 @@ export async function loadSpec(text: string, path: string): Promise<LoadedSpec> 
   } catch (err) {
     throw new ConfigError(`${path} is not valid YAML/JSON: ${(err as Error).message}`);
   }
-  if (!raw || typeof raw !== "object") throw new ConfigError(`${path} must contain a mapping with pipeline and source`);
+  if (!raw || typeof raw !== "object")
+    throw new ConfigError(`${path} must contain a mapping with pipeline and source`);
   const spec = substituteEnv(raw) as { pipeline?: Record<string, unknown>; source?: Record<string, unknown> };
   const p = spec.pipeline;
   if (!p || typeof p.name !== "string") {
-    throw new ConfigError(`${path}: pipeline.name is required`, { hint: "pipeline: { name: crm, destination: duckdb, dataset: crm }" });
+    throw new ConfigError(`${path}: pipeline.name is required`, {
+      hint: "pipeline: { name: crm, destination: duckdb, dataset: crm }",
+    });
   }
   const src = spec.source;
   const type = typeof src?.type === "string" ? src.type : undefined;

@@ -6,9 +6,13 @@ const fmt = (n: number) => n.toLocaleString("en-US");
 export function formatLoadInfo(info: LoadInfo): string {
   const lines: string[] = [];
   const totalRows = Object.values(info.rows).reduce((a, b) => a + b, 0);
-  lines.push(`Pipeline ${info.pipeline} loaded ${fmt(totalRows)} rows into ${info.destination} (dataset ${info.dataset})`);
+  lines.push(
+    `Pipeline ${info.pipeline} loaded ${fmt(totalRows)} rows into ${info.destination} (dataset ${info.dataset})`,
+  );
   if (info.pendingCompleted.length > 0) {
-    lines.push(`  completed ${info.pendingCompleted.length} pending package(s) from an earlier run: ${info.pendingCompleted.join(", ")}`);
+    lines.push(
+      `  completed ${info.pendingCompleted.length} pending package(s) from an earlier run: ${info.pendingCompleted.join(", ")}`,
+    );
   }
   if (info.loadIds.length > 0) lines.push(`  load ids: ${info.loadIds.join(", ")}`);
   const tables = Object.entries(info.rows).sort(([a], [b]) => a.localeCompare(b));

@@ -56,13 +56,19 @@ export function getPath(item: unknown, path: string): unknown {
 
 /** Compares cursor values: numbers and bigints numerically, dates and ISO strings by instant, else as strings. */
 export function compareCursor(a: unknown, b: unknown): number {
-  const na = toComparable(a);
-  const nb = toComparable(b);
-  if (typeof na === typeof nb) return na < nb ? -1 : na > nb ? 1 : 0;
+  let na = toComparable(a);
+  let nb = toComparable(b);
+  // State stores a bigint cursor as a decimal string: compare it with bigints numerically again.
+  if (typeof na === "bigint" && typeof nb === "string" && INTEGER_RE.test(nb)) nb = BigInt(nb);
+  else if (typeof nb === "bigint" && typeof na === "string" && INTEGER_RE.test(na)) na = BigInt(na);
+  const numeric = typeof na !== "string" && typeof nb !== "string"; // number vs bigint compares fine in JS
+  if (typeof na === typeof nb || numeric) return na < nb ? -1 : na > nb ? 1 : 0;
   const sa = String(a);
   const sb = String(b);
   return sa < sb ? -1 : sa > sb ? 1 : 0;
 }
+
+const INTEGER_RE = /^-?\d+$/;
 
 function toComparable(v: unknown): number | bigint | string {
   if (typeof v === "number" || typeof v === "bigint") return v;
@@ -77,7 +83,10 @@ function toComparable(v: unknown): number | bigint | string {
 function applyLag(value: unknown, lag: number, func: "max" | "min"): unknown {
   const sign = func === "max" ? -1 : 1;
   if (typeof value === "number") return value + sign * lag;
-  if (typeof value === "bigint") return value + BigInt(sign * lag);
+  if (typeof value === "bigint") return value + BigInt(sign * Math.ceil(lag));
+  // A bigint cursor restored from state (a decimal string): not a date.
+  if (typeof value === "string" && INTEGER_RE.test(value))
+    return BigInt(value) + BigInt(sign * Math.ceil(lag));
   const t =
     value instanceof Date ? value.getTime() : typeof value === "string" ? Date.parse(value) : Number.NaN;
   if (Number.isNaN(t)) return value;
@@ -97,6 +106,8 @@ export class IncrementalTracker implements IncrementalContext {
   readonly #opts: IncrementalOptions;
   readonly #func: "max" | "min";
   readonly #previous: IncrementalState | undefined;
+  /** The stored last value this run continues from; none for an endValue backfill, which starts at initialValue. */
+  readonly #stored: unknown;
   readonly #previousHashes: Set<string>;
   readonly #keyFields: string[] | undefined;
   #last: unknown;
@@ -118,7 +129,8 @@ export class IncrementalTracker implements IncrementalContext {
     this.#previousHashes = new Set(previous?.boundaryHashes ?? []);
     const pk = opts.primaryKey ?? primaryKey;
     this.#keyFields = pk === undefined ? undefined : Array.isArray(pk) ? pk : [pk];
-    const stored = previous?.lastValue;
+    const stored = opts.endValue !== undefined ? undefined : previous?.lastValue;
+    this.#stored = stored;
     let start = stored ?? opts.initialValue;
     if (stored !== undefined && opts.lag) start = applyLag(stored, opts.lag, this.#func);
     this.startValue = start;
@@ -149,7 +161,7 @@ export class IncrementalTracker implements IncrementalContext {
     const dir = this.#func === "max" ? 1 : -1;
     if (this.startValue !== undefined && dir * compareCursor(value, this.startValue) < 0) return false;
     if (this.endValue !== undefined && dir * compareCursor(value, this.endValue) >= 0) return false;
-    const stored = this.#previous?.lastValue;
+    const stored = this.#stored;
     const hash = stored !== undefined || this.#last !== undefined ? this.#hash(item) : undefined;
     if (stored !== undefined && !this.#opts.lag && compareCursor(value, stored) === 0 && hash !== undefined) {
       if (this.#previousHashes.has(hash)) return false;

@@ -16,6 +16,28 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, initialDelayMs: 500 };
 
+/**
+ * Runs `fn`, retrying transient `FerryError`s (a locked database, a dropped connection) with the policy's
+ * exponential backoff. Used for connecting to a destination, which happens outside a package's load attempts.
+ */
+export async function retryTransient<T>(
+  what: string,
+  fn: () => Promise<T>,
+  retry: RetryPolicy,
+  log: Logger,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!(err instanceof FerryError && err.transient) || attempt >= retry.attempts) throw err;
+      const delay = retry.initialDelayMs * 2 ** (attempt - 1);
+      log.warn(`${what} attempt ${attempt} failed (${errorMessage(err)}); retrying in ${delay} ms`);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
 export interface LoadPackageOptions {
   pipelineName: string;
   log: Logger;

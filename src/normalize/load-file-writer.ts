@@ -50,6 +50,8 @@ export class LoadFileWriter implements RowSink {
   readonly #schema: Schema;
   readonly #writers = new Map<string, RotatingJsonlWriter>();
   readonly #rows = new Map<string, number>();
+  /** Sequence number of the last row written to each merge root table. */
+  readonly #rootSeq = new Map<string, number>();
   readonly #maxFileBytes: number | undefined;
 
   constructor(dir: string, schema: Schema, options: { maxFileBytes?: number } = {}) {
@@ -71,8 +73,16 @@ export class LoadFileWriter implements RowSink {
       first = false;
     }
     const n = (this.#rows.get(table) ?? 0) + 1;
-    // Merge root rows carry their arrival order so "latest wins" deduplication is exact.
-    if (t?.writeDisposition === "merge" && t.parent === undefined) line += `,"${SEQ_FIELD}":${n}`;
+    // Merge root rows carry their arrival order so "latest wins" deduplication is exact. Their child rows carry
+    // the order of their root row: with upsert, duplicates of a key share ids, and only the winner's children load.
+    if (t?.writeDisposition === "merge" && t.parent === undefined) {
+      line += `,"${SEQ_FIELD}":${n}`;
+      this.#rootSeq.set(table, n);
+    } else if (t?.parent !== undefined) {
+      const root = this.#schema.rootOf(table);
+      const seq = root?.writeDisposition === "merge" ? this.#rootSeq.get(root.name) : undefined;
+      if (seq !== undefined) line += `,"${SEQ_FIELD}":${seq}`;
+    }
     line += "}";
     let w = this.#writers.get(table);
     if (!w) {

@@ -125,7 +125,7 @@ export class RelationalNormalizer {
     const lists: Array<[string, string, unknown[]]> = [];
     try {
       for (const [k, v] of Object.entries(sys)) this.#ensureSystemColumn(ctx, k, v);
-      this.#flatten(ctx, row, obj, "", "", depth, lists);
+      this.#flatten(ctx, row, obj, "", "", true, depth, lists);
     } catch (err) {
       if (err instanceof DiscardRow) {
         this.stats.discardedRows++;
@@ -163,14 +163,18 @@ export class RelationalNormalizer {
     obj: Record<string, unknown>,
     prefix: string,
     originPrefix: string,
+    canonical: boolean,
     depth: number,
     lists: Array<[string, string, unknown[]]>,
   ): void {
     for (const key in obj) {
       const v = obj[key];
       if (v === null || v === undefined) continue;
-      const name = joinPath(prefix, normalizeIdentifier(key));
+      const norm = normalizeIdentifier(key);
+      const name = joinPath(prefix, norm);
       const origin = originPrefix === "" ? key : `${originPrefix}.${key}`;
+      // Canonical: every key on the path already is its normalized name, so the column name is the origin.
+      const canon = canonical && norm === key;
       if (typeof v === "object" && !(v instanceof Uint8Array)) {
         const tooDeep =
           ctx.nesting + (Array.isArray(v) ? 1 : 0) > ctx.maxNesting || depth >= HARD_NESTING_LIMIT;
@@ -179,11 +183,11 @@ export class RelationalNormalizer {
           if (Array.isArray(v)) {
             if (v.length > 0) lists.push([name, origin, v]);
           } else {
-            this.#flatten(ctx, row, v as Record<string, unknown>, name, origin, depth + 1, lists);
+            this.#flatten(ctx, row, v as Record<string, unknown>, name, origin, canon, depth + 1, lists);
           }
           continue;
         }
-        this.#setValue(ctx, row, name, origin, v, "json");
+        this.#setValue(ctx, row, name, origin, canon, v, "json");
         continue;
       }
       const t = inferType(v);
@@ -193,6 +197,7 @@ export class RelationalNormalizer {
         row,
         name,
         origin,
+        canon,
         typeof v === "string" && !v.isWellFormed() ? v.toWellFormed() : v,
         t,
       );
@@ -204,22 +209,28 @@ export class RelationalNormalizer {
   }
 
   #columnName(name: string): string {
-    return shortenIdentifier(name, this.#maxLen);
+    // A UTF-16 code unit is at most 3 UTF-8 bytes: short names need no byte count.
+    return name.length * 3 <= this.#maxLen ? name : shortenIdentifier(name, this.#maxLen);
   }
 
-  #setValue(ctx: TableCtx, row: Row, rawName: string, origin: string, value: unknown, type: DataType): void {
+  #setValue(
+    ctx: TableCtx,
+    row: Row,
+    rawName: string,
+    origin: string,
+    canonical: boolean,
+    value: unknown,
+    type: DataType,
+  ): void {
     let name = this.#columnName(rawName);
     let col = ctx.table.columns[name];
     // Two source keys that normalize to one name ("Name", "name"): the first keeps it, the other gets a hashed suffix.
-    if (
-      col !== undefined &&
-      !(col.origin !== undefined ? col.origin === origin : isSameOrigin(col.name, origin))
-    ) {
+    if (col !== undefined && !(col.origin !== undefined ? col.origin === origin : canonical)) {
       name = this.#conflictName(name, origin);
       col = ctx.table.columns[name];
     }
     if (col === undefined) {
-      col = this.#newColumn(ctx, name, origin, value, type);
+      col = this.#newColumn(ctx, name, origin, canonical && name === rawName, value, type);
       if (col === undefined) return;
     }
     const coerced = coerce(value, type, col);
@@ -238,6 +249,7 @@ export class RelationalNormalizer {
     ctx: TableCtx,
     name: string,
     origin: string,
+    originIsName: boolean,
     value: unknown,
     type: DataType,
   ): Column | undefined {
@@ -247,7 +259,7 @@ export class RelationalNormalizer {
         return undefined;
     }
     const column: Column = { name, type };
-    if (!isSameOrigin(name, origin)) column.origin = origin;
+    if (!originIsName) column.origin = origin;
     return this.#schema.addColumn(ctx.table.name, column);
   }
 

@@ -2,7 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Destination, DestinationClient } from "../destinations/destination.js";
 import { extractSource } from "../extract/extractor.js";
-import { loadNormalizedPackage, type RetryPolicy } from "../load/loader.js";
+import { DEFAULT_RETRY, loadNormalizedPackage, type RetryPolicy, retryTransient } from "../load/loader.js";
 import { type LoadPackage, PackageStore } from "../load/package.js";
 import { normalizeFiles } from "../normalize/normalize-files.js";
 import { Schema, type SchemaChange } from "../schema/schema.js";
@@ -374,7 +374,13 @@ export class Pipeline {
 
   async #connect(): Promise<DestinationClient> {
     const d = await this.destination();
-    return d.connect({ dataset: this.datasetName, pipelineName: this.name, logger: this.#log });
+    // A destination busy with another process (DuckDB's file lock) is transient: retry like a load attempt.
+    return retryTransient(
+      `connecting to ${d.description}`,
+      () => d.connect({ dataset: this.datasetName, pipelineName: this.name, logger: this.#log }),
+      this.#retry ?? DEFAULT_RETRY,
+      this.#log,
+    );
   }
 
   /** The state extraction starts from: the newest pending package's, else the committed one. */
@@ -571,7 +577,15 @@ export async function attachPipeline(
 ): Promise<Pipeline> {
   const probe = new Pipeline({ name, ...options });
   await probe.refresh();
-  const state = probe.state;
+  let state: Partial<PipelineState> | undefined = probe.state;
+  if (!state) {
+    // No committed state yet (the first load failed or is pending): the packages know destination and dataset.
+    const { pending, failed } = await probe.packages();
+    for (const pkg of [...pending, ...failed].reverse()) {
+      state = (await pkg.state()) as Partial<PipelineState> | undefined;
+      if (state) break;
+    }
+  }
   if (!state && !options.destination) {
     throw new FerryError(`pipeline "${name}" has no working dir in ${probe.dir}`, {
       fields: { pipeline: name },

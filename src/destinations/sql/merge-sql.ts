@@ -98,7 +98,8 @@ export function mergeStatements(m: MergeInput): string[] {
       .map((c) => q(c.name))
       .join(", ");
     out.push(
-      `INSERT INTO ${qualified(d, m.dataset, child.name)} (${cl}) SELECT ${cl} FROM ${q(m.staging(child.name))} WHERE ${rootId} IN (SELECT s.${id} FROM ${dedup} s WHERE NOT (${deleted}))`,
+      // Matching the root's sequence too: upsert duplicates of a key share their ids, only the winner's children load.
+      `INSERT INTO ${qualified(d, m.dataset, child.name)} (${cl}) SELECT ${cl} FROM ${q(m.staging(child.name))} c WHERE EXISTS (SELECT 1 FROM ${dedup} s WHERE s.${id} = c.${rootId} AND s.${q(SEQ_COLUMN)} = c.${q(SEQ_COLUMN)} AND NOT (${deleted}))`,
     );
   }
   out.push(`DROP TABLE ${dedup}`);

@@ -113,7 +113,7 @@ export class SqlLoadClient implements DestinationClient {
           this.#d,
           this.#dataset,
           staging(t.name),
-          [...Object.values(t.columns), ...(t === root ? [seqColumn] : [])],
+          [...Object.values(t.columns), seqColumn],
           true,
         ),
       );
@@ -126,7 +126,7 @@ export class SqlLoadClient implements DestinationClient {
         req,
         this.#d.quoteIdent(staging(table.name)),
         Object.values(table.columns),
-        table === root ? [seqColumn] : [],
+        [seqColumn],
       );
     }
     const children = tables.filter((t) => t !== root);
