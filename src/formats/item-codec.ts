@@ -12,10 +12,23 @@ export interface EncodeReport {
   skipped: Map<string, string>;
 }
 
-export class CircularReferenceError extends Error {}
+export class CircularReferenceError extends Error {
+  override readonly name = "CircularReferenceError";
+}
 
 /** Encodes one item as a single JSON line (no trailing newline). */
 export function encodeItem(item: unknown, report: EncodeReport): string {
+  // One converted object per Map/Set, so a Map that contains itself is seen as a circle (not endless recursion).
+  let converted: Map<object, unknown> | undefined;
+  const convert = (raw: Map<unknown, unknown> | Set<unknown>): unknown => {
+    converted ??= new Map();
+    let out = converted.get(raw);
+    if (out === undefined) {
+      out = raw instanceof Map ? Object.fromEntries(raw) : Array.from(raw);
+      converted.set(raw, out);
+    }
+    return out;
+  };
   try {
     return (
       JSON.stringify(item, function replacer(this: Record<string, unknown>, key: string, value: unknown) {
@@ -37,8 +50,7 @@ export function encodeItem(item: unknown, report: EncodeReport): string {
               return Number.isNaN(raw.getTime()) ? "Invalid Date" : `${MARKER}t${raw.toISOString()}`;
             if (raw instanceof Uint8Array)
               return `${MARKER}x${Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("base64")}`;
-            if (raw instanceof Map) return Object.fromEntries(raw);
-            if (raw instanceof Set) return Array.from(raw);
+            if (raw instanceof Map || raw instanceof Set) return convert(raw);
             if (raw instanceof ArrayBuffer) return `${MARKER}x${Buffer.from(raw).toString("base64")}`;
             return value;
           default:

@@ -222,6 +222,11 @@ export class RelationalNormalizer {
     value: unknown,
     type: DataType,
   ): void {
+    // A bigint too wide even for a default decimal (38, 9) would fail the load: it is kept exactly, as text.
+    if (type === "decimal" && typeof value === "bigint" && coerce(value, type, { name: rawName, type }) === CANNOT_COERCE) {
+      this.#setValue(ctx, row, rawName, origin, canonical, value.toString(), "text");
+      return;
+    }
     let name = this.#columnName(rawName);
     let col = ctx.table.columns[name];
     // Two source keys that normalize to one name ("Name", "name"): the first keeps it, the other gets a hashed suffix.

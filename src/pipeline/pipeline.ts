@@ -7,7 +7,7 @@ import { type LoadPackage, PackageStore } from "../load/package.js";
 import { normalizeFiles } from "../normalize/normalize-files.js";
 import { Schema, type SchemaChange } from "../schema/schema.js";
 import type { StoredSchema } from "../schema/types.js";
-import { FerryError, LoadPackageFailedError } from "../util/errors.js";
+import { DataError, FerryError, LoadPackageFailedError, SchemaContractError } from "../util/errors.js";
 import { newLoadId } from "../util/hash.js";
 import { FERRY_KIND, kindOf } from "../util/kind.js";
 import { consoleLogger, type Logger, logLevelFromEnv } from "../util/log.js";
@@ -481,6 +481,14 @@ export class Pipeline {
         maxIdentifierLength: destination.capabilities.maxIdentifierLength,
         ...(this.#maxFileBytes ? { maxFileBytes: this.#maxFileBytes } : {}),
         onProgress: (table, items) => this.#emit({ stage: "normalize", table, items, loadId: pkg.loadId }),
+      }).catch(async (err: unknown) => {
+        // Data the contract rejects fails the same way every time: set the package aside so the next run
+        // (with a changed contract or fixed data) is not blocked by it. Its state was never committed.
+        if (err instanceof SchemaContractError || err instanceof DataError) {
+          const moved = await this.#store.markFailed(pkg);
+          this.#log.error(`load package ${pkg.loadId} was rejected while normalizing; its files are kept in ${moved.dir}`);
+        }
+        throw err;
       });
       schema.bumpVersion();
       const rows = Object.fromEntries(Object.entries(result.index.tables).map(([t, v]) => [t, v.rows]));

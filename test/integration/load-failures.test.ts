@@ -1,14 +1,12 @@
 import assert from "node:assert/strict";
-import { type ChildProcessWithoutNullStreams, execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { DestinationError, type Logger, LoadPackageFailedError } from "../../src/index.js";
+import { ensureBuilt, ferry, REPO } from "../helpers/cli.js";
 import { tempPipeline } from "../helpers/tmp-pipeline.js";
-
-const REPO = resolve(import.meta.dirname, "../..");
-const CLI = join(REPO, "dist/cli/main.js");
 
 /** Another process holding the DuckDB file open (DuckDB allows one writing process). Any stdin line releases it. */
 const HOLDER = `
@@ -73,17 +71,7 @@ async function duckdbExec(dbPath: string, sql: string): Promise<void> {
   }
 }
 
-before(() => {
-  const newestSrc = (dir: string): number =>
-    Math.max(
-      ...readdirSync(dir, { withFileTypes: true }).map((e) =>
-        e.isDirectory() ? newestSrc(join(dir, e.name)) : Number(execFileSync("stat", ["-c", "%Y", join(dir, e.name)])),
-      ),
-    );
-  if (!existsSync(CLI) || Number(execFileSync("stat", ["-c", "%Y", CLI])) < newestSrc(join(REPO, "src"))) {
-    execFileSync(process.execPath, [join(REPO, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], { cwd: REPO });
-  }
-});
+before(ensureBuilt);
 
 describe("transient load failures: the DuckDB file is locked by another process", () => {
   test("the load retries and succeeds once the other process releases the file", async () => {
@@ -242,19 +230,14 @@ describe("terminal load failures: a job the destination rejects", () => {
 
   test("`ferry pipeline <name> failed-jobs` prints the job and its error", () => {
     const job = String((failure as LoadPackageFailedError).fields.job);
-    const r = spawnSync(process.execPath, [CLI, "pipeline", "broken", "failed-jobs", "--dir", join(t.dir, ".ferry")], {
-      cwd: t.dir,
-      encoding: "utf8",
-    });
+    const r = ferry(["pipeline", "broken", "failed-jobs", "--dir", join(t.dir, ".ferry")], t.dir);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`^load ${loadId.replace(".", "\\.")} \\(files in .*failed`, "m"));
     assert.ok(r.stdout.includes(`  ${job}\n`), r.stdout);
     assert.match(r.stdout, /Conversion Error/);
 
-    const j = spawnSync(process.execPath, [CLI, "pipeline", "broken", "failed-jobs", "--json", "--dir", join(t.dir, ".ferry")], {
-      cwd: t.dir,
-      encoding: "utf8",
-    });
+    // FERRY_PIPELINES_DIR instead of --dir.
+    const j = ferry(["pipeline", "broken", "failed-jobs", "--json"], t.dir, { FERRY_PIPELINES_DIR: join(t.dir, ".ferry") });
     assert.equal(j.status, 0, j.stderr);
     const parsed = JSON.parse(j.stdout) as { loadId: string; jobs: { job: string; error: string }[] }[];
     assert.equal(parsed.length, 1);
@@ -264,5 +247,15 @@ describe("terminal load failures: a job the destination rejects", () => {
       [job],
     );
     assert.match(parsed[0]?.jobs[0]?.error ?? "", /Conversion Error/);
+
+    // No load was ever committed: info still finds destination and dataset (from the failed package).
+    const i = ferry(["pipeline", "broken", "info", "--json", "--dir", join(t.dir, ".ferry")], t.dir);
+    assert.equal(i.status, 0, i.stderr);
+    const info = JSON.parse(i.stdout) as Record<string, unknown>;
+    assert.equal(info.destination, `duckdb:${t.dbPath}`);
+    assert.equal(info.dataset, "ds");
+    assert.equal(info.stateVersion, 0);
+    assert.deepEqual(info.failedPackages, [loadId]);
+    assert.deepEqual(info.pendingPackages, []);
   });
 });

@@ -1,15 +1,49 @@
-import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from "@duckdb/node-api";
+import type { DuckDBConnection, DuckDBInstance, DuckDBValue, DuckDBValueConverter } from "@duckdb/node-api";
 import type { QueryRow } from "../destination.js";
 import type { SqlConnection } from "../sql/sql-connection.js";
 
-/** Adapts a DuckDB connection to the shared SQL loader, converting results to plain JS values. */
+type DuckDbApi = typeof import("@duckdb/node-api");
+
+/**
+ * Query results as plain JS values that lose nothing: BIGINT as number when safe (bigint otherwise), DECIMAL as
+ * number when its digits fit a double exactly (string otherwise), TIME as "HH:MM:SS", TIMESTAMPTZ as Date.
+ */
+function plainConverter(api: DuckDbApi): DuckDBValueConverter<unknown> {
+  const { DuckDBTypeId, JSDuckDBValueConverter } = api;
+  const convert: DuckDBValueConverter<unknown> = (value, type, self) => {
+    if (value === null) return null;
+    switch (type.typeId) {
+      case DuckDBTypeId.BIGINT:
+      case DuckDBTypeId.HUGEINT:
+      case DuckDBTypeId.UBIGINT:
+      case DuckDBTypeId.UHUGEINT: {
+        const v = value as bigint;
+        return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+      }
+      case DuckDBTypeId.DECIMAL: {
+        const text = String(value);
+        const n = Number(text);
+        return text.replace(/^-?0*|\.|0+$/g, "").length <= 15 ? n : text;
+      }
+      case DuckDBTypeId.TIME:
+        return String(value);
+      default:
+        return JSDuckDBValueConverter(value, type, self as never);
+    }
+  };
+  return convert;
+}
+
+/** Adapts a DuckDB connection to the shared SQL loader. */
 export class DuckDbConnection implements SqlConnection {
   readonly #conn: DuckDBConnection;
   readonly #instance: DuckDBInstance;
+  readonly #convert: DuckDBValueConverter<unknown>;
 
-  constructor(instance: DuckDBInstance, conn: DuckDBConnection) {
+  constructor(api: DuckDbApi, instance: DuckDBInstance, conn: DuckDBConnection) {
     this.#instance = instance;
     this.#conn = conn;
+    this.#convert = plainConverter(api);
   }
 
   async execute(sql: string, params?: unknown[]): Promise<void> {
@@ -18,26 +52,11 @@ export class DuckDbConnection implements SqlConnection {
 
   async query(sql: string, params?: unknown[]): Promise<QueryRow[]> {
     const reader = await this.#conn.runAndReadAll(sql, params as DuckDBValue[] | undefined);
-    return reader.getRowObjectsJS().map(toPlainRow);
+    return reader.convertRowObjects(this.#convert) as QueryRow[];
   }
 
   async close(): Promise<void> {
     this.#conn.closeSync();
     this.#instance.closeSync();
   }
-}
-
-/** BIGINTs that fit a JS number become numbers; bigger ones stay bigint. */
-function toPlainRow(row: Record<string, unknown>): QueryRow {
-  for (const k in row) {
-    const v = row[k];
-    if (
-      typeof v === "bigint" &&
-      v >= BigInt(Number.MIN_SAFE_INTEGER) &&
-      v <= BigInt(Number.MAX_SAFE_INTEGER)
-    ) {
-      row[k] = Number(v);
-    }
-  }
-  return row;
 }

@@ -84,7 +84,8 @@ export function duckdb(options: DuckDbOptions): Destination {
     description: `duckdb:${path}`,
     url: `duckdb:${path}`,
     async connect(opts: ConnectOptions): Promise<DestinationClient> {
-      const { DuckDBInstance } = await import("@duckdb/node-api");
+      const api = await import("@duckdb/node-api");
+      const { DuckDBInstance } = api;
       let instance: Awaited<ReturnType<typeof DuckDBInstance.create>>;
       let conn: Awaited<ReturnType<typeof instance.connect>>;
       // The file is attached under a fixed alias: opened directly, its catalog is named after the file, and a
@@ -111,7 +112,7 @@ export function duckdb(options: DuckDbOptions): Destination {
         });
       }
       await conn.run("SET TimeZone = 'UTC'");
-      return new SqlLoadClient(new DuckDbConnection(instance, conn), driver, opts.dataset, opts.logger);
+      return new SqlLoadClient(new DuckDbConnection(api, instance, conn), driver, opts.dataset, opts.logger);
     },
   };
 }
