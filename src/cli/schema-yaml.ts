@@ -8,8 +8,10 @@ export function schemaToYaml(schema: StoredSchema): string {
     const { name: _n, columns, ...hints } = t;
     const cols: Record<string, unknown> = {};
     for (const c of Object.values(columns)) {
-      const { name: _c, ...rest } = c;
-      cols[c.name] = rest;
+      const { name: _c, origin, ...rest } = c;
+      // origin "" marks ferry's own columns; other origins name the source key the column came from.
+      cols[c.name] =
+        origin === "" ? { ...rest, system: true } : origin === undefined ? rest : { ...rest, origin };
     }
     tables[t.name] = { ...hints, columns: cols };
   }

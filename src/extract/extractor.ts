@@ -82,7 +82,8 @@ export async function extractSource(src: Source, opts: ExtractOptions): Promise<
   }
   const runners = new Map<Resource, ResourceRunner>();
   for (const r of all) {
-    const state = (newStates[r.name] ??= {});
+    newStates[r.name] ??= {};
+    const state = newStates[r.name] as ResourceState;
     runners.set(r, new ResourceRunner(r, src, state, opts, items));
   }
   for (const r of all) {
@@ -123,7 +124,6 @@ function resolveKey(all: Resource[], parent: Resource): Resource {
 
 class ResourceRunner {
   readonly #r: Resource;
-  readonly #src: Source;
   readonly #state: ResourceState;
   readonly #opts: ExtractOptions;
   readonly #items: Record<string, number>;
@@ -134,7 +134,6 @@ class ResourceRunner {
   readonly #declared = new Set<string>();
   readonly #limit: number | undefined;
   #count = 0;
-  #seen = 0;
 
   constructor(
     r: Resource,
@@ -144,7 +143,6 @@ class ResourceRunner {
     items: Record<string, number>,
   ) {
     this.#r = r;
-    this.#src = src;
     this.#state = state;
     this.#opts = opts;
     this.#items = items;
@@ -154,7 +152,8 @@ class ResourceRunner {
     this.#tracker = inc
       ? new IncrementalTracker(r.name, inc, state.incremental?.[inc.cursor], pk)
       : undefined;
-    const userState = (state.state ??= {});
+    state.state ??= {};
+    const userState = state.state;
     const incremental: IncrementalContext = this.#tracker ?? {
       cursor: "",
       startValue: undefined,
@@ -243,7 +242,6 @@ class ResourceRunner {
     const kept: Item[] = [];
     let limitHit = false;
     for (let rec of records) {
-      this.#seen++;
       if (this.#tracker && !this.#tracker.accept(rec)) continue;
       let keep = true;
       for (const step of this.#r.steps) {

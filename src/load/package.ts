@@ -1,5 +1,5 @@
-import { mkdir, readdir, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, readdir, rename, rm } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import type { TableHints } from "../extract/extractor.js";
 import type { LoadFileIndex } from "../normalize/load-file-writer.js";
 import type { SchemaChange } from "../schema/schema.js";
@@ -127,8 +127,20 @@ export class LoadPackage {
     }
   }
 
+  /**
+   * Leaves the package list in one atomic rename (to a hidden `.<id>.removing` the list skips), then deletes:
+   * a crash in the middle of the recursive delete must not leave a half-deleted package that looks pending.
+   */
   async remove(): Promise<void> {
-    await rm(this.dir, { recursive: true, force: true });
+    const trash = join(dirname(this.dir), `.${basename(this.dir)}.removing`);
+    await rm(trash, { recursive: true, force: true });
+    try {
+      await rename(this.dir, trash);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw err;
+    }
+    await rm(trash, { recursive: true, force: true });
   }
 }
 
@@ -151,6 +163,11 @@ export class PackageStore {
   }
 
   async create(loadId: string): Promise<LoadPackage> {
+    // Deletes what a crash during LoadPackage.remove() left behind.
+    for (const n of await readdir(this.packagesDir).catch(() => [] as string[])) {
+      if (n.startsWith(".") && n.endsWith(".removing"))
+        await rm(join(this.packagesDir, n), { recursive: true, force: true });
+    }
     const dir = join(this.packagesDir, loadId);
     await mkdir(join(dir, "extracted"), { recursive: true });
     return new LoadPackage(dir, loadId);
@@ -184,10 +201,16 @@ export class PackageStore {
     return new LoadPackage(to, pkg.loadId);
   }
 
-  /** Keeps a small record of a loaded package and removes its files. */
-  async markCompleted(pkg: LoadPackage, record: unknown): Promise<void> {
+  /** Keeps a small record of a loaded package (the newest `keep`) and removes its files. */
+  async markCompleted(pkg: LoadPackage, record: unknown, keep = 100): Promise<void> {
     await writeFileAtomic(join(this.completedDir, `${pkg.loadId}.json`), JSON.stringify(record, null, 1));
     await pkg.remove();
+    const records = (await readdir(this.completedDir))
+      .filter((f) => f.endsWith(".json"))
+      .sort(compareLoadIds);
+    for (const old of records.slice(0, Math.max(0, records.length - keep))) {
+      await rm(join(this.completedDir, old), { force: true });
+    }
   }
 }
 

@@ -223,7 +223,11 @@ export class RelationalNormalizer {
     type: DataType,
   ): void {
     // A bigint too wide even for a default decimal (38, 9) would fail the load: it is kept exactly, as text.
-    if (type === "decimal" && typeof value === "bigint" && coerce(value, type, { name: rawName, type }) === CANNOT_COERCE) {
+    if (
+      type === "decimal" &&
+      typeof value === "bigint" &&
+      coerce(value, type, { name: rawName, type }) === CANNOT_COERCE
+    ) {
       this.#setValue(ctx, row, rawName, origin, canonical, value.toString(), "text");
       return;
     }
@@ -377,7 +381,11 @@ export class RelationalNormalizer {
     for (const [name, hint] of wanted) {
       const col = ctx.table.columns[name];
       if (col) Object.assign(col, withoutType(hint));
-      else if (hint.type !== undefined) {
+      else if (
+        hint.type !== undefined &&
+        // A new table under a tables contract other than evolve is created (or rejected) by its first row.
+        (this.#schema.getTable(ctx.table.name) !== undefined || ctx.contract.tables === "evolve")
+      ) {
         // A typed hint creates its column up front: it is never "only null", and its type is known.
         if (this.#schema.getTable(ctx.table.name) === undefined) this.#schema.addTable(ctx.table);
         this.#schema.addColumn(ctx.table.name, { ...hint, name, type: hint.type });

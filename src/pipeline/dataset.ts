@@ -11,13 +11,13 @@ import type { Logger } from "../util/log.js";
  * const issues = await p.dataset().table("issues", { limit: 10 });
  */
 export class Dataset {
-  readonly #destination: Destination;
+  readonly #resolve: () => Promise<Destination>;
   readonly #dataset: string;
   readonly #pipelineName: string;
   readonly #log: Logger;
 
-  constructor(destination: Destination, dataset: string, pipelineName: string, log: Logger) {
-    this.#destination = destination;
+  constructor(destination: () => Promise<Destination>, dataset: string, pipelineName: string, log: Logger) {
+    this.#resolve = destination;
     this.#dataset = dataset;
     this.#pipelineName = pipelineName;
     this.#log = log;
@@ -29,8 +29,9 @@ export class Dataset {
 
   /** Runs SQL with the dataset as the default schema. `$1`-style parameters are bound, never interpolated. */
   async sql(query: string, params?: unknown[]): Promise<QueryRow[]> {
-    if (!this.#destination.capabilities.supportsSql) {
-      throw new ConfigError(`destination ${this.#destination.name} cannot run SQL`, {
+    const destination = await this.#resolve();
+    if (!destination.capabilities.supportsSql) {
+      throw new ConfigError(`destination ${destination.name} cannot run SQL`, {
         hint: "use table() instead",
       });
     }
@@ -47,7 +48,7 @@ export class Dataset {
   }
 
   async #with<T>(fn: (c: DestinationClient) => Promise<T>): Promise<T> {
-    const client = await this.#destination.connect({
+    const client = await (await this.#resolve()).connect({
       dataset: this.#dataset,
       pipelineName: this.#pipelineName,
       logger: this.#log,

@@ -123,24 +123,7 @@ export class Pipeline {
 
   /** Read access to the loaded data. */
   dataset(): Dataset {
-    if (!this.#destination && typeof this.#destinationSpec !== "string")
-      this.#destination = this.#destinationSpec;
-    const lazy: Destination | undefined = this.#destination;
-    if (lazy) return new Dataset(lazy, this.datasetName, this.name, this.#log);
-    // Resolve lazily on first use, keeping dataset() synchronous.
-    const self = this;
-    const proxy: Destination = {
-      name: "lazy",
-      get capabilities() {
-        return { supportsSql: true } as Destination["capabilities"];
-      },
-      description: String(this.#destinationSpec),
-      url: String(this.#destinationSpec),
-      async connect(o) {
-        return (await self.destination()).connect(o);
-      },
-    };
-    return new Dataset(proxy, this.datasetName, this.name, this.#log);
+    return new Dataset(() => this.destination(), this.datasetName, this.name, this.#log);
   }
 
   /**
@@ -486,7 +469,9 @@ export class Pipeline {
         // (with a changed contract or fixed data) is not blocked by it. Its state was never committed.
         if (err instanceof SchemaContractError || err instanceof DataError) {
           const moved = await this.#store.markFailed(pkg);
-          this.#log.error(`load package ${pkg.loadId} was rejected while normalizing; its files are kept in ${moved.dir}`);
+          this.#log.error(
+            `load package ${pkg.loadId} was rejected while normalizing; its files are kept in ${moved.dir}`,
+          );
         }
         throw err;
       });
@@ -594,7 +579,8 @@ export async function attachPipeline(
       if (state) break;
     }
   }
-  if (!state && !options.destination) {
+  // A first run that failed before any package was written still leaves its trace to inspect.
+  if (!state && !options.destination && !(await probe.readTrace())) {
     throw new FerryError(`pipeline "${name}" has no working dir in ${probe.dir}`, {
       fields: { pipeline: name },
       hint: "check --dir (or FERRY_PIPELINES_DIR), or pass --destination and --dataset to restore it from the destination",

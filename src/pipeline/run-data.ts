@@ -1,4 +1,10 @@
-import { type Item, type ItemSource, Resource, type ResourceOptions, resource } from "../extract/resource.js";
+import {
+  type Item,
+  type ItemSource,
+  type Resource,
+  type ResourceOptions,
+  resource,
+} from "../extract/resource.js";
 import { Source } from "../extract/source.js";
 import type { ColumnHint, SchemaContractSetting, WriteDisposition } from "../schema/types.js";
 import { ConfigError } from "../util/errors.js";

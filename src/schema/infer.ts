@@ -3,7 +3,7 @@ import type { Column, DataType } from "./types.js";
 const INT64_MAX = 9223372036854775807n;
 const INT64_MIN = -9223372036854775808n;
 /** 2^63 as a double: integral numbers at or beyond it do not fit a bigint column. */
-const INT64_LIMIT_NUMBER = 9223372036854775807;
+const INT64_LIMIT_NUMBER = 2 ** 63;
 
 const TIMESTAMP_RE = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?$/;
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;

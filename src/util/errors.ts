@@ -79,7 +79,7 @@ export function describeError(err: unknown): string {
   const lines: string[] = [errorMessage(err)];
   if (err instanceof FerryError) {
     const fields = Object.entries(err.fields).filter(([, v]) => v !== undefined);
-    if (fields.length > 0) lines.push(`  at ${fields.map(([k, v]) => `${k}=${v}`).join(" ")}`);
+    if (fields.length > 0) lines.push(`  where: ${fields.map(([k, v]) => `${k}=${v}`).join(" ")}`);
   }
   let cause = err instanceof Error ? err.cause : undefined;
   let depth = 0;

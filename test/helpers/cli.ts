@@ -19,10 +19,14 @@ function newestMtime(dir: string): number {
 /** Builds dist/ (tsc -p tsconfig.build.json) when dist/cli/main.js is missing or older than a src file. */
 export function ensureBuilt(): void {
   if (existsSync(CLI) && statSync(CLI).mtimeMs >= newestMtime(join(REPO, "src"))) return;
-  execFileSync(process.execPath, [join(REPO, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], {
-    cwd: REPO,
-    stdio: "pipe",
-  });
+  execFileSync(
+    process.execPath,
+    [join(REPO, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"],
+    {
+      cwd: REPO,
+      stdio: "pipe",
+    },
+  );
 }
 
 export interface CliResult {

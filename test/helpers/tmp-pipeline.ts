@@ -44,7 +44,11 @@ export function tempPipeline(name: string, extra: Partial<PipelineOptions> = {})
 }
 
 /** `[column_name, data_type]` of a table, in column order, from information_schema. */
-export async function columnsOf(p: Pipeline, dataset: string, table: string): Promise<Array<[string, string]>> {
+export async function columnsOf(
+  p: Pipeline,
+  dataset: string,
+  table: string,
+): Promise<Array<[string, string]>> {
   const rows = await p
     .dataset()
     .sql(

@@ -3,13 +3,16 @@ import { describe, test } from "node:test";
 import { ExtractError, type Pipeline, resource } from "../../src/index.js";
 import { columnsOf, tempPipeline } from "../helpers/tmp-pipeline.js";
 
-const count = async (p: Pipeline, table: string) => (await p.dataset().sql(`select count(*) as n from "${table}"`))[0]?.n;
+const count = async (p: Pipeline, table: string) =>
+  (await p.dataset().sql(`select count(*) as n from "${table}"`))[0]?.n;
 
 /** Child rows whose root row is gone (or whose parent is gone): must always be 0. */
 async function orphans(p: Pipeline, child: string, parent: string): Promise<unknown> {
   const r = await p
     .dataset()
-    .sql(`select count(*) as n from "${child}" c left join "${parent}" p on c._ferry_parent_id = p._ferry_id where p._ferry_id is null`);
+    .sql(
+      `select count(*) as n from "${child}" c left join "${parent}" p on c._ferry_parent_id = p._ferry_id where p._ferry_id is null`,
+    );
   return r[0]?.n;
 }
 
@@ -32,7 +35,9 @@ describe("write dispositions", () => {
         { id: 1, n: 2 },
         { id: 2, n: 2 },
       ]);
-      assert.deepEqual(await p.dataset().sql("select count(distinct _ferry_load_id) as n from items"), [{ n: 2 }]);
+      assert.deepEqual(await p.dataset().sql("select count(distinct _ferry_load_id) as n from items"), [
+        { n: 2 },
+      ]);
     } finally {
       cleanup();
     }
@@ -45,7 +50,12 @@ describe("write dispositions", () => {
         { id: 1, tags: ["a", "b"], sub: [{ x: [1, 2] }] },
         { id: 2, tags: ["c"] },
       ]);
-      assert.deepEqual((await p.run(first)).rows, { items: 2, items__tags: 3, items__sub: 1, items__sub__x: 2 });
+      assert.deepEqual((await p.run(first)).rows, {
+        items: 2,
+        items__tags: 3,
+        items__sub: 1,
+        items__sub__x: 2,
+      });
       const second = resource({ name: "items", writeDisposition: "replace" }, [{ id: 3 }]);
       const info = await p.run(second);
       assert.deepEqual(info.rows, { items: 1 });
@@ -74,7 +84,8 @@ describe("write dispositions", () => {
   test("merge delete-insert by primary key: latest wins within a load, children follow their root", async () => {
     const { p, cleanup } = tempPipeline("merge");
     try {
-      const users = (rows: unknown[]) => resource({ name: "users", primaryKey: "id", writeDisposition: "merge" }, rows);
+      const users = (rows: unknown[]) =>
+        resource({ name: "users", primaryKey: "id", writeDisposition: "merge" }, rows);
       await p.run(
         users([
           { id: 1, name: "a", tags: ["x", "y", "z"] },
@@ -131,7 +142,12 @@ describe("write dispositions", () => {
         { id: 2, v: 1, src: "only" },
       ];
       const run = (table: string, dedupSort: "asc" | "desc") =>
-        p.run(resource({ name: table, primaryKey: "id", writeDisposition: "merge", columns: { v: { dedupSort } } }, rows));
+        p.run(
+          resource(
+            { name: table, primaryKey: "id", writeDisposition: "merge", columns: { v: { dedupSort } } },
+            rows,
+          ),
+        );
       await run("by_max", "desc");
       await run("by_min", "asc");
       const ds = p.dataset();
@@ -151,10 +167,14 @@ describe("write dispositions", () => {
   test("nested children of merged rows stay consistent across loads", async () => {
     const { p, cleanup } = tempPipeline("mergenest");
     try {
-      const orders = (rows: unknown[]) => resource({ name: "orders", primaryKey: "id", writeDisposition: "merge" }, rows);
+      const orders = (rows: unknown[]) =>
+        resource({ name: "orders", primaryKey: "id", writeDisposition: "merge" }, rows);
       const order = (id: number, lines: number) => ({
         id,
-        lines: Array.from({ length: lines }, (_, i) => ({ sku: `${id}-${i}`, serials: [`${id}-${i}-a`, `${id}-${i}-b`] })),
+        lines: Array.from({ length: lines }, (_, i) => ({
+          sku: `${id}-${i}`,
+          serials: [`${id}-${i}-a`, `${id}-${i}-b`],
+        })),
       });
       await p.run(orders([order(1, 3), order(2, 2)]));
       assert.equal(await count(p, "orders__lines"), 5);
@@ -182,7 +202,15 @@ describe("write dispositions", () => {
     const { p, cleanup } = tempPipeline("harddel");
     try {
       const flagged = (rows: unknown[]) =>
-        resource({ name: "flagged", primaryKey: "id", writeDisposition: "merge", columns: { deleted: { hardDelete: true } } }, rows);
+        resource(
+          {
+            name: "flagged",
+            primaryKey: "id",
+            writeDisposition: "merge",
+            columns: { deleted: { hardDelete: true } },
+          },
+          rows,
+        );
       await p.run(
         flagged([
           { id: 1, deleted: false, tags: ["a"] },
@@ -190,7 +218,13 @@ describe("write dispositions", () => {
           { id: 3, deleted: false },
         ]),
       );
-      await p.run(flagged([{ id: 2, deleted: true }, { id: 3, deleted: false, name: "kept" }, { id: 9, deleted: true }]));
+      await p.run(
+        flagged([
+          { id: 2, deleted: true },
+          { id: 3, deleted: false, name: "kept" },
+          { id: 9, deleted: true },
+        ]),
+      );
       const ds = p.dataset();
       assert.deepEqual(await ds.sql("select id, deleted, name from flagged order by id"), [
         { id: 1, deleted: false, name: null },
@@ -200,7 +234,12 @@ describe("write dispositions", () => {
 
       const stamped = (rows: unknown[]) =>
         resource(
-          { name: "stamped", primaryKey: "id", writeDisposition: "merge", columns: { deleted_at: { hardDelete: true, type: "timestamp" } } },
+          {
+            name: "stamped",
+            primaryKey: "id",
+            writeDisposition: "merge",
+            columns: { deleted_at: { hardDelete: true, type: "timestamp" } },
+          },
           rows,
         );
       await p.run(stamped([{ id: 1 }, { id: 2 }, { id: 3 }]));
@@ -210,7 +249,12 @@ describe("write dispositions", () => {
         ["_ferry_load_id", "VARCHAR"],
         ["id", "BIGINT"],
       ]);
-      await p.run(stamped([{ id: 1, deleted_at: "2024-05-01T00:00:00Z" }, { id: 2, deleted_at: null, v: "x" }]));
+      await p.run(
+        stamped([
+          { id: 1, deleted_at: "2024-05-01T00:00:00Z" },
+          { id: 2, deleted_at: null, v: "x" },
+        ]),
+      );
       assert.deepEqual(await ds.sql("select id, deleted_at, v from stamped order by id"), [
         { id: 2, deleted_at: null, v: "x" },
         { id: 3, deleted_at: null, v: null },
@@ -223,7 +267,8 @@ describe("write dispositions", () => {
   test("mergeKey replaces a whole partition (by day)", async () => {
     const { p, cleanup } = tempPipeline("partition");
     try {
-      const events = (rows: unknown[]) => resource({ name: "events", mergeKey: "day", writeDisposition: "merge" }, rows);
+      const events = (rows: unknown[]) =>
+        resource({ name: "events", mergeKey: "day", writeDisposition: "merge" }, rows);
       await p.run(
         events([
           { day: "2024-01-01", n: 1 },
@@ -233,9 +278,16 @@ describe("write dispositions", () => {
           { day: "2024-01-03", n: 5 },
         ]),
       );
-      await p.run(events([{ day: "2024-01-02", n: 30 }, { day: "2024-01-04", n: 40 }]));
+      await p.run(
+        events([
+          { day: "2024-01-02", n: 30 },
+          { day: "2024-01-04", n: 40 },
+        ]),
+      );
       assert.deepEqual(
-        (await p.dataset().sql("select cast(day as varchar) as day, n from events order by n")).map((r) => `${r.day}:${r.n}`),
+        (await p.dataset().sql("select cast(day as varchar) as day, n from events order by n")).map(
+          (r) => `${r.day}:${r.n}`,
+        ),
         ["2024-01-01:1", "2024-01-01:2", "2024-01-03:5", "2024-01-02:30", "2024-01-04:40"],
       );
     } finally {
@@ -246,7 +298,8 @@ describe("write dispositions", () => {
   test("compound primary key", async () => {
     const { p, cleanup } = tempPipeline("compound");
     try {
-      const r = (rows: unknown[]) => resource({ name: "stock", primaryKey: ["store", "sku"], writeDisposition: "merge" }, rows);
+      const r = (rows: unknown[]) =>
+        resource({ name: "stock", primaryKey: ["store", "sku"], writeDisposition: "merge" }, rows);
       await p.run(
         r([
           { store: 1, sku: "a", qty: 1 },
@@ -254,7 +307,12 @@ describe("write dispositions", () => {
           { store: 2, sku: "a", qty: 3 },
         ]),
       );
-      await p.run(r([{ store: 2, sku: "a", qty: 30 }, { store: 2, sku: "b", qty: 40 }]));
+      await p.run(
+        r([
+          { store: 2, sku: "a", qty: 30 },
+          { store: 2, sku: "b", qty: 40 },
+        ]),
+      );
       assert.deepEqual(await p.dataset().sql("select store, sku, qty from stock order by store, sku"), [
         { store: 1, sku: "a", qty: 1 },
         { store: 1, sku: "b", qty: 2 },
@@ -279,7 +337,13 @@ describe("write dispositions", () => {
           },
           rows,
         );
-      await p.run(r([{ id: 1, name: "a", emails: ["a@x", "a@y"] }, { id: 2, name: "b", emails: ["b@x"] }, { id: 3, name: "c" }]));
+      await p.run(
+        r([
+          { id: 1, name: "a", emails: ["a@x", "a@y"] },
+          { id: 2, name: "b", emails: ["b@x"] },
+          { id: 3, name: "c" },
+        ]),
+      );
       const ds = p.dataset();
       const idsBefore = await ds.sql("select id, _ferry_id from accounts order by id");
       await p.run(
@@ -318,13 +382,19 @@ describe("write dispositions", () => {
   test("merge without primaryKey or mergeKey fails clearly and loads nothing", async () => {
     const { p, cleanup } = tempPipeline("nokey");
     try {
-      await assert.rejects(p.run(resource({ name: "things", writeDisposition: "merge" }, [{ a: 1 }])), (e: unknown) => {
-        assert.ok(e instanceof ExtractError);
-        assert.equal(e.message, 'resource "things" uses merge but has no primaryKey or mergeKey');
-        assert.equal(e.hint, "set primaryKey (or mergeKey) on the resource, or use append");
-        return true;
-      });
-      await assert.rejects(p.run([{ a: 1 }], { table: "plain", writeDisposition: "merge" }), /resource "plain" uses merge/);
+      await assert.rejects(
+        p.run(resource({ name: "things", writeDisposition: "merge" }, [{ a: 1 }])),
+        (e: unknown) => {
+          assert.ok(e instanceof ExtractError);
+          assert.equal(e.message, 'resource "things" uses merge but has no primaryKey or mergeKey');
+          assert.equal(e.hint, "set primaryKey (or mergeKey) on the resource, or use append");
+          return true;
+        },
+      );
+      await assert.rejects(
+        p.run([{ a: 1 }], { table: "plain", writeDisposition: "merge" }),
+        /resource "plain" uses merge/,
+      );
       assert.deepEqual(await p.dataset().tables(), []);
       assert.deepEqual((await p.packages()).pending, []);
     } finally {

@@ -23,6 +23,8 @@ function events(store: Rec[], seen: unknown[], extra: Partial<Parameters<typeof 
 const ids = async (p: Pipeline, table = "events") =>
   (await p.dataset().sql(`select id from ${table} order by id`)).map((r) => r.id);
 
+const stateOf = (p: Pipeline) => p.state;
+
 const cursorOf = (p: Pipeline, res = "events", cursor = "ts") =>
   p.state?.sources[p.name]?.resources[res]?.incremental?.[cursor];
 
@@ -59,7 +61,9 @@ describe("incremental loading and state", () => {
 
       assert.deepEqual(seen, [0, 10, 15, 15]);
       assert.deepEqual(await ids(p), [...Array.from({ length: 17 }, (_, i) => i + 1), 30, 31]);
-      assert.deepEqual(await p.dataset().sql("select count(*) as n, count(distinct id) as d from events"), [{ n: 19, d: 19 }]);
+      assert.deepEqual(await p.dataset().sql("select count(*) as n, count(distinct id) as d from events"), [
+        { n: 19, d: 19 },
+      ]);
     } finally {
       cleanup();
     }
@@ -68,12 +72,19 @@ describe("incremental loading and state", () => {
   test("ISO timestamp cursors and a generator that uses startValue", async () => {
     const { p, cleanup } = tempPipeline("incts");
     try {
-      const all = Array.from({ length: 10 }, (_, i) => ({ id: i + 1, updated_at: `2024-01-${String(i + 1).padStart(2, "0")}T00:00:00Z` }));
+      const all = Array.from({ length: 10 }, (_, i) => ({
+        id: i + 1,
+        updated_at: `2024-01-${String(i + 1).padStart(2, "0")}T00:00:00Z`,
+      }));
       const starts: unknown[] = [];
       let upto = 4;
       const r = () =>
         resource(
-          { name: "docs", primaryKey: "id", incremental: { cursor: "updated_at", initialValue: "2024-01-02T00:00:00Z" } },
+          {
+            name: "docs",
+            primaryKey: "id",
+            incremental: { cursor: "updated_at", initialValue: "2024-01-02T00:00:00Z" },
+          },
           async function* (ctx) {
             starts.push(ctx.incremental.startValue);
             yield all.slice(0, upto).filter((d) => d.updated_at >= String(ctx.incremental.startValue));
@@ -108,8 +119,13 @@ describe("incremental loading and state", () => {
       await p.run(r);
       assert.deepEqual(seen, [{}, { next: 2, history: [2] }, { next: 4, history: [2, 4] }]);
       assert.deepEqual(p.state?.sources.ctxstate?.resources.pages?.state, { next: 6, history: [2, 4, 6] });
-      assert.deepEqual((await p.dataset().sql("select page from pages order by page")).map((x) => x.page), [1, 2, 3, 4, 5, 6]);
-      const stored = await p.dataset().sql("select state from _ferry_pipeline_state order by version desc limit 1");
+      assert.deepEqual(
+        (await p.dataset().sql("select page from pages order by page")).map((x) => x.page),
+        [1, 2, 3, 4, 5, 6],
+      );
+      const stored = await p
+        .dataset()
+        .sql("select state from _ferry_pipeline_state order by version desc limit 1");
       assert.deepEqual(JSON.parse(String(stored[0]?.state)).sources.ctxstate.resources.pages.state, {
         next: 6,
         history: [2, 4, 6],
@@ -135,11 +151,16 @@ describe("incremental loading and state", () => {
       const seen: unknown[] = [];
       // Normal run over ts 11..20.
       await p.run(events(store, seen, { incremental: { cursor: "ts", initialValue: 11 } }));
-      assert.deepEqual(await ids(p), Array.from({ length: 10 }, (_, i) => i + 11));
+      assert.deepEqual(
+        await ids(p),
+        Array.from({ length: 10 }, (_, i) => i + 11),
+      );
       const before = structuredClone(cursorOf(p));
       assert.equal(before?.lastValue, 20);
       // Backfill [3, 6): ts 3, 4, 5.
-      const info = await p.run(events(store, seen, { incremental: { cursor: "ts", initialValue: 3, endValue: 6 } }));
+      const info = await p.run(
+        events(store, seen, { incremental: { cursor: "ts", initialValue: 3, endValue: 6 } }),
+      );
       assert.deepEqual(info.rows, { events: 3 });
       assert.deepEqual(cursorOf(p), before);
       // The next normal run continues after 20.
@@ -165,7 +186,7 @@ describe("incremental loading and state", () => {
       rmSync(p.dir, { recursive: true, force: true });
 
       const q = reopen();
-      assert.equal(q.state, undefined);
+      assert.equal(stateOf(q), undefined); // nothing local yet
       store.push({ id: 6, ts: 6 }, { id: 7, ts: 7 });
       const info = await q.run(events(store, seen));
       assert.deepEqual(info.rows, { events: 2 });
@@ -192,12 +213,21 @@ describe("incremental loading and state", () => {
     const { p, cleanup } = tempPipeline("versions");
     try {
       const versions: Array<number | undefined> = [];
-      for (const batch of [[{ a: 1 }], [{ a: 2 }], [{ a: 3, b: "x" }], [{ a: 4, b: "y" }], [{ a: "text" }], [{ a: 5 }]]) {
+      for (const batch of [
+        [{ a: 1 }],
+        [{ a: 2 }],
+        [{ a: 3, b: "x" }],
+        [{ a: 4, b: "y" }],
+        [{ a: "text" }],
+        [{ a: 5 }],
+      ]) {
         versions.push((await p.run(batch, { table: "t" })).schemaVersion);
       }
       // New column b at run 3; a text value for a bigint column makes variant column a__v_text at run 5.
       assert.deepEqual(versions, [1, 1, 2, 2, 3, 3]);
-      const rows = await p.dataset().sql("select version, schema_name, version_hash, schema from _ferry_version order by version");
+      const rows = await p
+        .dataset()
+        .sql("select version, schema_name, version_hash, schema from _ferry_version order by version");
       assert.deepEqual(
         rows.map((r) => [r.version, r.schema_name]),
         [
@@ -207,11 +237,19 @@ describe("incremental loading and state", () => {
         ],
       );
       const last = JSON.parse(String(rows[2]?.schema));
-      assert.deepEqual(Object.keys(last.tables.t.columns), ["_ferry_id", "_ferry_load_id", "a", "b", "a__v_text"]);
+      assert.deepEqual(Object.keys(last.tables.t.columns), [
+        "_ferry_id",
+        "_ferry_load_id",
+        "a",
+        "b",
+        "a__v_text",
+      ]);
       assert.equal(last.tables.t.columns.a__v_text.variantOf, "a");
       assert.equal(last.versionHash, rows[2]?.version_hash);
       assert.equal(new Set(rows.map((r) => r.version_hash)).size, 3);
-      const loads = await p.dataset().sql("select schema_version_hash as h from _ferry_loads order by load_id");
+      const loads = await p
+        .dataset()
+        .sql("select schema_version_hash as h from _ferry_loads order by load_id");
       assert.deepEqual(
         loads.map((l) => rows.findIndex((r) => r.version_hash === l.h) + 1),
         [1, 1, 2, 2, 3, 3],

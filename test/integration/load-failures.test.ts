@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { DestinationError, type Logger, LoadPackageFailedError } from "../../src/index.js";
+import { DestinationError, LoadPackageFailedError, type Logger } from "../../src/index.js";
 import { ensureBuilt, ferry, REPO } from "../helpers/cli.js";
 import { tempPipeline } from "../helpers/tmp-pipeline.js";
 
@@ -36,6 +36,7 @@ async function holdDatabase(dbPath: string): Promise<Holder> {
   let err = "";
   child.stderr.on("data", (d) => (err += d));
   const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  let released: Promise<void> | undefined;
   await new Promise<void>((ok, fail) => {
     child.stdout.on("data", (d) => {
       out += d;
@@ -45,11 +46,14 @@ async function holdDatabase(dbPath: string): Promise<Holder> {
   });
   return {
     child,
-    release: async () => {
-      if (child.exitCode !== null) return;
-      child.stdin.write("go\n");
-      assert.equal(await exited, 0);
-      assert.match(out, /released/);
+    // Idempotent: the timer and the test's cleanup may both call it.
+    release: () => {
+      released ??= (async () => {
+        child.stdin.end("go\n");
+        assert.equal(await exited, 0);
+        assert.match(out, /released/);
+      })();
+      return released;
     },
   };
 }
@@ -85,7 +89,7 @@ describe("transient load failures: the DuckDB file is locked by another process"
 
       holder = await holdDatabase(t.dbPath);
       const h = holder;
-      const timer = setTimeout(() => void h.release(), 500);
+      const timer = setTimeout(() => h.release().catch(() => undefined), 500);
       const started = Date.now();
       const info = await t.p.run(
         [
@@ -149,7 +153,9 @@ describe("transient load failures: the DuckDB file is locked by another process"
 
       const rows = await t.p.dataset().sql("select id from stuck.things order by id");
       assert.deepEqual(rows, [{ id: 1 }, { id: 2 }, { id: 3 }]);
-      const loads = await t.p.dataset().sql("select load_id from stuck._ferry_loads where load_id = $1", [pendingId]);
+      const loads = await t.p
+        .dataset()
+        .sql("select load_id from stuck._ferry_loads where load_id = $1", [pendingId]);
       assert.equal(loads.length, 1);
       assert.deepEqual((await t.p.packages()).pending, []);
 
@@ -213,7 +219,9 @@ describe("terminal load failures: a job the destination rejects", () => {
     assert.match(exception, /Conversion Error/);
     assert.match(exception, /table=things/);
     // The job file still holds the rejected row.
-    const lines = readFileSync(join(pkg.jobDir("failed"), job), "utf8").trim().split("\n");
+    const lines = readFileSync(join(pkg.jobDir("failed"), job), "utf8")
+      .trim()
+      .split("\n");
     assert.equal(lines.length, 1);
     assert.equal(JSON.parse(lines[0]!).note, "not a number");
   });
@@ -237,7 +245,9 @@ describe("terminal load failures: a job the destination rejects", () => {
     assert.match(r.stdout, /Conversion Error/);
 
     // FERRY_PIPELINES_DIR instead of --dir.
-    const j = ferry(["pipeline", "broken", "failed-jobs", "--json"], t.dir, { FERRY_PIPELINES_DIR: join(t.dir, ".ferry") });
+    const j = ferry(["pipeline", "broken", "failed-jobs", "--json"], t.dir, {
+      FERRY_PIPELINES_DIR: join(t.dir, ".ferry"),
+    });
     assert.equal(j.status, 0, j.stderr);
     const parsed = JSON.parse(j.stdout) as { loadId: string; jobs: { job: string; error: string }[] }[];
     assert.equal(parsed.length, 1);

@@ -37,7 +37,12 @@ describe("pipeline basics", () => {
       const tags = (n / 3) * 3;
       const orders = (n / 4) * 6;
       const items = (n / 4) * (1 + (1 + 2) + (1 + 2 + 3));
-      assert.deepEqual(info.rows, { users: n, users__tags: tags, users__orders: orders, users__orders__items: items });
+      assert.deepEqual(info.rows, {
+        users: n,
+        users__tags: tags,
+        users__orders: orders,
+        users__orders__items: items,
+      });
       assert.deepEqual(info.items, { users: n });
       const ds = p.dataset();
       assert.deepEqual(await ds.tables(), [
@@ -60,12 +65,22 @@ describe("pipeline basics", () => {
         ["address__geo__lat", "DOUBLE"],
       ]);
       assert.deepEqual(await columnsOf(p, "shop", "users__tags"), [...SYS_CHILD, ["value", "VARCHAR"]]);
-      assert.deepEqual(await columnsOf(p, "shop", "users__orders"), [...SYS_CHILD, ["order_id", "BIGINT"], ["amount", "DOUBLE"]]);
-      assert.deepEqual(await columnsOf(p, "shop", "users__orders__items"), [...SYS_CHILD, ["sku", "VARCHAR"], ["qty", "BIGINT"]]);
+      assert.deepEqual(await columnsOf(p, "shop", "users__orders"), [
+        ...SYS_CHILD,
+        ["order_id", "BIGINT"],
+        ["amount", "DOUBLE"],
+      ]);
+      assert.deepEqual(await columnsOf(p, "shop", "users__orders__items"), [
+        ...SYS_CHILD,
+        ["sku", "VARCHAR"],
+        ["qty", "BIGINT"],
+      ]);
       for (const [t, c] of Object.entries(info.rows)) {
         assert.deepEqual(await ds.sql(`select count(*) as n from ${t}`), [{ n: c }], t);
       }
-      const u = await ds.sql("select id, user_name, created_at, active, address__city, address__geo__lat from users where id = 8");
+      const u = await ds.sql(
+        "select id, user_name, created_at, active, address__city, address__geo__lat from users where id = 8",
+      );
       assert.deepEqual(u, [
         {
           id: 8,
@@ -96,12 +111,15 @@ describe("pipeline basics", () => {
       ]);
       // Every child row has a parent; users without lists have no child rows.
       assert.deepEqual(
-        await ds.sql("select count(*) as n from users__orders__items i left join users__orders o on i._ferry_parent_id = o._ferry_id where o._ferry_id is null"),
+        await ds.sql(
+          "select count(*) as n from users__orders__items i left join users__orders o on i._ferry_parent_id = o._ferry_id where o._ferry_id is null",
+        ),
         [{ n: 0 }],
       );
-      assert.deepEqual(await ds.sql("select count(distinct _ferry_load_id) as n, min(_ferry_load_id) as id from users"), [
-        { n: 1, id: info.loadId },
-      ]);
+      assert.deepEqual(
+        await ds.sql("select count(distinct _ferry_load_id) as n, min(_ferry_load_id) as id from users"),
+        [{ n: 1, id: info.loadId }],
+      );
     } finally {
       cleanup();
     }
@@ -122,7 +140,9 @@ describe("pipeline basics", () => {
       const fnArray = resource("fn_array", () => [{ i: 10 }, { i: 11 }]);
       const fnIterable = resource("fn_iterable", () => new Set([{ i: 20 }, { i: 21 }, { i: 22 }]));
       const plain = resource("plain", [{ i: 30 }]);
-      const info = await p.run(source({ name: "kinds", resources: [sync, asyncGen, fnArray, fnIterable, plain] }));
+      const info = await p.run(
+        source({ name: "kinds", resources: [sync, asyncGen, fnArray, fnIterable, plain] }),
+      );
       const expected = { sync_gen: 5, async_gen: 6, fn_array: 2, fn_iterable: 3, plain: 1 };
       assert.deepEqual(info.items, expected);
       assert.deepEqual(info.rows, expected);
@@ -134,7 +154,9 @@ describe("pipeline basics", () => {
       assert.deepEqual(await sum("fn_iterable"), [20, 21, 22]);
       assert.deepEqual(await sum("plain"), [30]);
       // The source name is the schema name.
-      assert.deepEqual(await ds.sql("select distinct schema_name from _ferry_loads"), [{ schema_name: "kinds" }]);
+      assert.deepEqual(await ds.sql("select distinct schema_name from _ferry_loads"), [
+        { schema_name: "kinds" },
+      ]);
     } finally {
       cleanup();
     }
@@ -166,7 +188,11 @@ describe("pipeline basics", () => {
       ]);
       // Listing the parent loads it too; pipe() wires a transformer the same way.
       seenPages.length = 0;
-      const piped = issues.pipe(transformer({ name: "details" }, (page) => (page as Array<{ id: number }>).map((r) => ({ issue_id: r.id * 100 }))));
+      const piped = issues.pipe(
+        transformer({ name: "details" }, (page) =>
+          (page as Array<{ id: number }>).map((r) => ({ issue_id: r.id * 100 })),
+        ),
+      );
       const info2 = await p.run(source({ name: "gh", resources: [issues, piped] }));
       assert.deepEqual(info2.rows, { issues: 3, details: 3 });
       assert.deepEqual(await ds.sql("select id from issues order by id"), [{ id: 1 }, { id: 2 }, { id: 3 }]);
@@ -257,15 +283,27 @@ describe("pipeline basics", () => {
     try {
       const info = await p.run([{ a: 1 }, { a: 2, b: "x" }], { table: "Things" });
       assert.deepEqual(info.rows, { things: 2 });
-      assert.deepEqual(await p.dataset().table("things", { orderBy: "a" }).then((r) => r.map((x) => [x.a, x.b])), [
-        [1, null],
-        [2, "x"],
-      ]);
-      await assert.rejects(p.run([{ a: 1 }]), (e: unknown) => e instanceof ConfigError && /plain data needs a table name/.test(e.message));
+      assert.deepEqual(
+        await p
+          .dataset()
+          .table("things", { orderBy: "a" })
+          .then((r) => r.map((x) => [x.a, x.b])),
+        [
+          [1, null],
+          [2, "x"],
+        ],
+      );
+      await assert.rejects(
+        p.run([{ a: 1 }]),
+        (e: unknown) => e instanceof ConfigError && /plain data needs a table name/.test(e.message),
+      );
       // A generator function as data.
-      const info2 = await p.run(function* () {
-        yield { a: 3 };
-      }, { table: "things" });
+      const info2 = await p.run(
+        function* () {
+          yield { a: 3 };
+        },
+        { table: "things" },
+      );
       assert.deepEqual(info2.rows, { things: 1 });
       assert.deepEqual(await p.dataset().sql("select count(*) as n from things"), [{ n: 3 }]);
     } finally {
@@ -306,7 +344,9 @@ describe("pipeline basics", () => {
       assert.equal(again.schemaVersion, 1);
       assert.notEqual(again.loadId, info.loadId);
       const more = await p.run([{ id: 3, note: "n" }], { table: "t" });
-      assert.deepEqual(more.schemaChanges, [{ kind: "new_column", table: "t", column: "note", type: "text" }]);
+      assert.deepEqual(more.schemaChanges, [
+        { kind: "new_column", table: "t", column: "note", type: "text" },
+      ]);
       assert.equal(more.schemaVersion, 2);
       assert.deepEqual(more.rows, { t: 1 });
       // Nothing to do: no load id.
@@ -325,7 +365,10 @@ describe("pipeline basics", () => {
       const ex = await p.extract([{ id: 1, list: [1, 2] }, { id: 2 }], { table: "s" });
       assert.deepEqual(ex.items, { s: 2 });
       let pk = await p.packages();
-      assert.deepEqual(pk.pending.map((x) => x.loadId), [ex.loadId]);
+      assert.deepEqual(
+        pk.pending.map((x) => x.loadId),
+        [ex.loadId],
+      );
       assert.equal(await pk.pending[0]?.stage(), "extracted");
       const no = await p.normalize();
       assert.deepEqual(no.loadIds, [ex.loadId]);
@@ -357,7 +400,9 @@ describe("pipeline basics", () => {
       const loads = await ds.sql(
         "select load_id, schema_name, status, schema_version_hash, typeof(inserted_at) as t from _ferry_loads order by load_id",
       );
-      const versions = await ds.sql("select version, engine_version, schema_name, version_hash, schema from _ferry_version order by version");
+      const versions = await ds.sql(
+        "select version, engine_version, schema_name, version_hash, schema from _ferry_version order by version",
+      );
       assert.equal(versions.length, 2);
       const [v1, v2] = versions;
       assert.deepEqual(loads, [
@@ -394,9 +439,19 @@ describe("pipeline basics", () => {
     try {
       await p.run([{ k: 3 }, { k: 1 }, { k: 2 }], { table: "nums" });
       const ds = p.dataset();
-      assert.deepEqual((await ds.table("nums", { orderBy: "k" })).map((r) => r.k), [1, 2, 3]);
-      assert.deepEqual((await ds.table("nums", { orderBy: "k", limit: 2 })).map((r) => r.k), [1, 2]);
-      assert.deepEqual(Object.keys((await ds.table("nums", { limit: 1 }))[0] ?? {}), ["_ferry_id", "_ferry_load_id", "k"]);
+      assert.deepEqual(
+        (await ds.table("nums", { orderBy: "k" })).map((r) => r.k),
+        [1, 2, 3],
+      );
+      assert.deepEqual(
+        (await ds.table("nums", { orderBy: "k", limit: 2 })).map((r) => r.k),
+        [1, 2],
+      );
+      assert.deepEqual(Object.keys((await ds.table("nums", { limit: 1 }))[0] ?? {}), [
+        "_ferry_id",
+        "_ferry_load_id",
+        "k",
+      ]);
       await assert.rejects(ds.table("nope"), /table "nope" does not exist in dataset "tbl"/);
     } finally {
       cleanup();

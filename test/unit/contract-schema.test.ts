@@ -10,7 +10,11 @@ const names = (tables: Table[]) => tables.map((t) => t.name);
 describe("resolveContract", () => {
   test("no setting means evolve everywhere", () => {
     assert.deepEqual(resolveContract(), { tables: "evolve", columns: "evolve", data_type: "evolve" });
-    assert.deepEqual(resolveContract(undefined, undefined), { tables: "evolve", columns: "evolve", data_type: "evolve" });
+    assert.deepEqual(resolveContract(undefined, undefined), {
+      tables: "evolve",
+      columns: "evolve",
+      data_type: "evolve",
+    });
   });
 
   test("a string mode applies to all three entities", () => {
@@ -20,7 +24,11 @@ describe("resolveContract", () => {
   });
 
   test("an object fills missing entities with evolve", () => {
-    assert.deepEqual(resolveContract({ columns: "freeze" }), { tables: "evolve", columns: "freeze", data_type: "evolve" });
+    assert.deepEqual(resolveContract({ columns: "freeze" }), {
+      tables: "evolve",
+      columns: "freeze",
+      data_type: "evolve",
+    });
     assert.deepEqual(resolveContract({ tables: "discard_row", data_type: "discard_value" }), {
       tables: "discard_row",
       columns: "evolve",
@@ -40,12 +48,19 @@ describe("resolveContract", () => {
       columns: "discard_value",
       data_type: "discard_value",
     });
-    assert.deepEqual(resolveContract("freeze", undefined), { tables: "freeze", columns: "freeze", data_type: "freeze" });
-    assert.deepEqual(resolveContract({ data_type: "freeze" }, { tables: "discard_row" }, { data_type: "evolve" }), {
-      tables: "discard_row",
-      columns: "evolve",
-      data_type: "evolve",
+    assert.deepEqual(resolveContract("freeze", undefined), {
+      tables: "freeze",
+      columns: "freeze",
+      data_type: "freeze",
     });
+    assert.deepEqual(
+      resolveContract({ data_type: "freeze" }, { tables: "discard_row" }, { data_type: "evolve" }),
+      {
+        tables: "discard_row",
+        columns: "evolve",
+        data_type: "evolve",
+      },
+    );
   });
 
   test("an unknown mode is a TypeError that lists the valid ones", () => {
@@ -158,12 +173,18 @@ describe("Schema", () => {
     (c.t as Table).columns.id = { name: "id", type: "text", nullable: false };
     assert.notEqual(Schema.hashTables(a), Schema.hashTables(c));
     // undefined properties do not count
-    const d: Record<string, Table> = { ...a, u: { name: "u", parent: "t", columns: {}, resource: undefined } };
+    const d: Record<string, Table> = {
+      ...a,
+      u: { name: "u", parent: "t", columns: {}, resource: undefined },
+    };
     assert.equal(Schema.hashTables(a), Schema.hashTables(d));
   });
 
   test("stableStringify sorts keys at every level and skips undefined", () => {
-    assert.equal(stableStringify({ b: 1, a: { d: [2, { z: 1, y: 2 }], c: undefined } }), '{"a":{"d":[2,{"y":2,"z":1}]},"b":1}');
+    assert.equal(
+      stableStringify({ b: 1, a: { d: [2, { z: 1, y: 2 }], c: undefined } }),
+      '{"a":{"d":[2,{"y":2,"z":1}]},"b":1}',
+    );
     assert.equal(stableStringify(null), "null");
     assert.equal(stableStringify(undefined), "null");
     assert.equal(stableStringify("x"), '"x"');

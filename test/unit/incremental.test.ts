@@ -26,7 +26,11 @@ function run(
 
 describe("IncrementalTracker", () => {
   test("max: first run accepts everything and stores the highest value", () => {
-    const items = [{ id: 1, c: 5 }, { id: 2, c: 9 }, { id: 3, c: 7 }];
+    const items = [
+      { id: 1, c: 5 },
+      { id: 2, c: 9 },
+      { id: 3, c: 7 },
+    ];
     const { accepted, tracker } = run({ cursor: "c" }, items);
     assert.deepEqual(accepted, items);
     assert.equal(tracker.startValue, undefined);
@@ -39,14 +43,23 @@ describe("IncrementalTracker", () => {
     assert.equal(first.accepted.length, 3);
     const state = first.tracker.nextState();
     assert.deepEqual(state, { lastValue: 3, boundaryHashes: [recordHash({ c: 3 })] });
-    const second = run({ cursor: "c", lastValueFunc: "min" }, [{ c: 4 }, { c: 3 }, { c: 2 }, { c: 1 }], state);
+    const second = run(
+      { cursor: "c", lastValueFunc: "min" },
+      [{ c: 4 }, { c: 3 }, { c: 2 }, { c: 1 }],
+      state,
+    );
     assert.deepEqual(second.accepted, [{ c: 2 }, { c: 1 }]);
     assert.equal(second.tracker.startValue, 3);
     assert.deepEqual(second.tracker.nextState(), { lastValue: 1, boundaryHashes: [recordHash({ c: 1 })] });
   });
 
   test("initialValue: records before it are dropped, equal ones kept, and it is remembered in state", () => {
-    const { accepted, tracker } = run({ cursor: "c", initialValue: 10 }, [{ c: 9 }, { c: 10 }, { c: 11 }, { c: -1 }]);
+    const { accepted, tracker } = run({ cursor: "c", initialValue: 10 }, [
+      { c: 9 },
+      { c: 10 },
+      { c: 11 },
+      { c: -1 },
+    ]);
     assert.deepEqual(accepted, [{ c: 10 }, { c: 11 }]);
     assert.equal(tracker.startValue, 10);
     assert.deepEqual(tracker.nextState(), {
@@ -67,17 +80,35 @@ describe("IncrementalTracker", () => {
 
   test("boundary dedup: records at the stored value already loaded are skipped, new ones accepted", () => {
     const pk = ["id"];
-    const first = run({ cursor: "c" }, [{ id: 1, c: 5 }, { id: 2, c: 10 }, { id: 3, c: 10 }], undefined, pk);
+    const first = run(
+      { cursor: "c" },
+      [
+        { id: 1, c: 5 },
+        { id: 2, c: 10 },
+        { id: 3, c: 10 },
+      ],
+      undefined,
+      pk,
+    );
     const state = first.tracker.nextState();
     assert.deepEqual(state, { lastValue: 10, boundaryHashes: [keyHash(2), keyHash(3)] });
 
     const second = run(
       { cursor: "c" },
-      [{ id: 1, c: 5 }, { id: 2, c: 10 }, { id: 3, c: 10 }, { id: 4, c: 10 }, { id: 5, c: 11 }],
+      [
+        { id: 1, c: 5 },
+        { id: 2, c: 10 },
+        { id: 3, c: 10 },
+        { id: 4, c: 10 },
+        { id: 5, c: 11 },
+      ],
       state,
       pk,
     );
-    assert.deepEqual(second.accepted, [{ id: 4, c: 10 }, { id: 5, c: 11 }]);
+    assert.deepEqual(second.accepted, [
+      { id: 4, c: 10 },
+      { id: 5, c: 11 },
+    ]);
     assert.deepEqual(second.tracker.nextState(), { lastValue: 11, boundaryHashes: [keyHash(5)] });
   });
 
@@ -85,7 +116,10 @@ describe("IncrementalTracker", () => {
     const state: IncrementalState = { lastValue: 10, boundaryHashes: [recordHash({ id: 2, c: 10, v: "a" })] };
     const { accepted, tracker } = run(
       { cursor: "c" },
-      [{ id: 2, c: 10, v: "a" }, { id: 2, c: 10, v: "changed" }],
+      [
+        { id: 2, c: 10, v: "a" },
+        { id: 2, c: 10, v: "changed" },
+      ],
       state,
     );
     assert.deepEqual(accepted, [{ id: 2, c: 10, v: "changed" }]);
@@ -97,19 +131,31 @@ describe("IncrementalTracker", () => {
 
   test("options.primaryKey wins over the resource's primary key", () => {
     const state: IncrementalState = { lastValue: 10, boundaryHashes: [keyHash("x")] };
-    const { accepted } = run({ cursor: "c", primaryKey: "code" }, [{ id: 1, code: "x", c: 10 }], state, ["id"]);
+    const { accepted } = run({ cursor: "c", primaryKey: "code" }, [{ id: 1, code: "x", c: 10 }], state, [
+      "id",
+    ]);
     assert.deepEqual(accepted, []);
   });
 
   test("endValue is exclusive and does not move the state", () => {
-    const fresh = run({ cursor: "c", initialValue: 1, endValue: 5 }, [{ c: 0 }, { c: 1 }, { c: 4 }, { c: 5 }, { c: 6 }]);
+    const fresh = run({ cursor: "c", initialValue: 1, endValue: 5 }, [
+      { c: 0 },
+      { c: 1 },
+      { c: 4 },
+      { c: 5 },
+      { c: 6 },
+    ]);
     assert.deepEqual(fresh.accepted, [{ c: 1 }, { c: 4 }]);
     assert.equal(fresh.tracker.endValue, 5);
     assert.equal(fresh.tracker.nextState(), undefined);
 
     // A backfill starts at initialValue even when state exists, and returns the state untouched.
     const prev: IncrementalState = { lastValue: 10, boundaryHashes: [recordHash({ c: 10 })] };
-    const backfill = run({ cursor: "c", initialValue: 1, endValue: 5 }, [{ c: 2 }, { c: 3 }, { c: 10 }], prev);
+    const backfill = run(
+      { cursor: "c", initialValue: 1, endValue: 5 },
+      [{ c: 2 }, { c: 3 }, { c: 10 }],
+      prev,
+    );
     assert.deepEqual(backfill.accepted, [{ c: 2 }, { c: 3 }]);
     assert.equal(backfill.tracker.startValue, 1);
     assert.equal(backfill.tracker.nextState(), prev);
@@ -117,7 +163,11 @@ describe("IncrementalTracker", () => {
 
   test("lag re-reads before the stored number and disables boundary dedup", () => {
     const prev: IncrementalState = { lastValue: 100, boundaryHashes: [recordHash({ c: 100 })] };
-    const { accepted, tracker } = run({ cursor: "c", lag: 10 }, [{ c: 89 }, { c: 90 }, { c: 100 }, { c: 101 }], prev);
+    const { accepted, tracker } = run(
+      { cursor: "c", lag: 10 },
+      [{ c: 89 }, { c: 90 }, { c: 100 }, { c: 101 }],
+      prev,
+    );
     assert.equal(tracker.startValue, 90);
     assert.deepEqual(accepted, [{ c: 90 }, { c: 100 }, { c: 101 }]);
     assert.deepEqual(tracker.nextState(), { lastValue: 101, boundaryHashes: [recordHash({ c: 101 })] });
@@ -147,9 +197,15 @@ describe("IncrementalTracker", () => {
         () => tracker.accept(item),
         (err: unknown) => {
           assert.ok(err instanceof ExtractError);
-          assert.equal(err.message, 'cursor "updated_at" is missing or null in a record of resource "issues"');
+          assert.equal(
+            err.message,
+            'cursor "updated_at" is missing or null in a record of resource "issues"',
+          );
           assert.deepEqual(err.fields, { resource: "issues" });
-          assert.equal(err.hint, 'set incremental.onCursorMissing to "include" or "exclude", or fix the cursor path');
+          assert.equal(
+            err.hint,
+            'set incremental.onCursorMissing to "include" or "exclude", or fix the cursor path',
+          );
           return true;
         },
       );
@@ -166,15 +222,19 @@ describe("IncrementalTracker", () => {
     assert.deepEqual(inc.accepted, [{ id: 1, c: 5 }, { id: 2 }, { id: 3, c: null }]);
     assert.equal(inc.tracker.lastValue, 5);
     const exc = run({ cursor: "c", onCursorMissing: "exclude" }, items);
-    assert.deepEqual(exc.accepted, [{ id: 1, c: 5 }, { id: 4, c: 1 }]);
+    assert.deepEqual(exc.accepted, [
+      { id: 1, c: 5 },
+      { id: 4, c: 1 },
+    ]);
     assert.equal(exc.tracker.lastValue, 5);
   });
 
   test("nested cursor path a.b", () => {
-    const { accepted, tracker } = run(
-      { cursor: "meta.updated", initialValue: 2 },
-      [{ meta: { updated: 1 } }, { meta: { updated: 3 } }, { "meta.updated": 4 }],
-    );
+    const { accepted, tracker } = run({ cursor: "meta.updated", initialValue: 2 }, [
+      { meta: { updated: 1 } },
+      { meta: { updated: 3 } },
+      { "meta.updated": 4 },
+    ]);
     assert.deepEqual(accepted, [{ meta: { updated: 3 } }, { "meta.updated": 4 }]);
     assert.equal(tracker.lastValue, 4);
     assert.equal(getPath({ a: { b: { c: 7 } } }, "a.b.c"), 7);

@@ -7,7 +7,12 @@ const col = (type: DataType, extra: Partial<Column> = {}): Column => ({ name: "c
 
 function expectTypes(cases: Array<[unknown, DataType | undefined]>): void {
   for (const [value, want] of cases) {
-    const label = typeof value === "bigint" ? `${value}n` : typeof value === "string" ? JSON.stringify(value) : String(value);
+    const label =
+      typeof value === "bigint"
+        ? `${value}n`
+        : typeof value === "string"
+          ? JSON.stringify(value)
+          : String(value);
     assert.equal(inferType(value), want, `inferType(${label})`);
   }
 }
@@ -72,8 +77,8 @@ describe("inferType", () => {
       [1, "bigint"],
       [-1, "bigint"],
       [2 ** 53, "bigint"],
-      [9223372036854774784, "bigint"], // largest double below 2^63
-      [-9223372036854774784, "bigint"],
+      [2 ** 63 - 1024, "bigint"], // the largest double below 2^63
+      [-(2 ** 63 - 1024), "bigint"],
       [2 ** 63, "double"],
       [-(2 ** 63), "double"],
       [1e20, "double"],

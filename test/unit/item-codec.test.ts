@@ -64,7 +64,10 @@ describe("encodeItem / decodeItem", () => {
   });
 
   test("NaN, Infinity and -Infinity survive; -0 becomes 0", () => {
-    const line = encodeItem({ a: Number.NaN, b: Number.POSITIVE_INFINITY, c: Number.NEGATIVE_INFINITY, z: -0 }, newReport());
+    const line = encodeItem(
+      { a: Number.NaN, b: Number.POSITIVE_INFINITY, c: Number.NEGATIVE_INFINITY, z: -0 },
+      newReport(),
+    );
     assert.equal(line, `{"a":"${MARKER}nNaN","b":"${MARKER}nInfinity","c":"${MARKER}n-Infinity","z":0}`);
     const out = decodeItem(line) as Record<string, number>;
     assert.equal(Number.isNaN(out.a), true);
@@ -90,7 +93,13 @@ describe("encodeItem / decodeItem", () => {
   });
 
   test("data strings that start with U+E000 are escaped and come back unchanged", () => {
-    const item = { a: `${MARKER}hello`, b: MARKER, c: `${MARKER}b123`, d: `x${MARKER}`, e: [`${MARKER}t2024`] };
+    const item = {
+      a: `${MARKER}hello`,
+      b: MARKER,
+      c: `${MARKER}b123`,
+      d: `x${MARKER}`,
+      e: [`${MARKER}t2024`],
+    };
     const line = encodeItem(item, newReport());
     assert.equal(
       line,

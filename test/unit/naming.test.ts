@@ -7,7 +7,8 @@ const bytes = (s: string) => Buffer.byteLength(s, "utf8");
 const sha8 = (s: string) => createHash("sha256").update(s).digest("hex").slice(0, 8);
 
 function expectNames(cases: Array<[string, string]>): void {
-  for (const [raw, want] of cases) assert.equal(normalizeIdentifier(raw), want, `normalizeIdentifier(${JSON.stringify(raw)})`);
+  for (const [raw, want] of cases)
+    assert.equal(normalizeIdentifier(raw), want, `normalizeIdentifier(${JSON.stringify(raw)})`);
 }
 
 describe("normalizeIdentifier", () => {

@@ -45,20 +45,20 @@ const driver: SqlDriver = {
   },
   async existingColumns(conn: SqlConnection, dataset: string) {
     const rows = await conn.query(
-      "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = $1 ORDER BY table_name, ordinal_position",
+      "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = $1 AND table_catalog = current_database() ORDER BY table_name, ordinal_position",
       [dataset],
     );
     const out = new Map<string, Set<string>>();
     for (const r of rows) {
       const t = String(r.table_name);
-      let set = out.get(t);
-      if (!set) out.set(t, (set = new Set()));
+      const set = out.get(t) ?? new Set<string>();
+      out.set(t, set);
       set.add(String(r.column_name));
     }
     return out;
   },
   isTransient(err: unknown): boolean {
-    return /Could not set lock|IO Error|database is locked|Resource temporarily unavailable/i.test(
+    return /Could not set lock|Conflicting lock|database is locked|Resource temporarily unavailable/i.test(
       errorMessage(err),
     );
   },

@@ -121,13 +121,9 @@ export class SqlLoadClient implements DestinationClient {
     for (const job of family.jobs) {
       const table = tables.find((t) => t.name === job.table);
       if (!table) continue;
-      await this.#runJob(
-        job,
-        req,
-        this.#d.quoteIdent(staging(table.name)),
-        Object.values(table.columns),
-        [seqColumn],
-      );
+      await this.#runJob(job, req, this.#d.quoteIdent(staging(table.name)), Object.values(table.columns), [
+        seqColumn,
+      ]);
     }
     const children = tables.filter((t) => t !== root);
     for (const sql of mergeStatements({
