@@ -24,11 +24,11 @@ export {
   transformer,
 } from "./extract/resource.js";
 export { Source, type SourceOptions, source } from "./extract/source.js";
+export { attachPipeline } from "./pipeline/attach.js";
 export { Dataset } from "./pipeline/dataset.js";
 export { resolveDestination } from "./pipeline/destination-url.js";
 export type { LoadInfo, ProgressEvent, Stage } from "./pipeline/load-info.js";
 export {
-  attachPipeline,
   type ExtractInfo,
   isPipeline,
   type LoadStepInfo,

@@ -1,6 +1,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { attachPipeline, type Pipeline } from "../pipeline/pipeline.js";
+import { attachPipeline } from "../pipeline/attach.js";
+import type { Pipeline } from "../pipeline/pipeline.js";
 import { LocalStateStore } from "../pipeline/pipeline-state.js";
 import { FerryError } from "../util/errors.js";
 import { exists } from "../util/fs.js";

@@ -78,66 +78,55 @@ export async function loadNormalizedPackage(
     opts.log.info(`load ${pkg.loadId} was already committed by the destination; finishing it locally`);
     return { loadId: pkg.loadId, alreadyLoaded: true, rows, attempts: 0 };
   }
-  const retry = opts.retry ?? DEFAULT_RETRY;
   const stateJson = JSON.stringify(state);
-  let attempt = 0;
+  let attempts = 0;
   let current: LoadJob | undefined;
-  for (;;) {
-    attempt++;
+  const attempt = async () => {
+    attempts++;
+    current = undefined;
+    // Nothing of an earlier attempt (or a crashed process) was committed: every job starts again.
     await pkg.resetJobs();
-    const families = buildFamilies(pkg, manifest, normalized, schema);
-    try {
-      await client.loadPackage({
-        loadId: pkg.loadId,
-        pipelineName: opts.pipelineName,
-        schema,
-        families,
-        state: {
-          json: stateJson,
-          version: Number(state.version ?? 1),
-          hash: contentHash(stateJson).slice(0, 22),
-        },
-        onJobStarted: async (job) => {
-          current = job;
-          await pkg.moveJob(job.id, "new", "started");
-          job.path = join(pkg.jobDir("started"), job.id);
-          opts.onJob?.(job, "started");
-        },
-        onJobCompleted: async (job) => {
-          await pkg.moveJob(job.id, "started", "completed");
-          job.path = join(pkg.jobDir("completed"), job.id);
-          current = undefined;
-          opts.onJob?.(job, "completed");
-        },
-      });
-      return { loadId: pkg.loadId, alreadyLoaded: false, rows, attempts: attempt };
-    } catch (err) {
-      const transient = err instanceof FerryError && err.transient;
-      if (transient && attempt < retry.attempts) {
-        const delay = retry.initialDelayMs * 2 ** (attempt - 1);
-        opts.log.warn(
-          `load ${pkg.loadId} attempt ${attempt} failed (${errorMessage(err)}); retrying in ${delay} ms`,
-        );
-        await new Promise((r) => setTimeout(r, delay));
-        continue;
-      }
-      if (transient) throw err;
-      if (current) {
-        const failed = current as LoadJob;
-        await pkg.moveJob(failed.id, "started", "failed").catch(() => undefined);
-        await writeFile(join(pkg.jobDir("failed"), `${failed.id}.exception`), describeError(err)).catch(
-          () => undefined,
-        );
-      }
-      throw new LoadPackageFailedError(`load package ${pkg.loadId} failed: ${errorMessage(err)}`, {
-        cause: err,
-        fields: {
-          loadId: pkg.loadId,
-          ...(current ? { job: (current as LoadJob).id, table: (current as LoadJob).table } : {}),
-        },
-        hint: `nothing of this package was committed; its files are kept (ferry pipeline ${opts.pipelineName} failed-jobs). Fix the cause and run again.`,
-      });
+    await client.loadPackage({
+      loadId: pkg.loadId,
+      pipelineName: opts.pipelineName,
+      schema,
+      families: buildFamilies(pkg, manifest, normalized, schema),
+      state: {
+        json: stateJson,
+        version: Number(state.version ?? 1),
+        hash: contentHash(stateJson).slice(0, 22),
+      },
+      onJobStarted: async (job) => {
+        current = job;
+        await pkg.moveJob(job.id, "new", "started");
+        job.path = join(pkg.jobDir("started"), job.id);
+        opts.onJob?.(job, "started");
+      },
+      onJobCompleted: async (job) => {
+        await pkg.moveJob(job.id, "started", "completed");
+        job.path = join(pkg.jobDir("completed"), job.id);
+        current = undefined;
+        opts.onJob?.(job, "completed");
+      },
+    });
+  };
+  try {
+    await retryTransient(`load ${pkg.loadId}`, attempt, opts.retry ?? DEFAULT_RETRY, opts.log);
+    return { loadId: pkg.loadId, alreadyLoaded: false, rows, attempts };
+  } catch (err) {
+    if (err instanceof FerryError && err.transient) throw err;
+    const failed = current as LoadJob | undefined;
+    if (failed) {
+      await pkg.moveJob(failed.id, "started", "failed").catch(() => undefined);
+      await writeFile(join(pkg.jobDir("failed"), `${failed.id}.exception`), describeError(err)).catch(
+        () => undefined,
+      );
     }
+    throw new LoadPackageFailedError(`load package ${pkg.loadId} failed: ${errorMessage(err)}`, {
+      cause: err,
+      fields: { loadId: pkg.loadId, ...(failed ? { job: failed.id, table: failed.table } : {}) },
+      hint: `nothing of this package was committed; its files are kept (ferry pipeline ${opts.pipelineName} failed-jobs). Fix the cause and run again.`,
+    });
   }
 }
 

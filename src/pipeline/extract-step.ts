@@ -1,0 +1,83 @@
+import { extractSource } from "../extract/extractor.js";
+import { newLoadId } from "../util/hash.js";
+import type { PipelineContext } from "./context.js";
+import { PackageExtractSink } from "./extract-sink.js";
+import { emptyState, type PipelineState } from "./pipeline-state.js";
+import { type RunData, type RunOptions, toSource } from "./run-data.js";
+
+export interface ExtractInfo {
+  loadId: string;
+  items: Record<string, number>;
+}
+
+/** The state extraction starts from: the newest pending package's, else the committed one. */
+async function baseState(ctx: PipelineContext): Promise<PipelineState> {
+  const pending = await ctx.store.list();
+  for (let i = pending.length - 1; i >= 0; i--) {
+    const s = await pending[i]?.state();
+    if (s) return s as unknown as PipelineState;
+  }
+  return ctx.committedState() ?? emptyState(ctx.name);
+}
+
+/**
+ * Runs the source's resources into a new load package. The package becomes "extracted" only when its manifest is
+ * written, after the items and the new state; on any error it is removed, so nothing half-extracted survives.
+ */
+export async function extractStep(
+  ctx: PipelineContext,
+  data: RunData,
+  options: RunOptions,
+): Promise<ExtractInfo> {
+  const src = toSource(data, options, ctx.name);
+  const base = await baseState(ctx);
+  const loadId = newLoadId();
+  const pkg = await ctx.store.create(loadId);
+  const sink = new PackageExtractSink(pkg.extractedDir);
+  ctx.emit({ stage: "extract", event: "start", loadId });
+  const controller = new AbortController();
+  try {
+    const result = await extractSource(src, {
+      sink,
+      resourceStates: base.sources[src.name]?.resources ?? {},
+      signal: controller.signal,
+      log: ctx.log,
+      ...(options.schemaContract !== undefined ? { schemaContract: options.schemaContract } : {}),
+      onProgress: (p) => ctx.emit({ stage: "extract", resource: p.resource, items: p.items }),
+    });
+    const files = await sink.close();
+    const warnings = sink.warnings();
+    for (const w of warnings) ctx.log.warn(w);
+    ctx.warnings.push(...warnings);
+    const destination = await ctx.destination();
+    const state: PipelineState = {
+      ...base,
+      pipelineName: ctx.name,
+      version: base.version + 1,
+      destination: destination.url,
+      dataset: ctx.datasetName,
+      defaultSchema: base.defaultSchema ?? src.name,
+      schemaNames: base.schemaNames.includes(src.name) ? base.schemaNames : [...base.schemaNames, src.name],
+      sources: { ...base.sources, [src.name]: { resources: result.resourceStates } },
+      lastLoadId: loadId,
+    };
+    await pkg.writeState(state);
+    await pkg.writeManifest({
+      loadId,
+      pipelineName: ctx.name,
+      schemaName: src.name,
+      createdAt: new Date().toISOString(),
+      tables: sink.tables,
+      files,
+      items: result.items,
+      warnings,
+    });
+    ctx.emit({ stage: "extract", event: "end", loadId });
+    return { loadId, items: result.items };
+  } catch (err) {
+    controller.abort();
+    await sink.close().catch(() => undefined);
+    await pkg.remove();
+    throw err;
+  }
+}

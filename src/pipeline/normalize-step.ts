@@ -1,0 +1,78 @@
+import { join } from "node:path";
+import { compareLoadIds, type LoadPackage } from "../load/package.js";
+import { normalizeFiles } from "../normalize/normalize-files.js";
+import { Schema, type SchemaChange } from "../schema/schema.js";
+import { DataError, SchemaContractError } from "../util/errors.js";
+import { addCounts, type PipelineContext } from "./context.js";
+
+export interface NormalizeInfo {
+  loadIds: string[];
+  rows: Record<string, number>;
+  schemaChanges: SchemaChange[];
+  warnings: string[];
+}
+
+/** The schema a package normalizes against: the newest older pending package's, else the committed one. */
+async function schemaBefore(ctx: PipelineContext, schemaName: string, pkg: LoadPackage): Promise<Schema> {
+  const pending = await ctx.store.list();
+  for (let i = pending.length - 1; i >= 0; i--) {
+    const p = pending[i]!;
+    if (compareLoadIds(p.loadId, pkg.loadId) >= 0) continue;
+    const s = await p.schema();
+    if (s?.name === schemaName) return Schema.fromStored(s);
+  }
+  const committed = await ctx.local.readSchema(schemaName);
+  return committed ? Schema.fromStored(committed) : Schema.empty(schemaName);
+}
+
+/** Normalizes every extracted package, oldest first, evolving each package's copy of the schema. */
+export async function normalizeStep(ctx: PipelineContext): Promise<NormalizeInfo> {
+  const info: NormalizeInfo = { loadIds: [], rows: {}, schemaChanges: [], warnings: [] };
+  const destination = await ctx.destination();
+  for (const pkg of await ctx.store.list()) {
+    if ((await pkg.stage()) !== "extracted") continue;
+    const manifest = (await pkg.manifest())!;
+    const schema = await schemaBefore(ctx, manifest.schemaName, pkg);
+    const outDir = await pkg.resetNormalizing();
+    ctx.emit({ stage: "normalize", event: "start", loadId: pkg.loadId });
+    const result = await normalizeFiles({
+      inputs: Object.entries(manifest.tables).map(([table, hints]) => ({
+        table,
+        hints,
+        files: (manifest.files[table] ?? []).map((f) => join(pkg.extractedDir, f)),
+      })),
+      schema,
+      loadId: pkg.loadId,
+      outDir,
+      maxIdentifierLength: destination.capabilities.maxIdentifierLength,
+      ...(ctx.maxFileBytes ? { maxFileBytes: ctx.maxFileBytes } : {}),
+      onProgress: (table, items) => ctx.emit({ stage: "normalize", table, items, loadId: pkg.loadId }),
+    }).catch(async (err: unknown) => {
+      // Data the contract rejects fails the same way every time: set the package aside so the next run
+      // (with a changed contract or fixed data) is not blocked by it. Its state was never committed.
+      if (err instanceof SchemaContractError || err instanceof DataError) {
+        const moved = await ctx.store.markFailed(pkg);
+        ctx.log.error(
+          `load package ${pkg.loadId} was rejected while normalizing; its files are kept in ${moved.dir}`,
+        );
+      }
+      throw err;
+    });
+    schema.bumpVersion();
+    const rows = Object.fromEntries(Object.entries(result.index.tables).map(([t, v]) => [t, v.rows]));
+    await pkg.commitNormalized(schema.toStored(), {
+      index: result.index,
+      schemaChanges: result.schemaChanges,
+      warnings: result.stats.warnings,
+      rows,
+    });
+    for (const w of result.stats.warnings) ctx.log.warn(w);
+    ctx.warnings.push(...result.stats.warnings);
+    info.loadIds.push(pkg.loadId);
+    addCounts(info.rows, rows);
+    info.schemaChanges.push(...result.schemaChanges);
+    info.warnings.push(...result.stats.warnings);
+    ctx.emit({ stage: "normalize", event: "end", loadId: pkg.loadId });
+  }
+  return info;
+}
