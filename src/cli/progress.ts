@@ -49,7 +49,14 @@ export class ProgressDisplay {
   };
 
   #count(key: string, stage: string, n: number, unit: string, now: number, absolute: boolean): void {
-    const c = this.#counters.get(key) ?? { stage, count: 0, unit, started: now, updated: now };
+    // Rates count from the start of the stage, not from the first progress event.
+    const c = this.#counters.get(key) ?? {
+      stage,
+      count: 0,
+      unit,
+      started: this.#stageStart.get(stage) ?? now,
+      updated: now,
+    };
     c.count = absolute ? n : c.count + n;
     c.updated = now;
     this.#counters.set(key, c);
@@ -85,10 +92,11 @@ export class ProgressDisplay {
     this.#drawn = lines.length;
   }
 
+  /** Draws the final state once and stops redrawing. */
   stop(): void {
-    if (this.#timer) {
-      clearInterval(this.#timer);
-      this.#draw();
-    }
+    if (!this.#timer) return;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#draw();
   }
 }

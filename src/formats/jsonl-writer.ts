@@ -5,6 +5,8 @@ export interface WrittenFile {
   path: string;
   lines: number;
   bytes: number;
+  /** Upper bound of the longest line in UTF-8 bytes (readers size their buffers by it). */
+  maxLineBytes: number;
 }
 
 /**
@@ -43,6 +45,10 @@ export class RotatingJsonlWriter {
     this.#buffered += size;
     cur.lines += 1;
     cur.bytes += size;
+    if (size * 3 > cur.maxLineBytes) {
+      // Counting bytes exactly costs a pass over the line: only long lines need it.
+      cur.maxLineBytes = Math.max(cur.maxLineBytes, size > 65_536 ? Buffer.byteLength(line) + 1 : size * 3);
+    }
     if (this.#buffered >= this.#bufferBytes) await this.#flush();
     if (cur.bytes >= this.#maxFileBytes) await this.#closeCurrent();
   }
@@ -56,7 +62,7 @@ export class RotatingJsonlWriter {
     await mkdir(this.#dir, { recursive: true });
     const path = join(this.#dir, `${this.#prefix}.${String(this.#seq++).padStart(4, "0")}.jsonl`);
     this.#fh = await open(path, "w");
-    this.#current = { path, lines: 0, bytes: 0 };
+    this.#current = { path, lines: 0, bytes: 0, maxLineBytes: 0 };
     this.files.push(this.#current);
   }
 

@@ -7,6 +7,8 @@ export interface LoadJob {
   table: string;
   /** Absolute path of the file while the job runs. */
   path: string;
+  /** Upper bound of the longest line in bytes, when known (readers size their buffers by it). */
+  maxLineBytes?: number;
 }
 
 /** All tables of one root table (a resource's table and its child tables) with their jobs. */

@@ -163,7 +163,13 @@ function buildFamilies(
     const jobs: LoadJob[] = [];
     for (const t of family) {
       for (const file of normalized.index.tables[t.name]?.files ?? []) {
-        jobs.push({ id: file, table: t.name, path: join(pkg.jobDir("new"), file) });
+        const maxLineBytes = normalized.index.tables[t.name]?.maxLineBytes?.[file];
+        jobs.push({
+          id: file,
+          table: t.name,
+          path: join(pkg.jobDir("new"), file),
+          ...(maxLineBytes !== undefined ? { maxLineBytes } : {}),
+        });
       }
     }
     families.push({ root, tables: family, jobs });

@@ -41,7 +41,7 @@ const ENCODERS: Record<DataType, Encoder> = {
 
 export interface LoadFileIndex {
   /** Table -> load files (basenames) and row count. */
-  tables: Record<string, { files: string[]; rows: number }>;
+  tables: Record<string, { files: string[]; rows: number; maxLineBytes?: Record<string, number> }>;
 }
 
 /** Writes normalized rows into per-table, size-rotated JSONL load files. */
@@ -103,6 +103,9 @@ export class LoadFileWriter implements RowSink {
       const files: WrittenFile[] = await w.close();
       tables[table] = {
         files: files.map((f) => f.path.slice(this.#dir.length + 1)),
+        maxLineBytes: Object.fromEntries(
+          files.map((f) => [f.path.slice(this.#dir.length + 1), f.maxLineBytes]),
+        ),
         rows: this.#rows.get(table) ?? 0,
       };
     }

@@ -28,6 +28,15 @@ function readType(c: Column): string {
   return c.type === "binary" ? "VARCHAR" : duckdbColumnType(c);
 }
 
+/**
+ * read_json allocates buffers of twice its maximum object size: size them by the file's longest line instead of
+ * a fixed maximum, so ordinary loads stay small and a 50 MB value still fits.
+ */
+function objectSize(job: LoadJob): number {
+  const MB = 1024 * 1024;
+  return Math.min(Math.max(16 * MB, (job.maxLineBytes ?? 256 * MB) + MB), 2047 * MB);
+}
+
 const driver: SqlDriver = {
   dialect: duckdbDialect,
   capabilities: duckdbCapabilities,
@@ -40,7 +49,7 @@ const driver: SqlDriver = {
     const select = all.map((c) => (c.type === "binary" ? `from_base64(${q(c.name)})` : q(c.name))).join(", ");
     return (
       `INSERT INTO ${target} (${all.map((c) => q(c.name)).join(", ")}) SELECT ${select} FROM read_json(${duckdbDialect.quoteLiteral(job.path)}, ` +
-      `format = 'newline_delimited', columns = {${spec}}, maximum_object_size = 1073741824, ignore_errors = false)`
+      `format = 'newline_delimited', columns = {${spec}}, maximum_object_size = ${objectSize(job)}, ignore_errors = false)`
     );
   },
   async existingColumns(conn: SqlConnection, dataset: string) {
@@ -67,6 +76,11 @@ const driver: SqlDriver = {
 export interface DuckDbOptions {
   /** Database file; `:memory:` for an in-memory database. */
   path: string;
+  /**
+   * DuckDB's memory limit (default 512MB, or `FERRY_DUCKDB_MEMORY_LIMIT`): loads stay within it whatever their size,
+   * spilling to `<file>.tmp` when needed.
+   */
+  memoryLimit?: string;
 }
 
 /**
@@ -78,6 +92,7 @@ export interface DuckDbOptions {
  */
 export function duckdb(options: DuckDbOptions): Destination {
   const path = options.path === ":memory:" || isAbsolute(options.path) ? options.path : resolve(options.path);
+  const memoryLimit = options.memoryLimit ?? process.env.FERRY_DUCKDB_MEMORY_LIMIT ?? "512MB";
   return {
     name: "duckdb",
     capabilities: duckdbCapabilities,
@@ -92,7 +107,11 @@ export function duckdb(options: DuckDbOptions): Destination {
       // dataset of the same name (`gh.duckdb` + dataset `gh`, the default) makes `"gh"."t"` ambiguous.
       const alias = opts.dataset === "ferry_destination" ? "ferry_destination_db" : "ferry_destination";
       try {
-        instance = await DuckDBInstance.create(":memory:");
+        instance = await DuckDBInstance.create(":memory:", {
+          memory_limit: memoryLimit,
+          // Beyond the memory limit DuckDB spills to disk next to the database file.
+          ...(path === ":memory:" ? {} : { temp_directory: `${path}.tmp` }),
+        });
         conn = await instance.connect();
         try {
           await conn.run(`ATTACH ${duckdbDialect.quoteLiteral(path)} AS ${duckdbDialect.quoteIdent(alias)}`);
@@ -112,6 +131,8 @@ export function duckdb(options: DuckDbOptions): Destination {
         });
       }
       await conn.run("SET TimeZone = 'UTC'");
+      // Loads need no insertion order (merge orders by _ferry_seq); without it DuckDB streams inserts in less memory.
+      await conn.run("SET preserve_insertion_order = false");
       return new SqlLoadClient(new DuckDbConnection(api, instance, conn), driver, opts.dataset, opts.logger);
     },
   };
