@@ -1,53 +1,59 @@
 /**
- * `npm run bench`: runs the pipeline benchmark at growing input sizes, each in a fresh process, and prints
- * throughput per stage and peak memory. Peak RSS must stay flat as the input grows (streaming).
+ * `npm run bench -- [scenario] [--records N[,N...]] [--json]`: runs a scenario in a fresh process per size and
+ * prints throughput and peak RSS; results are also written to bench/results/<scenario>-<time>.json.
  *
- *   npm run bench                 # 50k, 200k, 400k records
- *   npm run bench -- 10000 20000  # custom sizes
+ *   npm run bench                                # nested at 50k, 200k, 400k records (memory must stay flat)
+ *   npm run bench -- rest                        # REST API scenario (latency-bound)
+ *   npm run bench -- nested --records 10000      # one custom size
  */
 import { spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { SCENARIOS } from "./scenarios/index.js";
 
-const sizes = process.argv
-  .slice(2)
-  .map(Number)
-  .filter((n) => n > 0);
-const runs = sizes.length > 0 ? sizes : [50_000, 200_000, 400_000];
-const script = fileURLToPath(new URL("./pipeline-bench.ts", import.meta.url));
-
-interface Result {
-  records: number;
-  rows: number;
-  ms: { extract: number; normalize: number; load: number; total: number };
-  recordsPerSec: number;
-  rowsPerSec: number;
-  peakRssMb: number;
+const args = process.argv.slice(2);
+const json = args.includes("--json");
+const recordsAt = args.indexOf("--records");
+const sizesArg = recordsAt >= 0 ? args[recordsAt + 1] : undefined;
+const name = args.find((a, i) => !a.startsWith("--") && (recordsAt < 0 || i !== recordsAt + 1)) ?? "nested";
+const scenario = SCENARIOS[name];
+if (!scenario) {
+  console.error(`unknown scenario "${name}"; scenarios: ${Object.keys(SCENARIOS).join(", ")}`);
+  process.exit(2);
 }
+const sizes = sizesArg
+  ? sizesArg.split(",").map(Number)
+  : name === "nested"
+    ? [50_000, 200_000, 400_000]
+    : [scenario.defaultRecords];
+const worker = fileURLToPath(new URL("./worker.ts", import.meta.url));
 
-const results: Result[] = [];
-for (const n of runs) {
-  const r = spawnSync(process.execPath, ["--import", "tsx", script, String(n)], { encoding: "utf8" });
+const results: Record<string, unknown>[] = [];
+for (const n of sizes) {
+  const r = spawnSync(process.execPath, ["--import", "tsx", worker, name, String(n)], { encoding: "utf8" });
   if (r.status !== 0) {
     process.stderr.write(r.stderr);
     process.exit(1);
   }
-  const line = r.stdout.trim().split("\n").pop() ?? "{}";
-  results.push(JSON.parse(line) as Result);
+  results.push(JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as Record<string, unknown>);
 }
 
-const pad = (s: string | number, n: number) => String(s).padStart(n);
-console.log(`node ${process.version}, ${process.platform}/${process.arch}`);
-console.log(
-  `${pad("records", 9)} ${pad("rows", 9)} ${pad("extract ms", 11)} ${pad("normalize ms", 13)} ${pad("load ms", 9)} ${pad("total ms", 9)} ${pad("records/s", 10)} ${pad("rows/s", 9)} ${pad("peak RSS MB", 12)}`,
-);
-for (const r of results) {
-  console.log(
-    `${pad(r.records, 9)} ${pad(r.rows, 9)} ${pad(r.ms.extract, 11)} ${pad(r.ms.normalize, 13)} ${pad(r.ms.load, 9)} ${pad(r.ms.total, 9)} ${pad(r.recordsPerSec, 10)} ${pad(r.rowsPerSec, 9)} ${pad(r.peakRssMb, 12)}`,
-  );
-}
-const first = results[0];
-const last = results[results.length - 1];
-if (first && last && last !== first) {
-  const growth = last.peakRssMb / first.peakRssMb;
-  console.log(`peak RSS x${growth.toFixed(2)} for x${(last.records / first.records).toFixed(1)} input`);
+const dir = fileURLToPath(new URL("./results/", import.meta.url));
+mkdirSync(dir, { recursive: true });
+const file = `${dir}${name}-${new Date().toISOString().replace(/[:.]/g, "-")}.json`;
+writeFileSync(file, JSON.stringify({ scenario: name, node: process.version, results }, null, 2));
+
+if (json) {
+  console.log(JSON.stringify(results));
+} else {
+  console.log(`scenario ${name}, node ${process.version}, ${process.platform}/${process.arch}`);
+  for (const r of results) console.log(JSON.stringify(r));
+  const first = results[0] as { peakRssMb?: number; records?: number } | undefined;
+  const last = results[results.length - 1] as { peakRssMb?: number; records?: number } | undefined;
+  if (first && last && first !== last && first.peakRssMb && last.peakRssMb && first.records && last.records) {
+    console.log(
+      `peak RSS x${(last.peakRssMb / first.peakRssMb).toFixed(2)} for x${(last.records / first.records).toFixed(1)} input`,
+    );
+  }
+  console.log(`written ${file}`);
 }

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
-import { describeError, FerryError } from "../util/errors.js";
+import type { Source } from "../extract/source.js";
+import type { RunData } from "../pipeline/run-data.js";
+import { describeError, errorMessage, FerryError } from "../util/errors.js";
+import { kindOf } from "../util/kind.js";
 import { consoleLogger, logLevelFromEnv, redactSecrets } from "../util/log.js";
 import { loadRunTarget } from "./load-target.js";
 import {
@@ -38,15 +41,28 @@ function program(): Command {
     .option("--destination <url>", "destination URL, e.g. duckdb:out.duckdb")
     .option("--dataset <name>", "dataset (schema) name")
     .option("--dir <path>", "pipelines working dir (default .ferry)")
+    .option(
+      "--select <resources>",
+      "run only these resources (comma-separated; their parents still feed them)",
+    )
     .option("--json", "print the load info as JSON on stdout")
     .action(
       async (
         file: string,
-        o: { pipeline?: string; destination?: string; dataset?: string; dir?: string; json?: boolean },
+        o: {
+          pipeline?: string;
+          destination?: string;
+          dataset?: string;
+          dir?: string;
+          json?: boolean;
+          select?: string;
+        },
       ) => {
         const progress = new ProgressDisplay(process.stderr, Boolean(process.stderr.isTTY) && !o.json);
         const logger = consoleLogger(verbose ? "debug" : logLevelFromEnv("warn"));
-        const { pipeline, data } = await loadRunTarget(file, o, { logger, onProgress: progress.handle });
+        const target = await loadRunTarget(file, o, { logger, onProgress: progress.handle });
+        const { pipeline } = target;
+        const data = o.select ? selectResources(target.data, o.select) : target.data;
         try {
           const info = await pipeline.run(data);
           progress.stop();
@@ -86,6 +102,23 @@ function program(): Command {
       await run();
     });
   return cmd;
+}
+
+function selectResources(data: RunData, list: string): RunData {
+  const names = list
+    .split(",")
+    .map((n) => n.trim())
+    .filter(Boolean);
+  if (kindOf(data) !== "source") {
+    throw new FerryError("--select needs a source with several resources", {
+      hint: "export a source (source({ resources: [...] })) or drop --select",
+    });
+  }
+  try {
+    return (data as Source).select(...names);
+  } catch (err) {
+    throw new FerryError(errorMessage(err), { hint: "pass resource names of the source to --select" });
+  }
 }
 
 async function main(argv: string[]): Promise<number> {

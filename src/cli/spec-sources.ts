@@ -53,7 +53,15 @@ const jsonFiles: SpecSourceFactory = async (config, ctx) => {
   return source({ name: typeof config.name === "string" ? config.name : ctx.pipelineName, resources });
 };
 
-/** Source types a YAML/JSON spec can name. Later sources (rest_api, sql_database, ...) add entries here. */
+/** `type: rest_api`: the declarative REST API source (loaded only when a spec uses it). */
+const restApi: SpecSourceFactory = async (config, ctx) => {
+  const { restApiSource } = await import("../sources/rest-api/index.js");
+  const { type: _type, ...rest } = config;
+  return restApiSource({ name: ctx.pipelineName, ...rest } as unknown as Parameters<typeof restApiSource>[0]);
+};
+
+/** Source types a YAML/JSON spec can name. Later sources (sql_database, ...) add entries here. */
 export const SPEC_SOURCES: Record<string, SpecSourceFactory> = {
   json_files: jsonFiles,
+  rest_api: restApi,
 };

@@ -31,6 +31,35 @@ export function substituteEnv(value: unknown, where = "spec"): unknown {
   return value;
 }
 
+/**
+ * Fills or overrides spec values from `FERRY__<PATH>` variables, path segments joined by `__`:
+ * `FERRY__SOURCE__CLIENT__AUTH__TOKEN=...` sets `source.client.auth.token` (kept out of logs as a secret).
+ * List items are addressed by index: `FERRY__SOURCE__RESOURCES__0__NAME`.
+ */
+export function applyEnvOverrides(
+  spec: Record<string, unknown>,
+  env: NodeJS.ProcessEnv = process.env,
+): Record<string, unknown> {
+  for (const [key, value] of Object.entries(env)) {
+    if (!key.startsWith("FERRY__") || value === undefined) continue;
+    const path = key.slice("FERRY__".length).toLowerCase().split("__").filter(Boolean);
+    if (path.length === 0) continue;
+    registerSecret(value);
+    let cur: Record<string, unknown> = spec;
+    for (const part of path.slice(0, -1)) {
+      const next = cur[part];
+      if (next === null || typeof next !== "object") cur[part] = {};
+      cur = cur[part] as Record<string, unknown>;
+    }
+    // A value replacing a number or boolean keeps that type; anything else (tokens!) stays a string.
+    const leaf = path[path.length - 1] as string;
+    const before = cur[leaf];
+    const typed = typeof before === "number" || typeof before === "boolean";
+    cur[leaf] = typed && /^(-?\d+(\.\d+)?|true|false)$/.test(value) ? JSON.parse(value) : value;
+  }
+  return spec;
+}
+
 /** Parses a YAML/JSON pipeline spec: `{ pipeline: { name, destination, dataset }, source: { type, ... } }`. */
 export async function loadSpec(text: string, path: string): Promise<LoadedSpec> {
   let raw: unknown;
@@ -41,7 +70,10 @@ export async function loadSpec(text: string, path: string): Promise<LoadedSpec> 
   }
   if (!raw || typeof raw !== "object")
     throw new ConfigError(`${path} must contain a mapping with pipeline and source`);
-  const spec = substituteEnv(raw) as { pipeline?: Record<string, unknown>; source?: Record<string, unknown> };
+  const spec = applyEnvOverrides(substituteEnv(raw) as Record<string, unknown>) as {
+    pipeline?: Record<string, unknown>;
+    source?: Record<string, unknown>;
+  };
   const p = spec.pipeline;
   if (!p || typeof p.name !== "string") {
     throw new ConfigError(`${path}: pipeline.name is required`, {

@@ -1,0 +1,14 @@
+/** One benchmark scenario: a small file that runs a workload and reports what it moved. */
+export interface Scenario {
+  name: string;
+  defaultRecords: number;
+  run(ctx: { records: number; dir: string }): Promise<ScenarioResult>;
+}
+
+export interface ScenarioResult {
+  records: number;
+  rows: number;
+  stagesMs?: Record<string, number>;
+  /** Anything else worth printing (requests/s, CPU per request, the floor...). */
+  extra?: Record<string, number | string>;
+}

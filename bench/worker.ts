@@ -1,0 +1,39 @@
+/**
+ * Runs one scenario in this (fresh) process and prints one JSON line: timings, throughput and peak RSS.
+ *   node --import tsx bench/worker.ts <scenario> <records>
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SCENARIOS } from "./scenarios/index.js";
+
+const [name = "nested", recordsArg] = process.argv.slice(2);
+const scenario = SCENARIOS[name];
+if (!scenario) throw new Error(`unknown scenario ${name}; scenarios: ${Object.keys(SCENARIOS).join(", ")}`);
+const records = Number(recordsArg ?? scenario.defaultRecords);
+
+let peak = 0;
+const sample = () => {
+  peak = Math.max(peak, process.memoryUsage().rss);
+};
+const timer = setInterval(sample, 20);
+const dir = mkdtempSync(join(tmpdir(), "ferry-bench-"));
+try {
+  const started = Date.now();
+  const result = await scenario.run({ records, dir });
+  sample();
+  const wallMs = Date.now() - started;
+  process.stdout.write(
+    `${JSON.stringify({
+      scenario: name,
+      ...result,
+      wallMs,
+      recordsPerSec: Math.round(result.records / (wallMs / 1000)),
+      rowsPerSec: Math.round(result.rows / (wallMs / 1000)),
+      peakRssMb: Math.round(peak / 1024 / 1024),
+    })}\n`,
+  );
+} finally {
+  clearInterval(timer);
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,101 @@
+import type { HttpClient } from "../../http/client.js";
+import type { HttpRequest, HttpResponse } from "../../http/types.js";
+import type { Logger } from "../../util/log.js";
+import type { ResponseAction } from "./config.js";
+import { selectPath } from "./jsonpath.js";
+import type { Paginator } from "./paginators/paginator.js";
+
+export interface FetchPagesOptions {
+  client: HttpClient;
+  request: HttpRequest;
+  paginator: Paginator;
+  dataSelector?: string;
+  responseActions?: ResponseAction[];
+  signal: AbortSignal;
+  log: Logger;
+}
+
+const LIST_KEYS = [
+  "data",
+  "results",
+  "items",
+  "records",
+  "entries",
+  "values",
+  "objects",
+  "list",
+  "rows",
+  "hits",
+  "nodes",
+  "elements",
+];
+
+/**
+ * The records of a response: at `data_selector` if given; else the body if it is a list, a list under a usual
+ * key (`data`, `results`, `items`...) or the only list of objects in it; else the body itself (a single object).
+ */
+export function selectRecords(body: unknown, dataSelector?: string): unknown[] {
+  if (dataSelector) {
+    const v = selectPath(body, dataSelector);
+    if (v === undefined || v === null) return [];
+    return Array.isArray(v) ? v : [v];
+  }
+  if (Array.isArray(body)) return body;
+  if (body === null || typeof body !== "object") return body === null ? [] : [body];
+  const o = body as Record<string, unknown>;
+  for (const k of LIST_KEYS) if (Array.isArray(o[k])) return o[k] as unknown[];
+  const lists = Object.values(o).filter((v) => Array.isArray(v) && v.length > 0 && typeof v[0] === "object");
+  if (lists.length === 1) return lists[0] as unknown[];
+  return [body];
+}
+
+function matches(action: ResponseAction, status: number, text: string): boolean {
+  if (action.status_code !== undefined) {
+    const codes = Array.isArray(action.status_code) ? action.status_code : [action.status_code];
+    if (!codes.includes(status)) return false;
+  }
+  if (action.content !== undefined && !text.includes(action.content)) return false;
+  return action.status_code !== undefined || action.content !== undefined;
+}
+
+function signature(r: HttpRequest): string {
+  return JSON.stringify([r.method, r.url, r.params ?? {}, r.json ?? null, r.body ?? null]);
+}
+
+/**
+ * Fetches every page of one request chain and yields each page's records. Stops at the paginator's end, on an
+ * "ignore" response action, and when the API repeats itself (same next request or same body twice in a row), so
+ * a broken API can never loop forever or load a page twice.
+ */
+export async function* fetchPages(o: FetchPagesOptions): AsyncGenerator<unknown[]> {
+  let request: HttpRequest | undefined = o.paginator.init(o.request);
+  const seen = new Set<string>();
+  let previousBody: string | undefined;
+  const actions = o.responseActions ?? [];
+  while (request) {
+    const sig = signature(request);
+    if (seen.has(sig)) {
+      o.log.warn(
+        `paginator ${o.paginator.name} asked for ${request.url} again; stopping to avoid an endless loop`,
+      );
+      return;
+    }
+    seen.add(sig);
+    const res: HttpResponse = await o.client.request(request, {
+      signal: o.signal,
+      accept: (status, text) => actions.some((a) => matches(a, status, text)),
+    });
+    if (actions.some((a) => matches(a, res.status, res.text))) {
+      o.log.info(`ignoring response ${res.status} of ${res.url} (response action)`);
+      return;
+    }
+    if (previousBody !== undefined && res.text === previousBody && res.text.length > 2) {
+      o.log.warn(`the API returned the same page twice (${res.url}); stopping to avoid loading it again`);
+      return;
+    }
+    previousBody = res.text;
+    const records = selectRecords(res.json(), o.dataSelector);
+    if (records.length > 0) yield records;
+    request = o.paginator.next(res, records);
+  }
+}

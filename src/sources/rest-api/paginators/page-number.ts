@@ -1,0 +1,51 @@
+import type { QueryParams } from "../../../http/types.js";
+import type { Logger } from "../../../util/log.js";
+import { intOption, RangePaginator } from "./range.js";
+
+export interface PageNumberOptions {
+  base_page?: number;
+  page?: number;
+  page_param?: string;
+  total_path?: string | null;
+  maximum_page?: number;
+  stop_after_empty_page?: boolean;
+  has_more_path?: string;
+}
+
+/**
+ * Pages with a page number query parameter, counting from `page` (default `base_page`, default 0). Stops after
+ * the last page (`total_path`, default "total", is the number of pages; null to disable), when has_more is false,
+ * on reaching `maximum_page` (not requested), or on an empty page.
+ *
+ * @example
+ * new PageNumberPaginator({ base_page: 1, total_path: "total_pages" }) // ?page=1, ?page=2 ...
+ */
+export class PageNumberPaginator extends RangePaginator {
+  readonly name = "page_number";
+  readonly pageParam: string;
+
+  constructor(options: PageNumberOptions = {}, log?: Logger) {
+    const base = options.base_page === undefined ? 0 : intOption(options.base_page, "base_page", 0);
+    super(
+      {
+        kind: "page_number",
+        start: options.page === undefined ? base : intOption(options.page, "page", 0),
+        step: 1,
+        baseIndex: base,
+        maximum:
+          options.maximum_page === undefined ? undefined : intOption(options.maximum_page, "maximum_page", 0),
+        totalPath: options.total_path === undefined ? "total" : options.total_path,
+        totalPathSet: options.total_path !== undefined,
+        hasMorePath: options.has_more_path,
+        stopAfterEmptyPage: options.stop_after_empty_page ?? true,
+        maximumOption: "maximum_page",
+      },
+      log,
+    );
+    this.pageParam = options.page_param ?? "page";
+  }
+
+  protected params(): QueryParams {
+    return { [this.pageParam]: this.current };
+  }
+}

@@ -1,0 +1,9 @@
+/** Test helpers for users of ferry: `import { FakeApi } from "ferry/testing"`. */
+export {
+  FakeApi,
+  type FakeHandler,
+  type FakeRequest,
+  type FakeResponse,
+  type FakeRoute,
+  pathParams,
+} from "./fake-api.js";
