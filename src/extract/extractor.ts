@@ -27,7 +27,8 @@ export interface TableHints {
 /** Where extracted items go (the pipeline gives a load-package writer). */
 export interface ExtractSink {
   declareTable(table: string, hints: TableHints): void;
-  write(table: string, item: Item): Promise<void>;
+  /** Returns a promise only when the caller must wait (backpressure). */
+  write(table: string, item: Item): Promise<void> | undefined;
 }
 
 /** Per-resource persistent state as stored in the pipeline state. */
@@ -80,15 +81,18 @@ export async function extractSource(src: Source, opts: ExtractOptions): Promise<
     const p = r.parent;
     if (p) children.set(resolveKey(all, p), [...(children.get(resolveKey(all, p)) ?? []), r]);
   }
+  // Deselected resources that feed no selected one neither run (no API calls) nor advance their state.
+  const needed = (r: Resource): boolean => r.selected || (children.get(r) ?? []).some(needed);
   const runners = new Map<Resource, ResourceRunner>();
   for (const r of all) {
     newStates[r.name] ??= {};
+    if (!needed(r)) continue;
     const state = newStates[r.name] as ResourceState;
     runners.set(r, new ResourceRunner(r, src, state, opts, items));
   }
   for (const r of all) {
-    if (r.parent) continue;
-    const runner = runners.get(r)!;
+    const runner = runners.get(r);
+    if (r.parent || !runner) continue;
     await runner.runRoot((chunk) => feedChildren(r, chunk));
   }
   for (const runner of runners.values()) runner.finish();
@@ -96,8 +100,8 @@ export async function extractSource(src: Source, opts: ExtractOptions): Promise<
 
   async function feedChildren(parent: Resource, chunk: Item): Promise<void> {
     for (const child of children.get(parent) ?? []) {
-      const runner = runners.get(child)!;
-      await runner.runTransformer(chunk, (c) => feedChildren(child, c));
+      const runner = runners.get(child);
+      if (runner) await runner.runTransformer(chunk, (c) => feedChildren(child, c));
     }
   }
 }
@@ -258,14 +262,17 @@ class ResourceRunner {
       }
       this.#count++;
       kept.push(rec);
-      if (this.#r.selected) await this.#write(rec);
+      if (this.#r.selected) {
+        const pending = this.#write(rec);
+        if (pending) await pending;
+      }
     }
     if (this.#count > 0 && this.#count % 1000 < kept.length) this.#progress();
     if (kept.length > 0) await emit(isPage ? kept : kept[0]);
     if (limitHit || (this.#limit !== undefined && this.#count >= this.#limit)) throw new LimitReached();
   }
 
-  async #write(rec: Item): Promise<void> {
+  #write(rec: Item): Promise<void> | undefined {
     let table = this.#staticTable;
     if (table === undefined) {
       const fn = this.#r.options.table as (item: Item) => string;
@@ -283,7 +290,7 @@ class ResourceRunner {
       if (!this.#declared.has(table)) this.#declare(table);
     }
     this.#items[table] = (this.#items[table] ?? 0) + 1;
-    await this.#opts.sink.write(table, rec);
+    return this.#opts.sink.write(table, rec);
   }
 
   #declare(table: string): void {
@@ -311,7 +318,9 @@ class ResourceRunner {
   finish(): void {
     this.#progress();
     const inc = this.#r.options.incremental;
-    if (this.#tracker && inc) {
+    // A resource that only ran to feed its transformers loaded nothing: its cursor must not move, or the next full
+    // run would skip records that were never loaded.
+    if (this.#tracker && inc && this.#r.selected) {
       const next = this.#tracker.nextState();
       if (next) this.#state.incremental = { ...(this.#state.incremental ?? {}), [inc.cursor]: next };
       if (this.#tracker.boundarySize > 10_000) {

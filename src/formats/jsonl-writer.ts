@@ -36,10 +36,13 @@ export class RotatingJsonlWriter {
     return this.files.reduce((n, f) => n + f.lines, 0) + (this.#current ? 0 : 0);
   }
 
-  /** Adds a line; resolves once the buffer is flushed if it was full. */
-  async write(line: string): Promise<void> {
-    if (!this.#current) await this.#openNext();
-    const cur = this.#current!;
+  /**
+   * Adds a line. Returns a promise only when the disk must be awaited (first file, full buffer, rotation), so the
+   * common case costs no microtask.
+   */
+  write(line: string): Promise<void> | undefined {
+    if (!this.#current) return this.#openNext().then(() => this.write(line));
+    const cur = this.#current;
     this.#buffer.push(line, "\n");
     const size = line.length + 1;
     this.#buffered += size;
@@ -49,6 +52,11 @@ export class RotatingJsonlWriter {
       // Counting bytes exactly costs a pass over the line: only long lines need it.
       cur.maxLineBytes = Math.max(cur.maxLineBytes, size > 65_536 ? Buffer.byteLength(line) + 1 : size * 3);
     }
+    if (this.#buffered >= this.#bufferBytes || cur.bytes >= this.#maxFileBytes) return this.#drain(cur);
+    return undefined;
+  }
+
+  async #drain(cur: WrittenFile): Promise<void> {
     if (this.#buffered >= this.#bufferBytes) await this.#flush();
     if (cur.bytes >= this.#maxFileBytes) await this.#closeCurrent();
   }

@@ -143,7 +143,7 @@ export class HttpClient implements AuthTransport {
     let refreshed = false;
     for (let attempt = 1; ; attempt++) {
       const req: HttpRequest = { ...request, headers: { ...request.headers }, params: { ...request.params } };
-      if (this.#opts.auth) await this.#opts.auth.apply(req, this);
+      if (this.#opts.auth && this.#sameOrigin(req.url)) await this.#opts.auth.apply(req, this);
       const safeUrl = redactSecrets(buildUrl(this.#opts.baseUrl, req.url, req.params));
       const label = `${req.method} ${safeUrl}`;
       let res: HttpResponse | undefined;
@@ -154,6 +154,8 @@ export class HttpClient implements AuthTransport {
         this.requests++;
         this.#log.debug(`${label} (attempt ${attempt})`);
         res = await this.send(req, options.signal);
+        // Paginators build the next request from this: give them the caller's request, not the one with credentials.
+        res.request = request;
       } catch (err) {
         if (options.signal?.aborted) throw err;
         failure = err;
@@ -179,10 +181,10 @@ export class HttpClient implements AuthTransport {
           );
         }
       }
-      const reason = res ? `status ${res.status}` : describeFailure(failure);
+      const reason = res ? `status ${res.status}` : describeFailure(failure, this.#opts.timeoutMs ?? 30_000);
       if (attempt >= this.#retry.attempts) {
         throw new HttpError(
-          `${label} failed after ${attempt} attempts: ${reason}`,
+          `${label} failed after ${attempt} ${attempt === 1 ? "attempt" : "attempts"}: ${reason}`,
           res?.status ?? 0,
           safeUrl,
           {
@@ -198,6 +200,24 @@ export class HttpClient implements AuthTransport {
     }
   }
 
+  /**
+   * Credentials go only to the API's own origin: a next-page link pointing at another host (a CDN, a redirector,
+   * a hostile API) gets the request without them.
+   */
+  #sameOrigin(url: string): boolean {
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url) || !this.#opts.baseUrl) return true;
+    const same = new URL(url).origin === new URL(this.#opts.baseUrl).origin;
+    if (!same && !this.#warnedOrigins.has(new URL(url).origin)) {
+      this.#warnedOrigins.add(new URL(url).origin);
+      this.#log.warn(
+        `not sending credentials to ${new URL(url).origin}: it is not the API's base URL origin`,
+      );
+    }
+    return same;
+  }
+
+  readonly #warnedOrigins = new Set<string>();
+
   #delay(attempt: number, retryAfter: string | null): number {
     const fromHeader = parseRetryAfter(retryAfter);
     if (fromHeader !== undefined) return Math.min(fromHeader, this.#retry.maxDelayMs);
@@ -212,8 +232,10 @@ function snippet(text: string): string {
   return t.length > 300 ? `${t.slice(0, 300)}...` : t || "(empty body)";
 }
 
-function describeFailure(err: unknown): string {
-  if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) return "timed out";
+function describeFailure(err: unknown, timeoutMs: number): string {
+  if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) {
+    return `timed out after ${timeoutMs / 1000} s (client.timeout)`;
+  }
   const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : "";
   return `${errorMessage(err)}${cause}`;
 }

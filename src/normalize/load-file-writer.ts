@@ -60,7 +60,7 @@ export class LoadFileWriter implements RowSink {
     this.#maxFileBytes = options.maxFileBytes;
   }
 
-  async write(table: string, row: Row): Promise<void> {
+  write(table: string, row: Row): Promise<void> | undefined {
     const t = this.#schema.getTable(table);
     const columns = t?.columns ?? {};
     let line = "{";
@@ -94,7 +94,7 @@ export class LoadFileWriter implements RowSink {
       this.#writers.set(table, w);
     }
     this.#rows.set(table, n);
-    await w.write(line);
+    return w.write(line);
   }
 
   async close(): Promise<LoadFileIndex> {

@@ -133,7 +133,8 @@ export class RelationalNormalizer {
       }
       throw err;
     }
-    await this.#sink.write(ctx.table.name, row);
+    const pending = this.#sink.write(ctx.table.name, row);
+    if (pending) await pending;
     this.stats.rows[ctx.table.name] = (this.stats.rows[ctx.table.name] ?? 0) + 1;
     const parentId = row[SYSTEM_COLUMNS.id] as string;
     for (const [name, origin, list] of lists) {

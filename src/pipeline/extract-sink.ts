@@ -21,7 +21,7 @@ export class PackageExtractSink implements ExtractSink {
     if (!this.tables[table]) this.tables[table] = hints;
   }
 
-  async write(table: string, item: Item): Promise<void> {
+  write(table: string, item: Item): Promise<void> | undefined {
     let line: string;
     try {
       line = encodeItem(item, this.report);
@@ -40,7 +40,7 @@ export class PackageExtractSink implements ExtractSink {
       w = new RotatingJsonlWriter(this.#dir, prefix);
       this.#writers.set(table, w);
     }
-    await w.write(line);
+    return w.write(line);
   }
 
   /** Closes all files; returns file names per table. */

@@ -24,9 +24,13 @@ export async function withPipeline<T>(name: string, fn: (t: TempPipeline) => Pro
 }
 
 /** Runs a REST API source (built from `config` with `base_url` set to the api) into the pipeline. */
-export function runRest(p: Pipeline, api: FakeApi, config: Omit<RestApiConfig, "client"> & {
-  client?: Partial<RestApiConfig["client"]>;
-}): Promise<LoadInfo> {
+export function runRest(
+  p: Pipeline,
+  api: FakeApi,
+  config: Omit<RestApiConfig, "client"> & {
+    client?: Partial<RestApiConfig["client"]>;
+  },
+): Promise<LoadInfo> {
   return p.run(restApiSource({ ...config, client: { base_url: api.url, ...config.client } }));
 }
 
@@ -47,7 +51,9 @@ export async function idStats(
 ): Promise<{ n: number; distinct: number; min: number; max: number }> {
   const [r] = await p
     .dataset()
-    .sql(`select count(*) as n, count(distinct "${id}") as d, min("${id}") as mn, max("${id}") as mx from "${table}"`);
+    .sql(
+      `select count(*) as n, count(distinct "${id}") as d, min("${id}") as mn, max("${id}") as mx from "${table}"`,
+    );
   return { n: Number(r?.n), distinct: Number(r?.d), min: Number(r?.mn), max: Number(r?.mx) };
 }
 

@@ -116,7 +116,10 @@ describe("retries", { concurrency: true }, () => {
         assert.ok(e instanceof HttpError);
         assert.equal(e.transient, true);
         assert.equal(e.status, 0);
-        assert.match(e.message, /^GET http:\/\/127\.0\.0\.1:\d+\/slow failed after 2 attempts: timed out$/);
+        assert.match(
+          e.message,
+          /^GET http:\/\/127\.0\.0\.1:\d+\/slow failed after 2 attempts: timed out after [0-9.]+ s \(client\.timeout\)$/,
+        );
         return true;
       },
     );

@@ -130,5 +130,10 @@ describe("createPaginator", () => {
       () => createPaginator({ type: "cursor", cursor_param: "" }),
       /cursor_param must be a non-empty string/,
     );
+    const bad = { type: "offset", limit: 3, stop_after_empty_page: "no" } as unknown as PaginatorConfig;
+    assert.throws(() => createPaginator(bad), /stop_after_empty_page must be true or false/);
+    const badPath = { type: "page_number", total_path: 3 } as unknown as PaginatorConfig;
+    assert.throws(() => createPaginator(badPath), /total_path must be a path/);
+    assert.equal(createPaginator({ type: "page_number", total_path: null }).name, "page_number");
   });
 });

@@ -2,12 +2,15 @@ import type { ColumnHint, DataType } from "../../schema/types.js";
 import type { AuthConfig } from "./auth/auth-config.js";
 import type { PaginatorConfig } from "./paginators/paginator.js";
 
-/** What to do with a response that matches: skip it (no records, end of pages). */
+/**
+ * What to do with a response that matches: `ignore` skips it (no records, end of pages); `data` takes its body as
+ * records even though the status is not 2xx (APIs that answer "no results" with a 404 body, say).
+ */
 export interface ResponseAction {
   status_code?: number | number[];
   /** Matches when the body contains this text. */
   content?: string;
-  action: "ignore";
+  action: "ignore" | "data";
 }
 
 /** Incremental loading for an endpoint: the cursor in the records, and where the start value goes in the request. */

@@ -44,8 +44,14 @@ export function selectRecords(body: unknown, dataSelector?: string): unknown[] {
   if (body === null || typeof body !== "object") return body === null ? [] : [body];
   const o = body as Record<string, unknown>;
   for (const k of LIST_KEYS) if (Array.isArray(o[k])) return o[k] as unknown[];
-  const lists = Object.values(o).filter((v) => Array.isArray(v) && v.length > 0 && typeof v[0] === "object");
-  if (lists.length === 1) return lists[0] as unknown[];
+  // A wrapper with one list of objects (and counts or links beside it) holds the records; an object with an id is
+  // a record itself, whose lists become child tables.
+  if (!("id" in o)) {
+    const lists = Object.values(o).filter(
+      (v) => Array.isArray(v) && v.length > 0 && typeof v[0] === "object",
+    );
+    if (lists.length === 1) return lists[0] as unknown[];
+  }
   return [body];
 }
 
@@ -68,34 +74,52 @@ function signature(r: HttpRequest): string {
  * a broken API can never loop forever or load a page twice.
  */
 export async function* fetchPages(o: FetchPagesOptions): AsyncGenerator<unknown[]> {
-  let request: HttpRequest | undefined = o.paginator.init(o.request);
   const seen = new Set<string>();
   let previousBody: string | undefined;
   const actions = o.responseActions ?? [];
-  while (request) {
+
+  /** One page: its records and the request for the next one (undefined at the end). */
+  type Page = { records: unknown[]; next?: HttpRequest };
+  const fetchPage = async (request: HttpRequest): Promise<Page> => {
     const sig = signature(request);
     if (seen.has(sig)) {
       o.log.warn(
         `paginator ${o.paginator.name} asked for ${request.url} again; stopping to avoid an endless loop`,
       );
-      return;
+      return { records: [] };
     }
     seen.add(sig);
     const res: HttpResponse = await o.client.request(request, {
       signal: o.signal,
       accept: (status, text) => actions.some((a) => matches(a, status, text)),
     });
-    if (actions.some((a) => matches(a, res.status, res.text))) {
+    const action = actions.find((a) => matches(a, res.status, res.text));
+    if (action?.action === "ignore") {
       o.log.info(`ignoring response ${res.status} of ${res.url} (response action)`);
-      return;
+      return { records: [] };
     }
     if (previousBody !== undefined && res.text === previousBody && res.text.length > 2) {
       o.log.warn(`the API returned the same page twice (${res.url}); stopping to avoid loading it again`);
-      return;
+      return { records: [] };
     }
     previousBody = res.text;
     const records = selectRecords(res.json(), o.dataSelector);
-    if (records.length > 0) yield records;
-    request = o.paginator.next(res, records);
+    const next = o.paginator.next(res, records);
+    return next ? { records, next } : { records };
+  };
+
+  let pending: Promise<Page> | undefined = fetchPage(o.paginator.init(o.request));
+  try {
+    while (pending) {
+      const page: Page = await pending;
+      // Read ahead: the next page is on its way while this one is written and its children are fetched.
+      pending = page.next ? fetchPage(page.next) : undefined;
+      // Observed now: it may fail while the consumer is busy with this page (else an unhandled rejection).
+      pending?.catch(() => undefined);
+      if (page.records.length > 0) yield page.records;
+    }
+  } finally {
+    // A consumer that stops early (limit) must not leave a rejected read-ahead unobserved.
+    pending?.catch(() => undefined);
   }
 }

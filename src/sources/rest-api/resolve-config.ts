@@ -1,6 +1,6 @@
 import type { EndpointConfig, ResourceConfig, RestApiConfig } from "./config.js";
 import { findParentRefs, type ParentRef, usesIncremental } from "./placeholders.js";
-import { throwConfig, validateShape } from "./validate.js";
+import { shapeErrors, throwConfig } from "./validate.js";
 
 /** A resource with defaults merged, its endpoint expanded, and its parent (if any) identified. */
 export interface ResolvedResource {
@@ -27,11 +27,14 @@ function mergeDefaults<T>(defaults: unknown, value: T): T {
  * with its path, e.g. `config.resources[2].endpoint.path: {resources.isues.id} names no resource`.
  */
 export function resolveConfig(config: RestApiConfig): ResolvedResource[] {
-  validateShape(config);
-  const errors: string[] = [];
+  // Shape and reference problems are reported together, so one run shows everything to fix.
+  const errors = shapeErrors(config);
+  if (!isPlainObject(config) || !Array.isArray(config.resources)) throwConfig(errors);
+  if (config.resources.length === 0) errors.push("config.resources: is empty; list at least one resource");
   const names = new Set<string>();
   const resolved: ResolvedResource[] = [];
   config.resources.forEach((raw, index) => {
+    if (typeof raw !== "string" && !isPlainObject(raw)) return; // reported by the shape check
     const base: ResourceConfig = typeof raw === "string" ? { name: raw } : raw;
     const defaults = config.resource_defaults ?? {};
     const merged = mergeDefaults<ResourceConfig>(defaults, base);
@@ -43,7 +46,7 @@ export function resolveConfig(config: RestApiConfig): ResolvedResource[] {
         : mergeDefaults(defaultEndpoint, typeof base.endpoint === "object" ? base.endpoint : {});
     const path = `config.resources[${index}]`;
     if (names.has(merged.name)) errors.push(`${path}.name: "${merged.name}" is used by two resources`);
-    names.add(merged.name);
+    if (typeof merged.name === "string") names.add(merged.name);
     const endpoint = {
       ...endpointObj,
       path: endpointObj.path ?? merged.name,
@@ -76,7 +79,13 @@ export function resolveConfig(config: RestApiConfig): ResolvedResource[] {
     }
   }
   // Dependency cycles (a -> b -> a) would never start.
-  const parentOf = new Map(resolved.map((r) => [r.config.name, r.parent?.resource]));
+  // Self-dependencies are reported above.
+  const parentOf = new Map(
+    resolved.map((r) => [
+      r.config.name,
+      r.parent?.resource === r.config.name ? undefined : r.parent?.resource,
+    ]),
+  );
   for (const r of resolved) {
     const seen = new Set<string>([r.config.name]);
     let p = parentOf.get(r.config.name);

@@ -110,7 +110,7 @@ const endpoint = obj({
           describe: "a status or a list",
         },
         content: str,
-        action: { kind: "enum", values: ["ignore"] },
+        action: { kind: "enum", values: ["ignore", "data"] },
       },
       ["action"],
     ),
@@ -232,7 +232,7 @@ function check(value: unknown, shape: Shape, path: string, errors: string[]): vo
       return;
     case "array":
       if (!Array.isArray(value)) errors.push(`${path}: expected a list, got ${typeName(value)}`);
-      else value.forEach((v, i) => check(v, shape.items, `${path}[${i}]`, errors));
+      else for (const [i, v] of value.entries()) check(v, shape.items, `${path}[${i}]`, errors);
       return;
     case "record":
       if (value === null || typeof value !== "object" || Array.isArray(value)) {
@@ -302,9 +302,15 @@ function basicMatch(value: unknown, shape: Shape): boolean {
 
 /** Checks a REST API config's shape; throws one ConfigError listing every problem with its path. */
 export function validateShape(value: unknown): void {
+  const errors = shapeErrors(value);
+  if (errors.length > 0) throwConfig(errors);
+}
+
+/** The shape problems of a REST API config, each with its path (empty when the shape is right). */
+export function shapeErrors(value: unknown): string[] {
   const errors: string[] = [];
   check(value, config, "config", errors);
-  if (errors.length > 0) throwConfig(errors);
+  return errors;
 }
 
 export function throwConfig(errors: string[]): never {

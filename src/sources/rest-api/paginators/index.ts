@@ -86,6 +86,16 @@ export function createPaginator(config: PaginatorConfig | undefined, log: Logger
       throw new ConfigError(`${c.type} paginator: ${key} must be a non-empty string`);
     }
   }
+  const o = c as Record<string, unknown>;
+  for (const key of ["total_path", "has_more_path", "cursor_body_path"]) {
+    const v = o[key];
+    if (v !== undefined && v !== null && (typeof v !== "string" || v === "")) {
+      throw new ConfigError(`${c.type} paginator: ${key} must be a path (a non-empty string)`);
+    }
+  }
+  if (o.stop_after_empty_page !== undefined && typeof o.stop_after_empty_page !== "boolean") {
+    throw new ConfigError(`${c.type} paginator: stop_after_empty_page must be true or false`);
+  }
   return build(c as Options, log);
 }
 
