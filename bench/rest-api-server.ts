@@ -38,8 +38,10 @@ const api = await FakeApi.start([
 process.stdout.write(`${api.url}\n`);
 process.stdin.resume();
 process.stdin.on("end", async () => {
+  const cpu = process.cpuUsage();
+  const serverCpuMs = Math.round((cpu.user + cpu.system) / 1000);
   process.stdout.write(
-    `${JSON.stringify({ requests: api.requests.length, maxInFlight: api.maxInFlight })}\n`,
+    `${JSON.stringify({ requests: api.requests.length, maxInFlight: api.maxInFlight, serverCpuMs })}\n`,
   );
   await api.close();
   process.exit(0);

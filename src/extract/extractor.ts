@@ -27,8 +27,10 @@ export interface TableHints {
 /** Where extracted items go (the pipeline gives a load-package writer). */
 export interface ExtractSink {
   declareTable(table: string, hints: TableHints): void;
-  /** Returns a promise only when the caller must wait (backpressure). */
-  write(table: string, item: Item): Promise<void> | undefined;
+  /**
+   * Returns a promise only when the caller must wait (backpressure). `json` says the item is plain JSON data.
+   */
+  write(table: string, item: Item, json: boolean): Promise<void> | undefined;
 }
 
 /** Per-resource persistent state as stored in the pipeline state. */
@@ -137,6 +139,8 @@ class ResourceRunner {
   readonly #staticTable: string | undefined;
   readonly #declared = new Set<string>();
   readonly #limit: number | undefined;
+  /** Plain JSON records, unless a map step may have put other values in. */
+  readonly #jsonItems: boolean;
   #count = 0;
 
   constructor(
@@ -196,6 +200,7 @@ class ResourceRunner {
     if (this.#staticTable && r.selected) this.#declare(this.#staticTable);
     const limitStep = r.steps.find((s) => s.kind === "limit");
     this.#limit = limitStep?.kind === "limit" ? limitStep.count : undefined;
+    this.#jsonItems = o.jsonItems === true && !r.steps.some((s) => s.kind === "map");
   }
 
   async runRoot(emit: (chunk: Item) => Promise<void>): Promise<void> {
@@ -290,7 +295,7 @@ class ResourceRunner {
       if (!this.#declared.has(table)) this.#declare(table);
     }
     this.#items[table] = (this.#items[table] ?? 0) + 1;
-    return this.#opts.sink.write(table, rec);
+    return this.#opts.sink.write(table, rec, this.#jsonItems);
   }
 
   #declare(table: string): void {

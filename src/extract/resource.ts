@@ -39,6 +39,11 @@ export interface ResourceOptions {
   maxTableNesting?: number;
   /** Unselected resources are extracted only to feed their transformers. Default true. */
   selected?: boolean;
+  /**
+   * The records are plain JSON data (straight from `JSON.parse`: no Date, bigint, Buffer, NaN, functions), so
+   * extraction can skip the checks for such values. Sources that parse JSON themselves (the REST source) set it.
+   */
+  jsonItems?: boolean;
 }
 
 export type Step =

@@ -88,7 +88,24 @@ export function decodeString(s: string): unknown {
 
 /** Parses one encoded line, decoding marker strings anywhere in the structure. */
 export function decodeItem(line: string): unknown {
-  return reviveValue(JSON.parse(line));
+  // Most lines carry no marker at all: one native scan saves walking every value.
+  return line.includes(MARKER) ? reviveValue(JSON.parse(line)) : JSON.parse(line);
+}
+
+/**
+ * Fast path for items known to be plain JSON data (parsed from JSON: only strings, finite numbers, booleans,
+ * null, arrays, objects). JSON.stringify needs no replacer then; only a string that starts with the marker
+ * character needs escaping, and the line shows it.
+ */
+export function encodeJsonItem(item: unknown, report: EncodeReport): string {
+  let line: string;
+  try {
+    line = JSON.stringify(item) ?? "null";
+  } catch {
+    // Not plain JSON after all (a bigint, a cycle): the careful path explains or handles it.
+    return encodeItem(item, report);
+  }
+  return line.includes(MARKER) ? encodeItem(item, report) : line;
 }
 
 function reviveValue(v: unknown): unknown {

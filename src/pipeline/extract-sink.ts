@@ -1,7 +1,12 @@
 import { join } from "node:path";
 import type { ExtractSink, TableHints } from "../extract/extractor.js";
 import type { Item } from "../extract/resource.js";
-import { CircularReferenceError, type EncodeReport, encodeItem } from "../formats/item-codec.js";
+import {
+  CircularReferenceError,
+  type EncodeReport,
+  encodeItem,
+  encodeJsonItem,
+} from "../formats/item-codec.js";
 import { RotatingJsonlWriter } from "../formats/jsonl-writer.js";
 import { DataError } from "../util/errors.js";
 import { shortHash } from "../util/hash.js";
@@ -21,10 +26,10 @@ export class PackageExtractSink implements ExtractSink {
     if (!this.tables[table]) this.tables[table] = hints;
   }
 
-  write(table: string, item: Item): Promise<void> | undefined {
+  write(table: string, item: Item, json = false): Promise<void> | undefined {
     let line: string;
     try {
-      line = encodeItem(item, this.report);
+      line = json ? encodeJsonItem(item, this.report) : encodeItem(item, this.report);
     } catch (err) {
       if (err instanceof CircularReferenceError) {
         throw new DataError(`an item for table "${table}" has a circular reference: ${err.message}`, {

@@ -77,7 +77,7 @@ export interface DuckDbOptions {
   /** Database file; `:memory:` for an in-memory database. */
   path: string;
   /**
-   * DuckDB's memory limit (default 512MB, or `FERRY_DUCKDB_MEMORY_LIMIT`): loads stay within it whatever their size,
+   * DuckDB's memory limit (default 256MB, or `FERRY_DUCKDB_MEMORY_LIMIT`): loads stay within it whatever their size,
    * spilling to `<file>.tmp` when needed.
    */
   memoryLimit?: string;
@@ -92,7 +92,7 @@ export interface DuckDbOptions {
  */
 export function duckdb(options: DuckDbOptions): Destination {
   const path = options.path === ":memory:" || isAbsolute(options.path) ? options.path : resolve(options.path);
-  const memoryLimit = options.memoryLimit ?? process.env.FERRY_DUCKDB_MEMORY_LIMIT ?? "512MB";
+  const memoryLimit = options.memoryLimit ?? process.env.FERRY_DUCKDB_MEMORY_LIMIT ?? "256MB";
   return {
     name: "duckdb",
     capabilities: duckdbCapabilities,

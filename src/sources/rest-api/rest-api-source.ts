@@ -53,6 +53,8 @@ function resourceOptions(r: ResolvedResource): ResourceOptions {
   const columns = toColumnHints(c.columns);
   return {
     name: c.name,
+    // Records come straight from JSON.parse (map steps, if any, switch this off in the extractor).
+    jsonItems: true,
     ...(c.table_name ? { table: c.table_name } : {}),
     ...(c.primary_key !== undefined ? { primaryKey: c.primary_key } : {}),
     ...(c.merge_key !== undefined ? { mergeKey: c.merge_key } : {}),
