@@ -68,6 +68,7 @@ export const rest: Scenario = {
       const stats = JSON.parse(String((await lines.next()).value)) as {
         requests: number;
         maxInFlight: number;
+        serverCpuMs: number;
       };
       const expected = parents * PAGE;
       if (info.rows.events !== expected)
