@@ -40,8 +40,12 @@ export class DuckDbConnection implements SqlConnection {
   readonly #instance: DuckDBInstance;
   readonly #convert: DuckDBValueConverter<unknown>;
 
-  constructor(api: DuckDbApi, instance: DuckDBInstance, conn: DuckDBConnection) {
+  readonly #ownsInstance: boolean;
+
+  /** `ownsInstance`: close the database with the connection (not for a shared in-memory database). */
+  constructor(api: DuckDbApi, instance: DuckDBInstance, conn: DuckDBConnection, ownsInstance = true) {
     this.#instance = instance;
+    this.#ownsInstance = ownsInstance;
     this.#conn = conn;
     this.#convert = plainConverter(api);
   }
@@ -57,6 +61,6 @@ export class DuckDbConnection implements SqlConnection {
 
   async close(): Promise<void> {
     this.#conn.closeSync();
-    this.#instance.closeSync();
+    if (this.#ownsInstance) this.#instance.closeSync();
   }
 }

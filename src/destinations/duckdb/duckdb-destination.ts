@@ -93,6 +93,7 @@ export interface DuckDbOptions {
 export function duckdb(options: DuckDbOptions): Destination {
   const path = options.path === ":memory:" || isAbsolute(options.path) ? options.path : resolve(options.path);
   const memoryLimit = options.memoryLimit ?? process.env.FERRY_DUCKDB_MEMORY_LIMIT ?? "256MB";
+  let memoryInstance: Promise<import("@duckdb/node-api").DuckDBInstance> | undefined;
   return {
     name: "duckdb",
     capabilities: duckdbCapabilities,
@@ -103,23 +104,31 @@ export function duckdb(options: DuckDbOptions): Destination {
       const { DuckDBInstance } = api;
       let instance: Awaited<ReturnType<typeof DuckDBInstance.create>>;
       let conn: Awaited<ReturnType<typeof instance.connect>>;
-      // The file is attached under a fixed alias: opened directly, its catalog is named after the file, and a
-      // dataset of the same name (`gh.duckdb` + dataset `gh`, the default) makes `"gh"."t"` ambiguous.
-      const alias = opts.dataset === "ferry_destination" ? "ferry_destination_db" : "ferry_destination";
+      const inMemory = path === ":memory:";
       try {
-        instance = await DuckDBInstance.create(":memory:", {
-          memory_limit: memoryLimit,
-          // Beyond the memory limit DuckDB spills to disk next to the database file.
-          ...(path === ":memory:" ? {} : { temp_directory: `${path}.tmp` }),
-        });
-        conn = await instance.connect();
-        try {
-          await conn.run(`ATTACH ${duckdbDialect.quoteLiteral(path)} AS ${duckdbDialect.quoteIdent(alias)}`);
-          await conn.run(`USE ${duckdbDialect.quoteIdent(alias)}`);
-        } catch (err) {
-          conn.closeSync();
-          instance.closeSync();
-          throw err;
+        if (inMemory) {
+          // One database for the destination's lifetime: loads and later dataset() reads see the same data.
+          memoryInstance ??= DuckDBInstance.create(":memory:", { memory_limit: memoryLimit });
+          instance = await memoryInstance;
+          conn = await instance.connect();
+        } else {
+          instance = await DuckDBInstance.create(":memory:", {
+            memory_limit: memoryLimit,
+            // Beyond the memory limit DuckDB spills to disk next to the database file.
+            temp_directory: `${path}.tmp`,
+          });
+          conn = await instance.connect();
+          // The file is attached under a fixed alias: opened directly, its catalog is named after the file, and a
+          // dataset of the same name (`gh.duckdb` + dataset `gh`, the default) makes `"gh"."t"` ambiguous.
+          const alias = opts.dataset === "ferry_destination" ? "ferry_destination_db" : "ferry_destination";
+          try {
+            await conn.run(`ATTACH ${duckdbDialect.quoteLiteral(path)} AS ${duckdbDialect.quoteIdent(alias)}`);
+            await conn.run(`USE ${duckdbDialect.quoteIdent(alias)}`);
+          } catch (err) {
+            conn.closeSync();
+            instance.closeSync();
+            throw err;
+          }
         }
       } catch (err) {
         throw new DestinationError(`cannot open DuckDB database ${path}: ${errorMessage(err)}`, {
@@ -133,7 +142,8 @@ export function duckdb(options: DuckDbOptions): Destination {
       await conn.run("SET TimeZone = 'UTC'");
       // Loads need no insertion order (merge orders by _ferry_seq); without it DuckDB streams inserts in less memory.
       await conn.run("SET preserve_insertion_order = false");
-      return new SqlLoadClient(new DuckDbConnection(api, instance, conn), driver, opts.dataset, opts.logger);
+      const connection = new DuckDbConnection(api, instance, conn, !inMemory);
+      return new SqlLoadClient(connection, driver, opts.dataset, opts.logger);
     },
   };
 }
