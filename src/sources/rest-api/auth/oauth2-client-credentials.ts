@@ -2,19 +2,14 @@ import type { Auth, AuthTransport } from "../../../http/auth.js";
 import { HttpError } from "../../../http/http-error.js";
 import { ConfigError, errorMessage } from "../../../util/errors.js";
 import { redactSecrets, registerSecret } from "../../../util/log.js";
+import type { AuthConfig } from "./auth-config.js";
 import { requireString, setHeader } from "./shared.js";
 
-/** OAuth2 client credentials settings (dlt's option names). */
-export interface OAuth2ClientCredentialsOptions {
-  access_token_url: string;
-  client_id: string;
-  client_secret: string;
-  scope?: string;
-  /** Extra form fields for the token request. */
-  access_token_request_data?: Record<string, string>;
-  /** Seconds a token lives when the token response has no `expires_in`. Default 3600. */
-  default_token_expiration?: number;
-}
+/** OAuth2 client credentials settings (dlt's option names), as in `AuthConfig`. */
+export type OAuth2ClientCredentialsOptions = Omit<
+  Extract<AuthConfig, { type: "oauth2_client_credentials" }>,
+  "type"
+>;
 
 const TYPE = "oauth2_client_credentials";
 const HINT = "check client_id, client_secret, scope and access_token_url";

@@ -1,18 +1,11 @@
 import type { QueryParams } from "../../../http/types.js";
 import { ConfigError } from "../../../util/errors.js";
 import type { Logger } from "../../../util/log.js";
+import type { PaginatorConfig } from "./paginator.js";
 import { intOption, RangePaginator } from "./range.js";
 
-export interface OffsetOptions {
-  limit: number;
-  offset?: number;
-  offset_param?: string;
-  limit_param?: string;
-  total_path?: string | null;
-  maximum_offset?: number;
-  stop_after_empty_page?: boolean;
-  has_more_path?: string;
-}
+/** The `offset` paginator's options, as in `PaginatorConfig`. */
+export type OffsetOptions = Omit<Extract<PaginatorConfig, { type: "offset" }>, "type">;
 
 /**
  * Pages with `offset` and `limit` query parameters. Stops when the offset reaches the total (`total_path`,

@@ -1,16 +1,10 @@
 import type { QueryParams } from "../../../http/types.js";
 import type { Logger } from "../../../util/log.js";
+import type { PaginatorConfig } from "./paginator.js";
 import { intOption, RangePaginator } from "./range.js";
 
-export interface PageNumberOptions {
-  base_page?: number;
-  page?: number;
-  page_param?: string;
-  total_path?: string | null;
-  maximum_page?: number;
-  stop_after_empty_page?: boolean;
-  has_more_path?: string;
-}
+/** The `page_number` paginator's options, as in `PaginatorConfig`. */
+export type PageNumberOptions = Omit<Extract<PaginatorConfig, { type: "page_number" }>, "type">;
 
 /**
  * Pages with a page number query parameter, counting from `page` (default `base_page`, default 0). Stops after
