@@ -13,7 +13,11 @@ test("duckdb::memory: keeps one database for the pipeline's destination (loads a
     assert.deepEqual(first.rows, { things: 2, things__tags: 2 });
     const second = await p.run([{ id: 3 }], { table: "things" });
     assert.deepEqual(second.rows, { things: 1 });
-    assert.deepEqual(await p.dataset().sql("select id from things order by id"), [{ id: 1 }, { id: 2 }, { id: 3 }]);
+    assert.deepEqual(await p.dataset().sql("select id from things order by id"), [
+      { id: 1 },
+      { id: 2 },
+      { id: 3 },
+    ]);
     assert.deepEqual(await p.dataset().sql("select value from things__tags order by _ferry_list_idx"), [
       { value: "a" },
       { value: "b" },

@@ -122,7 +122,9 @@ export function duckdb(options: DuckDbOptions): Destination {
           // dataset of the same name (`gh.duckdb` + dataset `gh`, the default) makes `"gh"."t"` ambiguous.
           const alias = opts.dataset === "ferry_destination" ? "ferry_destination_db" : "ferry_destination";
           try {
-            await conn.run(`ATTACH ${duckdbDialect.quoteLiteral(path)} AS ${duckdbDialect.quoteIdent(alias)}`);
+            await conn.run(
+              `ATTACH ${duckdbDialect.quoteLiteral(path)} AS ${duckdbDialect.quoteIdent(alias)}`,
+            );
             await conn.run(`USE ${duckdbDialect.quoteIdent(alias)}`);
           } catch (err) {
             conn.closeSync();
