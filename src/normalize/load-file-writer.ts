@@ -79,8 +79,8 @@ export class LoadFileWriter implements RowSink {
       line += `,"${SEQ_FIELD}":${n}`;
       this.#rootSeq.set(table, n);
     } else if (t?.parent !== undefined) {
-      const root = this.#schema.rootOf(table);
-      const seq = root?.writeDisposition === "merge" ? this.#rootSeq.get(root.name) : undefined;
+      const root = this.#mergeRootOf(table);
+      const seq = root === undefined ? undefined : this.#rootSeq.get(root);
       if (seq !== undefined) line += `,"${SEQ_FIELD}":${seq}`;
     }
     line += "}";
@@ -96,6 +96,17 @@ export class LoadFileWriter implements RowSink {
     this.#rows.set(table, n);
     return w.write(line);
   }
+
+  /** The merge root of a child table (cached: this runs for every child row). */
+  #mergeRootOf(table: string): string | undefined {
+    if (!this.#mergeRoots.has(table)) {
+      const root = this.#schema.rootOf(table);
+      this.#mergeRoots.set(table, root?.writeDisposition === "merge" ? root.name : undefined);
+    }
+    return this.#mergeRoots.get(table);
+  }
+
+  readonly #mergeRoots = new Map<string, string | undefined>();
 
   async close(): Promise<LoadFileIndex> {
     const tables: LoadFileIndex["tables"] = {};
