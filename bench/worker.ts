@@ -22,13 +22,14 @@ try {
   const started = Date.now();
   const result = await scenario.run({ records, dir });
   sample();
-  const wallMs = Date.now() - started;
+  const wallMs = result.measuredMs ?? Date.now() - started;
   process.stdout.write(
     `${JSON.stringify({
       scenario: name,
       ...result,
       wallMs,
       recordsPerSec: Math.round(result.records / (wallMs / 1000)),
+      ...(result.bytes ? { mbPerSec: Number((result.bytes / 1e6 / (wallMs / 1000)).toFixed(1)) } : {}),
       rowsPerSec: Math.round(result.rows / (wallMs / 1000)),
       peakRssMb: Math.round(peak / 1024 / 1024),
     })}\n`,

@@ -9,6 +9,10 @@ export interface ScenarioResult {
   records: number;
   rows: number;
   stagesMs?: Record<string, number>;
+  /** The timed part (without preparing input data); rates use it. Defaults to the whole run. */
+  measuredMs?: number;
+  /** Input bytes, for MB/s. */
+  bytes?: number;
   /** Anything else worth printing (requests/s, CPU per request, the floor...). */
   extra?: Record<string, number | string>;
 }

@@ -1,0 +1,131 @@
+/**
+ * `events`: N GitHub-events-like records (0.5-1 KB each) as an NDJSON file: scalars, objects nested two levels, 0-5
+ * commits each with a nested author, string labels, ISO timestamps, and fields whose type varies between records.
+ * A resource reads the file line by line; ferry normalizes and loads it into DuckDB (root and child tables).
+ * The floor: DuckDB's own `read_json_auto` of the same file into one table, timed in the same run.
+ */
+
+import { once } from "node:events";
+import { createReadStream, createWriteStream, statSync } from "node:fs";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { pipeline, resource, silentLogger } from "../../src/index.js";
+import { rng } from "./rng.js";
+import type { Scenario } from "./scenario.js";
+
+const TYPES = ["PushEvent", "PullRequestEvent", "IssuesEvent", "WatchEvent", "ForkEvent"] as const;
+const LABELS = ["bug", "enhancement", "docs", "good first issue", "perf", "security"] as const;
+
+async function writeEvents(path: string, n: number): Promise<number> {
+  const next = rng(42);
+  const out = createWriteStream(path);
+  const base = Date.UTC(2024, 0, 1);
+  let chunk = "";
+  for (let i = 0; i < n; i++) {
+    const r = next();
+    const commits = Array.from({ length: Math.floor(next() * 6) }, (_, c) => ({
+      sha: (i * 7919 + c).toString(16).padStart(40, "0"),
+      message: `commit ${c} of event ${i}: fix the thing that broke`,
+      author: { name: `dev${(i + c) % 977}`, email: `dev${(i + c) % 977}@example.com` },
+      distinct: c % 2 === 0,
+    }));
+    const event = {
+      id: String(30_000_000_000 + i),
+      type: TYPES[i % TYPES.length],
+      public: r > 0.1,
+      created_at: new Date(base + i * 1000).toISOString(),
+      actor: {
+        id: 1000 + (i % 5000),
+        login: `user${i % 5000}`,
+        avatar_url: `https://avatars.example.com/u/${i % 5000}`,
+      },
+      repo: {
+        id: 500 + (i % 300),
+        name: `org${i % 40}/repo${i % 300}`,
+        owner: { id: i % 40, type: r > 0.5 ? "Organization" : "User" },
+      },
+      payload: {
+        push_id: 10_000_000 + i,
+        size: commits.length,
+        ref: "refs/heads/main",
+        head: (i * 104729).toString(16),
+        // Varies: a number for most records, a string for some, an object for a few.
+        score: i % 50 === 0 ? "n/a" : i % 97 === 0 ? { raw: r } : Math.round(r * 1000) / 10,
+        commits,
+      },
+      labels: LABELS.filter((_, k) => (i + k) % 3 === 0),
+      org: i % 4 === 0 ? { id: i % 40, login: `org${i % 40}` } : null,
+    };
+    chunk += `${JSON.stringify(event)}\n`;
+    if (chunk.length > 1 << 20) {
+      if (!out.write(chunk)) await once(out, "drain");
+      chunk = "";
+    }
+  }
+  out.end(chunk);
+  await once(out, "finish");
+  return statSync(path).size;
+}
+
+export const events: Scenario = {
+  name: "events",
+  defaultRecords: 1_000_000,
+  async run({ records: n, dir }) {
+    const file = join(dir, "events.ndjson");
+    const bytes = await writeEvents(file, n);
+
+    const p = pipeline({
+      name: "bench_events",
+      destination: `duckdb:${join(dir, "events.duckdb")}`,
+      dir: join(dir, ".ferry"),
+      logger: silentLogger,
+    });
+    const lines = resource({ name: "events", jsonItems: true }, async function* () {
+      const rl = createInterface({
+        input: createReadStream(file, { highWaterMark: 1 << 20 }),
+        crlfDelay: Infinity,
+      });
+      let page: unknown[] = [];
+      for await (const line of rl) {
+        page.push(JSON.parse(line));
+        if (page.length === 1000) {
+          yield page;
+          page = [];
+        }
+      }
+      if (page.length > 0) yield page;
+    });
+    const t0 = Date.now();
+    const info = await p.run(lines);
+    const ferryMs = Date.now() - t0;
+
+    // The floor, in the same run: DuckDB alone reading the same file into one table.
+    const { DuckDBInstance } = await import("@duckdb/node-api");
+    const db = await DuckDBInstance.create(join(dir, "floor.duckdb"));
+    const conn = await db.connect();
+    const f0 = Date.now();
+    await conn.run(`CREATE TABLE events AS SELECT * FROM read_json_auto('${file.replace(/'/g, "''")}')`);
+    const floorMs = Date.now() - f0;
+    conn.closeSync();
+    db.closeSync();
+
+    if (info.rows.events !== n) throw new Error(`expected ${n} events, got ${info.rows.events}`);
+    return {
+      records: n,
+      rows: Object.values(info.rows).reduce((a, b) => a + b, 0),
+      bytes,
+      measuredMs: ferryMs,
+      stagesMs: {
+        extract: info.durationsMs.extract,
+        normalize: info.durationsMs.normalize,
+        load: info.durationsMs.load,
+      },
+      extra: {
+        tables: Object.keys(info.rows).length,
+        floorMs,
+        floorRecordsPerSec: Math.round(n / (floorMs / 1000)),
+        timesFloor: Number((ferryMs / floorMs).toFixed(2)),
+      },
+    };
+  },
+};
