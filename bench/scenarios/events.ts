@@ -16,7 +16,7 @@ import type { Scenario } from "./scenario.js";
 const TYPES = ["PushEvent", "PullRequestEvent", "IssuesEvent", "WatchEvent", "ForkEvent"] as const;
 const LABELS = ["bug", "enhancement", "docs", "good first issue", "perf", "security"] as const;
 
-async function writeEvents(path: string, n: number): Promise<number> {
+export async function writeEvents(path: string, n: number): Promise<number> {
   const next = rng(42);
   const out = createWriteStream(path);
   const base = Date.UTC(2024, 0, 1);
