@@ -1,6 +1,6 @@
 /** `deep`: N records with 6 levels of nested arrays (a child table per level) into DuckDB. */
-import { join } from "node:path";
-import { pipeline, resource, silentLogger } from "../../src/index.js";
+import { resource } from "../../src/index.js";
+import { runIntoDuckDb } from "./duckdb-run.js";
 import type { Scenario } from "./scenario.js";
 
 /** Two items per level, six levels deep: 126 child rows per record across 6 child tables. */
@@ -22,23 +22,13 @@ export const deep: Scenario = {
   name: "deep",
   defaultRecords: 200_000,
   async run({ records: n, dir }) {
-    const p = pipeline({
-      name: "bench_deep",
-      destination: `duckdb:${join(dir, "deep.duckdb")}`,
-      dir: join(dir, ".ferry"),
-      logger: silentLogger,
-    });
-    const info = await p.run(resource({ name: "roots" }, () => records(n)));
-    if (info.rows.roots !== n) throw new Error(`expected ${n} roots, got ${info.rows.roots}`);
-    return {
-      records: n,
-      rows: Object.values(info.rows).reduce((a, b) => a + b, 0),
-      stagesMs: {
-        extract: info.durationsMs.extract,
-        normalize: info.durationsMs.normalize,
-        load: info.durationsMs.load,
-      },
-      extra: { tables: Object.keys(info.rows).length },
-    };
+    return (
+      await runIntoDuckDb(
+        dir,
+        "deep",
+        resource({ name: "roots" }, () => records(n)),
+        n,
+      )
+    ).result;
   },
 };

@@ -2,8 +2,8 @@
  * `nested`: N generated user records (nested objects, a list of tags, a list of orders: 4 rows in 3 tables per
  * record) through extract, normalize and load into a fresh DuckDB file.
  */
-import { join } from "node:path";
-import { pipeline, resource, silentLogger } from "../../src/index.js";
+import { resource } from "../../src/index.js";
+import { runIntoDuckDb } from "./duckdb-run.js";
 import type { Scenario } from "./scenario.js";
 
 const pageSize = 1000;
@@ -32,23 +32,13 @@ export const nested: Scenario = {
   name: "nested",
   defaultRecords: 200_000,
   async run({ records: count, dir }) {
-    const p = pipeline({
-      name: "bench",
-      destination: `duckdb:${join(dir, "bench.duckdb")}`,
-      dir: join(dir, ".ferry"),
-      logger: silentLogger,
-    });
-    const info = await p.run(resource({ name: "users" }, () => records(count)));
-    const [check] = await p.dataset().sql("select count(*) as n from users");
-    if (Number(check?.n) !== count) throw new Error(`expected ${count} users, found ${String(check?.n)}`);
-    return {
-      records: count,
-      rows: Object.values(info.rows).reduce((a, b) => a + b, 0),
-      stagesMs: {
-        extract: info.durationsMs.extract,
-        normalize: info.durationsMs.normalize,
-        load: info.durationsMs.load,
-      },
-    };
+    return (
+      await runIntoDuckDb(
+        dir,
+        "nested",
+        resource({ name: "users" }, () => records(count)),
+        count,
+      )
+    ).result;
   },
 };

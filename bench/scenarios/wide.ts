@@ -1,6 +1,6 @@
 /** `wide`: N flat records with 30 columns of mixed types from an in-memory generator (no parsing) into DuckDB. */
-import { join } from "node:path";
-import { pipeline, resource, silentLogger } from "../../src/index.js";
+import { resource } from "../../src/index.js";
+import { runIntoDuckDb } from "./duckdb-run.js";
 import type { Scenario } from "./scenario.js";
 
 function* rows(n: number) {
@@ -25,22 +25,13 @@ export const wide: Scenario = {
   name: "wide",
   defaultRecords: 2_000_000,
   async run({ records: n, dir }) {
-    const p = pipeline({
-      name: "bench_wide",
-      destination: `duckdb:${join(dir, "wide.duckdb")}`,
-      dir: join(dir, ".ferry"),
-      logger: silentLogger,
-    });
-    const info = await p.run(resource({ name: "wide" }, () => rows(n)));
-    if (info.rows.wide !== n) throw new Error(`expected ${n} rows, got ${info.rows.wide}`);
-    return {
-      records: n,
-      rows: n,
-      stagesMs: {
-        extract: info.durationsMs.extract,
-        normalize: info.durationsMs.normalize,
-        load: info.durationsMs.load,
-      },
-    };
+    return (
+      await runIntoDuckDb(
+        dir,
+        "wide",
+        resource({ name: "wide" }, () => rows(n)),
+        n,
+      )
+    ).result;
   },
 };
