@@ -29,5 +29,6 @@ export const duckdbDialect: SqlDialect = {
   textType: "VARCHAR",
   bigintType: "BIGINT",
   timestampType: "TIMESTAMPTZ",
-  useDatasetSql: (dataset) => `SET search_path = ${quoteLiteralAnsi(dataset)}`,
+  // search_path is a list of identifiers: quote the name inside the string so any character survives.
+  useDatasetSql: (dataset) => `SET search_path = ${quoteLiteralAnsi(quoteIdentAnsi(dataset))}`,
 };
