@@ -54,10 +54,21 @@ export class LoadFileWriter implements RowSink {
   readonly #rootSeq = new Map<string, number>();
   readonly #maxFileBytes: number | undefined;
 
-  constructor(dir: string, schema: Schema, options: { maxFileBytes?: number } = {}) {
+  readonly #prefix: string;
+  /** Added to merge sequence numbers: input files of a package number their rows in file order. */
+  #seqBase = 0;
+
+  /** `prefix` keeps file names apart when several writers (workers) share a folder. */
+  constructor(dir: string, schema: Schema, options: { maxFileBytes?: number; prefix?: string } = {}) {
     this.#dir = dir;
     this.#schema = schema;
     this.#maxFileBytes = options.maxFileBytes;
+    this.#prefix = options.prefix ? `.${options.prefix}` : "";
+  }
+
+  /** Starts the rows of the input file with this index: their merge order follows the files' order. */
+  beginInput(index: number): void {
+    this.#seqBase = index * 2 ** 32;
   }
 
   write(table: string, row: Row): Promise<void> | undefined {
@@ -76,8 +87,9 @@ export class LoadFileWriter implements RowSink {
     // Merge root rows carry their arrival order so "latest wins" deduplication is exact. Their child rows carry
     // the order of their root row: with upsert, duplicates of a key share ids, and only the winner's children load.
     if (t?.writeDisposition === "merge" && t.parent === undefined) {
-      line += `,"${SEQ_FIELD}":${n}`;
-      this.#rootSeq.set(table, n);
+      const seq = this.#seqBase + n;
+      line += `,"${SEQ_FIELD}":${seq}`;
+      this.#rootSeq.set(table, seq);
     } else if (t?.parent !== undefined) {
       const root = this.#mergeRootOf(table);
       const seq = root === undefined ? undefined : this.#rootSeq.get(root);
@@ -88,7 +100,7 @@ export class LoadFileWriter implements RowSink {
     if (!w) {
       w = new RotatingJsonlWriter(
         this.#dir,
-        fileSafe(table),
+        fileSafe(table) + this.#prefix,
         this.#maxFileBytes ? { maxFileBytes: this.#maxFileBytes } : {},
       );
       this.#writers.set(table, w);

@@ -1,8 +1,10 @@
+import { mkdir, rm } from "node:fs/promises";
 import type { TableHints } from "../extract/extractor.js";
 import { decodeItem } from "../formats/item-codec.js";
 import { readLines } from "../formats/jsonl-reader.js";
 import type { Schema, SchemaChange } from "../schema/schema.js";
 import { type LoadFileIndex, LoadFileWriter } from "./load-file-writer.js";
+import { normalizeInWorkers } from "./parallel-normalize.js";
 import { type NormalizeStats, RelationalNormalizer } from "./relational.js";
 
 export interface NormalizeInput {
@@ -19,6 +21,8 @@ export interface NormalizeFilesOptions {
   maxIdentifierLength: number;
   maxFileBytes?: number;
   onProgress?: (table: string, items: number) => void;
+  /** Worker threads for packages with several extracted files (1 = this thread only). */
+  workers?: number;
 }
 
 export interface NormalizeFilesResult {
@@ -32,6 +36,14 @@ export interface NormalizeFilesResult {
  * evolved in place; the caller persists it with the load package.
  */
 export async function normalizeFiles(opts: NormalizeFilesOptions): Promise<NormalizeFilesResult> {
+  const files = opts.inputs.reduce((n, i) => n + i.files.length, 0);
+  if ((opts.workers ?? 1) > 1 && files > 1) {
+    const parallel = await normalizeInWorkers(opts, opts.workers ?? 1);
+    if (parallel) return withWarnings(parallel);
+    // The workers disagreed on a column (a type, an origin): one thread decides, as it would have alone.
+    await rm(opts.outDir, { recursive: true, force: true });
+    await mkdir(opts.outDir, { recursive: true });
+  }
   const changesBefore = opts.schema.changes.length;
   const writer = new LoadFileWriter(
     opts.outDir,
@@ -44,10 +56,13 @@ export async function normalizeFiles(opts: NormalizeFilesOptions): Promise<Norma
     maxIdentifierLength: opts.maxIdentifierLength,
     sink: writer,
   });
+  for (const input of opts.inputs) normalizer.rootTable(input.table, input.hints);
+  let fileIndex = 0;
   for (const input of opts.inputs) {
     const root = normalizer.rootTable(input.table, input.hints);
     let n = 0;
     for (const file of input.files) {
+      writer.beginInput(fileIndex++);
       for await (const line of readLines(file)) {
         await normalizer.normalizeItem(decodeItem(line), root);
         if (++n % 5000 === 0) opts.onProgress?.(input.table, n);
@@ -57,12 +72,23 @@ export async function normalizeFiles(opts: NormalizeFilesOptions): Promise<Norma
   }
   normalizer.finish();
   const index = await writer.close();
-  const stats = normalizer.stats;
-  if (stats.skippedNullItems > 0)
+  return withWarnings({
+    index,
+    stats: normalizer.stats,
+    schemaChanges: opts.schema.changes.slice(changesBefore),
+  });
+}
+
+/** Turns the counters of what was skipped or discarded into warnings (nothing is dropped silently). */
+function withWarnings(result: NormalizeFilesResult): NormalizeFilesResult {
+  const stats = result.stats;
+  if (stats.skippedNullItems > 0) {
     stats.warnings.push(`${stats.skippedNullItems} null items were skipped (they hold no data)`);
+  }
   if (stats.discardedRows > 0)
     stats.warnings.push(`${stats.discardedRows} rows were discarded by the schema contract`);
-  if (stats.discardedValues > 0)
+  if (stats.discardedValues > 0) {
     stats.warnings.push(`${stats.discardedValues} values were discarded by the schema contract`);
-  return { index, stats, schemaChanges: opts.schema.changes.slice(changesBefore) };
+  }
+  return result;
 }

@@ -15,6 +15,7 @@ export interface PipelineContext {
   readonly log: Logger;
   readonly retry: RetryPolicy | undefined;
   readonly maxFileBytes: number | undefined;
+  readonly normalizeWorkers: number;
   /** Warnings of the current run, reported in its load info. */
   readonly warnings: string[];
   emit(event: ProgressEvent): void;

@@ -11,6 +11,8 @@ import { RotatingJsonlWriter } from "../formats/jsonl-writer.js";
 import { DataError } from "../util/errors.js";
 import { shortHash } from "../util/hash.js";
 
+const EXTRACT_FILE_BYTES = 16 * 1024 * 1024;
+
 /** Writes extracted items of each table into a load package's `extracted/` folder. */
 export class PackageExtractSink implements ExtractSink {
   readonly #dir: string;
@@ -42,7 +44,9 @@ export class PackageExtractSink implements ExtractSink {
     let w = this.#writers.get(table);
     if (!w) {
       const prefix = /^[a-z0-9_]{1,60}$/.test(table) ? table : `t_${shortHash(table, 10)}`;
-      w = new RotatingJsonlWriter(this.#dir, prefix);
+      // Extracted files rotate small enough that a big table spreads over several files: normalize workers
+      // take them one at a time.
+      w = new RotatingJsonlWriter(this.#dir, prefix, { maxFileBytes: EXTRACT_FILE_BYTES });
       this.#writers.set(table, w);
     }
     return w.write(line);

@@ -1,4 +1,5 @@
 import { mkdir } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import type { Destination, DestinationClient } from "../destinations/destination.js";
 import { DEFAULT_RETRY, type RetryPolicy, retryTransient } from "../load/loader.js";
@@ -36,6 +37,11 @@ export interface PipelineOptions {
   retry?: RetryPolicy;
   /** Size at which load files rotate. */
   maxFileBytes?: number;
+  /**
+   * Worker threads that normalize a package's extracted files in parallel (default: the cores, at most 4, or
+   * `FERRY_NORMALIZE_WORKERS`; 1 keeps everything on this thread).
+   */
+  normalizeWorkers?: number;
 }
 
 /**
@@ -89,6 +95,7 @@ export class Pipeline {
       log: this.#log,
       retry: options.retry,
       maxFileBytes: options.maxFileBytes,
+      normalizeWorkers: options.normalizeWorkers ?? defaultWorkers(),
       get warnings() {
         return self.#warnings;
       },
@@ -285,6 +292,12 @@ export class Pipeline {
       this.#log,
     );
   }
+}
+
+function defaultWorkers(): number {
+  const fromEnv = Number(process.env.FERRY_NORMALIZE_WORKERS);
+  if (Number.isInteger(fromEnv) && fromEnv > 0) return fromEnv;
+  return Math.max(1, Math.min(4, availableParallelism()));
 }
 
 /**

@@ -1,0 +1,189 @@
+import { Worker } from "node:worker_threads";
+import { Schema, stableStringify } from "../schema/schema.js";
+import type { StoredSchema, Table } from "../schema/types.js";
+import { ConfigError, DataError, FerryError, SchemaContractError } from "../util/errors.js";
+import type { LoadFileIndex } from "./load-file-writer.js";
+import type { NormalizeFilesOptions, NormalizeFilesResult } from "./normalize-files.js";
+import { type NormalizeStats, RelationalNormalizer } from "./relational.js";
+import type { FromWorker, NormalizeUnit, SerializedError, ToWorker } from "./worker-protocol.js";
+
+/** Starts a normalize worker; from TypeScript sources (tests, benchmarks) through tsx's loader. */
+function startWorker(): Worker {
+  const here = import.meta.url;
+  if (here.endsWith(".ts")) {
+    const url = new URL("./normalize-worker.ts", here).href;
+    const boot = `import("tsx/esm/api").then((m) => { m.register(); return import(${JSON.stringify(url)}); })`;
+    return new Worker(boot, { eval: true });
+  }
+  return new Worker(new URL("./normalize-worker.js", here));
+}
+
+const ERRORS: Record<string, typeof FerryError> = { SchemaContractError, DataError, ConfigError, FerryError };
+
+function rebuild(e: SerializedError): Error {
+  const Ctor = ERRORS[e.name];
+  if (!Ctor) return new Error(e.message);
+  return new Ctor(e.message, {
+    ...(e.hint ? { hint: e.hint } : {}),
+    ...(e.fields ? { fields: e.fields as FerryError["fields"] } : {}),
+  });
+}
+
+interface WorkerResult {
+  schema: StoredSchema;
+  index: LoadFileIndex;
+  stats: NormalizeStats;
+}
+
+/** Runs the units on `count` workers, each taking the next file when it is done with one. */
+async function runWorkers(
+  opts: NormalizeFilesOptions,
+  units: NormalizeUnit[],
+  count: number,
+): Promise<WorkerResult[]> {
+  const base = opts.schema.toStored();
+  const tables = opts.inputs.map((i) => ({ table: i.table, hints: i.hints }));
+  let next = 0;
+  const itemsByTable = new Map<string, number>();
+  const workers = Array.from({ length: count }, () => startWorker());
+  const feeders: (() => void)[] = [];
+  let ready = 0;
+  try {
+    return await Promise.all(
+      workers.map(
+        (w, k) =>
+          new Promise<WorkerResult>((resolve, reject) => {
+            const send = (m: ToWorker) => w.postMessage(m);
+            const feed = () => {
+              const unit = units[next++];
+              send(unit ? { type: "unit", unit } : { type: "finish" });
+            };
+            feeders.push(feed);
+            w.on("error", reject);
+            w.on("exit", (code) => reject(new Error(`normalize worker exited with code ${code}`)));
+            w.on("message", (m: FromWorker) => {
+              // Work starts when every worker is ready, so the first files spread over all of them.
+              if (m.type === "ready") {
+                if (++ready === workers.length) for (const f of feeders) f();
+              } else if (m.type === "unit-done") {
+                itemsByTable.set(m.table, (itemsByTable.get(m.table) ?? 0) + m.items);
+                opts.onProgress?.(m.table, itemsByTable.get(m.table) ?? 0);
+                feed();
+              } else if (m.type === "result") resolve({ schema: m.schema, index: m.index, stats: m.stats });
+              else reject(rebuild(m.error));
+            });
+            send({
+              type: "init",
+              baseSchema: base,
+              tables,
+              loadId: opts.loadId,
+              maxIdentifierLength: opts.maxIdentifierLength,
+              outDir: opts.outDir,
+              prefix: `w${k}`,
+              ...(opts.maxFileBytes ? { maxFileBytes: opts.maxFileBytes } : {}),
+            });
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+const tableProps = (t: Table) => {
+  const { columns: _columns, ...props } = t;
+  return stableStringify(props);
+};
+
+/**
+ * Merges the workers' schemas into `schema` (tables and columns in worker order). Returns false when workers
+ * disagree about a table or column (a type, an origin): then one thread must decide, as it would have alone.
+ */
+function mergeSchemas(schema: Schema, results: WorkerResult[]): boolean {
+  for (const r of results) {
+    for (const t of Object.values(r.schema.tables)) {
+      const have = schema.getTable(t.name);
+      if (!have) {
+        schema.addTable({ ...t, columns: {} });
+      } else if (tableProps(have) !== tableProps(t)) {
+        return false;
+      }
+      for (const c of Object.values(t.columns)) {
+        const existing = schema.getTable(t.name)?.columns[c.name];
+        if (!existing) schema.addColumn(t.name, { ...c });
+        else if (stableStringify(existing) !== stableStringify(c)) return false;
+      }
+    }
+  }
+  return true;
+}
+
+function mergeIndexes(results: WorkerResult[]): LoadFileIndex {
+  const tables: LoadFileIndex["tables"] = {};
+  for (const r of results) {
+    for (const [name, entry] of Object.entries(r.index.tables)) {
+      const into = (tables[name] ??= { files: [], rows: 0, maxLineBytes: {} });
+      into.files.push(...entry.files);
+      into.rows += entry.rows;
+      Object.assign((into.maxLineBytes ??= {}), entry.maxLineBytes);
+    }
+  }
+  return { tables };
+}
+
+function mergeStats(results: WorkerResult[]): NormalizeStats {
+  const out: NormalizeStats = {
+    rows: {},
+    discardedRows: 0,
+    discardedValues: 0,
+    skippedNullItems: 0,
+    warnings: [],
+  };
+  for (const { stats } of results) {
+    for (const [t, n] of Object.entries(stats.rows)) out.rows[t] = (out.rows[t] ?? 0) + n;
+    out.discardedRows += stats.discardedRows;
+    out.discardedValues += stats.discardedValues;
+    out.skippedNullItems += stats.skippedNullItems;
+  }
+  return out;
+}
+
+/**
+ * Normalizes a package's extracted files on worker threads. Returns undefined when the workers' schemas disagree
+ * (the caller then normalizes in one thread, whose result is the reference); on success the merged schema is in
+ * `opts.schema`.
+ */
+export async function normalizeInWorkers(
+  opts: NormalizeFilesOptions,
+  workers: number,
+): Promise<NormalizeFilesResult | undefined> {
+  const units: NormalizeUnit[] = [];
+  for (const input of opts.inputs) {
+    for (const file of input.files)
+      units.push({ index: units.length, table: input.table, hints: input.hints, file });
+  }
+  const results = await runWorkers(opts, units, Math.min(workers, units.length));
+  // Merge into a copy first: on disagreement the caller's schema must stay as it was.
+  const trial = Schema.fromStored(opts.schema.toStored());
+  shape(trial, opts);
+  if (!mergeSchemas(trial, results)) return undefined;
+  const changesBefore = opts.schema.changes.length;
+  shape(opts.schema, opts);
+  mergeSchemas(opts.schema, results);
+  return {
+    index: mergeIndexes(results),
+    stats: mergeStats(results),
+    schemaChanges: opts.schema.changes.slice(changesBefore),
+  };
+}
+
+/** Applies the tables' hints to a schema the way each worker did before its first row. */
+function shape(schema: Schema, opts: NormalizeFilesOptions): void {
+  const shaper = new RelationalNormalizer({
+    schema,
+    loadId: opts.loadId,
+    maxIdentifierLength: opts.maxIdentifierLength,
+    sink: { write: () => undefined },
+  });
+  for (const i of opts.inputs) shaper.rootTable(i.table, i.hints);
+}
