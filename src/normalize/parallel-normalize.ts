@@ -122,10 +122,11 @@ function mergeIndexes(results: WorkerResult[]): LoadFileIndex {
   const tables: LoadFileIndex["tables"] = {};
   for (const r of results) {
     for (const [name, entry] of Object.entries(r.index.tables)) {
-      const into = (tables[name] ??= { files: [], rows: 0, maxLineBytes: {} });
+      const into = tables[name] ?? { files: [], rows: 0, maxLineBytes: {} };
+      tables[name] = into;
       into.files.push(...entry.files);
       into.rows += entry.rows;
-      Object.assign((into.maxLineBytes ??= {}), entry.maxLineBytes);
+      into.maxLineBytes = { ...into.maxLineBytes, ...entry.maxLineBytes };
     }
   }
   return { tables };
