@@ -3,6 +3,7 @@ import type { TableHints } from "../extract/extractor.js";
 import { decodeItem } from "../formats/item-codec.js";
 import { readLines } from "../formats/jsonl-reader.js";
 import type { Schema, SchemaChange } from "../schema/schema.js";
+import type { Logger } from "../util/log.js";
 import { type LoadFileIndex, LoadFileWriter } from "./load-file-writer.js";
 import { normalizeInWorkers } from "./parallel-normalize.js";
 import { type NormalizeStats, RelationalNormalizer } from "./relational.js";
@@ -23,6 +24,7 @@ export interface NormalizeFilesOptions {
   onProgress?: (table: string, items: number) => void;
   /** Worker threads for packages with several extracted files (1 = this thread only). */
   workers?: number;
+  log?: Logger;
 }
 
 export interface NormalizeFilesResult {
@@ -41,6 +43,9 @@ export async function normalizeFiles(opts: NormalizeFilesOptions): Promise<Norma
     const parallel = await normalizeInWorkers(opts, opts.workers ?? 1);
     if (parallel) return withWarnings(parallel);
     // The workers disagreed on a column (a type, an origin): one thread decides, as it would have alone.
+    opts.log?.info(
+      "normalize workers inferred different types for a column; normalizing this package on one thread",
+    );
     await rm(opts.outDir, { recursive: true, force: true });
     await mkdir(opts.outDir, { recursive: true });
   }

@@ -1,8 +1,10 @@
 import { Worker } from "node:worker_threads";
+import { decodeItem } from "../formats/item-codec.js";
+import { readLines } from "../formats/jsonl-reader.js";
 import { Schema, stableStringify } from "../schema/schema.js";
 import type { StoredSchema, Table } from "../schema/types.js";
 import { ConfigError, DataError, FerryError, SchemaContractError } from "../util/errors.js";
-import type { LoadFileIndex } from "./load-file-writer.js";
+import { type LoadFileIndex, LoadFileWriter } from "./load-file-writer.js";
 import type { NormalizeFilesOptions, NormalizeFilesResult } from "./normalize-files.js";
 import { type NormalizeStats, RelationalNormalizer } from "./relational.js";
 import type { FromWorker, NormalizeUnit, SerializedError, ToWorker } from "./worker-protocol.js";
@@ -40,8 +42,8 @@ async function runWorkers(
   opts: NormalizeFilesOptions,
   units: NormalizeUnit[],
   count: number,
+  base: StoredSchema,
 ): Promise<WorkerResult[]> {
-  const base = opts.schema.toStored();
   const tables = opts.inputs.map((i) => ({ table: i.table, hints: i.hints }));
   let next = 0;
   const itemsByTable = new Map<string, number>();
@@ -163,7 +165,16 @@ export async function normalizeInWorkers(
     for (const file of input.files)
       units.push({ index: units.length, table: input.table, hints: input.hints, file });
   }
-  const results = await runWorkers(opts, units, Math.min(workers, units.length));
+  const [first, ...rest] = units;
+  if (!first || rest.length === 0) return undefined;
+  // The first file is normalized here first: types are mostly decided by the first records, so the workers start
+  // from a schema that already knows them and rarely disagree later (data whose types vary between records).
+  const seed = Schema.fromStored(opts.schema.toStored());
+  const seedResult = await normalizeSeed(opts, seed, first);
+  const results = [
+    seedResult,
+    ...(await runWorkers(opts, rest, Math.min(workers, rest.length), seed.toStored())),
+  ];
   // Merge into a copy first: on disagreement the caller's schema must stay as it was.
   const trial = Schema.fromStored(opts.schema.toStored());
   shape(trial, opts);
@@ -176,6 +187,35 @@ export async function normalizeInWorkers(
     stats: mergeStats(results),
     schemaChanges: opts.schema.changes.slice(changesBefore),
   };
+}
+
+/** Normalizes one unit on this thread into `schema` (load files prefixed "m"). */
+async function normalizeSeed(
+  opts: NormalizeFilesOptions,
+  schema: Schema,
+  unit: NormalizeUnit,
+): Promise<WorkerResult> {
+  const writer = new LoadFileWriter(opts.outDir, schema, {
+    prefix: "m",
+    ...(opts.maxFileBytes ? { maxFileBytes: opts.maxFileBytes } : {}),
+  });
+  const normalizer = new RelationalNormalizer({
+    schema,
+    loadId: opts.loadId,
+    maxIdentifierLength: opts.maxIdentifierLength,
+    sink: writer,
+  });
+  for (const i of opts.inputs) normalizer.rootTable(i.table, i.hints);
+  writer.beginInput(unit.index);
+  const root = normalizer.rootTable(unit.table, unit.hints);
+  let items = 0;
+  for await (const line of readLines(unit.file)) {
+    await normalizer.normalizeItem(decodeItem(line), root);
+    items++;
+  }
+  opts.onProgress?.(unit.table, items);
+  normalizer.finish();
+  return { schema: schema.toStored(), index: await writer.close(), stats: normalizer.stats };
 }
 
 /** Applies the tables' hints to a schema the way each worker did before its first row. */

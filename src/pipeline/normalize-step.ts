@@ -47,6 +47,7 @@ export async function normalizeStep(ctx: PipelineContext): Promise<NormalizeInfo
       maxIdentifierLength: destination.capabilities.maxIdentifierLength,
       ...(ctx.maxFileBytes ? { maxFileBytes: ctx.maxFileBytes } : {}),
       workers: ctx.normalizeWorkers,
+      log: ctx.log,
       onProgress: (table, items) => ctx.emit({ stage: "normalize", table, items, loadId: pkg.loadId }),
     }).catch(async (err: unknown) => {
       // Data the contract rejects fails the same way every time: set the package aside so the next run

@@ -78,8 +78,8 @@ test("workers give the same schema, rows and merge order as one thread", async (
     assert.deepEqual(two.result.stats.rows, { users: 5, users__tags: 3 });
     assert.deepEqual(
       [...(two.result.index.tables.users?.files ?? [])].sort(),
-      ["users.w0.0000.jsonl", "users.w1.0000.jsonl"],
-      "each worker wrote its own file",
+      ["users.m.0000.jsonl", "users.w0.0000.jsonl", "users.w1.0000.jsonl"],
+      "the first file here, then one file per worker",
     );
     assert.deepEqual(
       rows(join(dir, "two"), two.result.index.tables.users?.files ?? []),
@@ -98,8 +98,9 @@ test("workers give the same schema, rows and merge order as one thread", async (
 test("when workers disagree on a type, one thread decides and the result equals the sequential one", async () => {
   const dir = mkdtempSync(join(tmpdir(), "ferry-par-"));
   try {
-    // File 0 makes `code` text, file 1 alone would make it bigint: in order, 7 becomes the text "7".
-    const files = extracted(join(dir, "in"), [[{ id: 1, code: "A1" }], [{ id: 2, code: 7 }]]);
+    // File 0 (normalized first, here) has no `code`; file 1 makes it text, file 2 alone would make it bigint. In
+    // order, 7 becomes the text "7".
+    const files = extracted(join(dir, "in"), [[{ id: 0 }], [{ id: 1, code: "A1" }], [{ id: 2, code: 7 }]]);
     const one = await normalize(files, 1, join(dir, "one"));
     const two = await normalize(files, 2, join(dir, "two"));
     assert.equal(two.schema.tables.users?.columns.code?.type, "text");
@@ -107,7 +108,7 @@ test("when workers disagree on a type, one thread decides and the result equals 
     assert.deepEqual(two.schema.tables.users?.columns, one.schema.tables.users?.columns);
     assert.deepEqual(
       rows(join(dir, "two"), two.result.index.tables.users?.files ?? []).map((r) => r.code),
-      ["A1", "7"],
+      [undefined, "A1", "7"],
     );
     assert.ok(
       (two.result.index.tables.users?.files ?? []).every((f) => !f.includes(".w")),
