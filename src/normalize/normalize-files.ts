@@ -1,10 +1,9 @@
 import { mkdir, rm } from "node:fs/promises";
 import type { TableHints } from "../extract/extractor.js";
-import { decodeItem } from "../formats/item-codec.js";
-import { readLines } from "../formats/jsonl-reader.js";
 import type { Schema, SchemaChange } from "../schema/schema.js";
 import type { Logger } from "../util/log.js";
 import { type LoadFileIndex, LoadFileWriter } from "./load-file-writer.js";
+import { normalizeUnit } from "./normalize-unit.js";
 import { normalizeInWorkers } from "./parallel-normalize.js";
 import { type NormalizeStats, RelationalNormalizer } from "./relational.js";
 
@@ -62,23 +61,18 @@ export async function normalizeFiles(opts: NormalizeFilesOptions): Promise<Norma
     sink: writer,
   });
   for (const input of opts.inputs) normalizer.rootTable(input.table, input.hints);
-  let fileIndex = 0;
+  let index = 0;
   for (const input of opts.inputs) {
-    const root = normalizer.rootTable(input.table, input.hints);
-    let n = 0;
+    let done = 0;
     for (const file of input.files) {
-      writer.beginInput(fileIndex++);
-      for await (const line of readLines(file)) {
-        await normalizer.normalizeItem(decodeItem(line), root);
-        if (++n % 5000 === 0) opts.onProgress?.(input.table, n);
-      }
+      const unit = { index: index++, table: input.table, hints: input.hints, file };
+      done += await normalizeUnit(normalizer, writer, unit, (n) => opts.onProgress?.(input.table, done + n));
     }
-    opts.onProgress?.(input.table, n);
+    opts.onProgress?.(input.table, done);
   }
   normalizer.finish();
-  const index = await writer.close();
   return withWarnings({
-    index,
+    index: await writer.close(),
     stats: normalizer.stats,
     schemaChanges: opts.schema.changes.slice(changesBefore),
   });

@@ -3,11 +3,10 @@
  * load files (file names carry its prefix), and returns its schema for the main thread to merge.
  */
 import { parentPort } from "node:worker_threads";
-import { decodeItem } from "../formats/item-codec.js";
-import { readLines } from "../formats/jsonl-reader.js";
 import { Schema } from "../schema/schema.js";
 import { FerryError } from "../util/errors.js";
 import { LoadFileWriter } from "./load-file-writer.js";
+import { normalizeUnit } from "./normalize-unit.js";
 import { RelationalNormalizer } from "./relational.js";
 import type { FromWorker, ToWorker } from "./worker-protocol.js";
 
@@ -41,13 +40,7 @@ async function handle(msg: ToWorker): Promise<void> {
   if (!schema || !writer || !normalizer) throw new Error("normalize worker used before init");
   if (msg.type === "unit") {
     const { unit } = msg;
-    writer.beginInput(unit.index);
-    const root = normalizer.rootTable(unit.table, unit.hints);
-    let items = 0;
-    for await (const line of readLines(unit.file)) {
-      await normalizer.normalizeItem(decodeItem(line), root);
-      items++;
-    }
+    const items = await normalizeUnit(normalizer, writer, unit);
     send({ type: "unit-done", index: unit.index, table: unit.table, items });
     return;
   }

@@ -1,11 +1,10 @@
 import { Worker } from "node:worker_threads";
-import { decodeItem } from "../formats/item-codec.js";
-import { readLines } from "../formats/jsonl-reader.js";
 import { Schema, stableStringify } from "../schema/schema.js";
 import type { StoredSchema, Table } from "../schema/types.js";
 import { ConfigError, DataError, FerryError, SchemaContractError } from "../util/errors.js";
 import { type LoadFileIndex, LoadFileWriter } from "./load-file-writer.js";
 import type { NormalizeFilesOptions, NormalizeFilesResult } from "./normalize-files.js";
+import { normalizeUnit } from "./normalize-unit.js";
 import { type NormalizeStats, RelationalNormalizer } from "./relational.js";
 import type { FromWorker, NormalizeUnit, SerializedError, ToWorker } from "./worker-protocol.js";
 
@@ -206,13 +205,7 @@ async function normalizeSeed(
     sink: writer,
   });
   for (const i of opts.inputs) normalizer.rootTable(i.table, i.hints);
-  writer.beginInput(unit.index);
-  const root = normalizer.rootTable(unit.table, unit.hints);
-  let items = 0;
-  for await (const line of readLines(unit.file)) {
-    await normalizer.normalizeItem(decodeItem(line), root);
-    items++;
-  }
+  const items = await normalizeUnit(normalizer, writer, unit);
   opts.onProgress?.(unit.table, items);
   normalizer.finish();
   return { schema: schema.toStored(), index: await writer.close(), stats: normalizer.stats };
