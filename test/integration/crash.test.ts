@@ -41,6 +41,16 @@ function newEnv(): Env {
   };
 }
 
+/** Runs a test body in a fresh env (temp dir) and always removes it. */
+async function withEnv(body: (env: Env) => Promise<void>): Promise<void> {
+  const env = newEnv();
+  try {
+    await body(env);
+  } finally {
+    rmSync(env.tmp, { recursive: true, force: true });
+  }
+}
+
 const open = (env: Env): Pipeline =>
   pipeline({
     name: env.name,
@@ -236,9 +246,8 @@ const batch1 = (mode: CrashData["mode"]): CrashData => ({ start: 1, count: N, mo
 test(
   "killed mid-extract: the half-written package is discarded and the data extracted again",
   TIMEOUT,
-  async () => {
-    const env = newEnv();
-    try {
+  async () =>
+    withEnv(async (env) => {
       await crashAt(env, batch1("incremental"), "extract");
       const p = open(env);
       assert.deepEqual(await pendingStages(p), ["extracting"], "the interrupted package is on disk");
@@ -250,57 +259,44 @@ test(
       assert.equal(info.loadIds.length, 1);
       await assertExactlyOnce(p, 1, 30_000, [[1, 30_000, "b"]]);
       await assertClean(env, p, info, 1);
-    } finally {
-      rmSync(env.tmp, { recursive: true, force: true });
-    }
-  },
+    }),
 );
 
 for (const point of ["normalize", "load-job"] as const) {
-  test(
-    `killed during ${point}: the pending package is loaded first, then only new ids`,
-    TIMEOUT,
-    async () => {
-      const env = newEnv();
-      try {
-        await crashAt(env, batch1("incremental"), point);
-        const p = open(env);
-        const pending = await pendingIds(p);
-        assert.deepEqual(await pendingStages(p), [
-          point === "normalize" ? "extracted (normalizing)" : "normalized started=1 completed=1",
-        ]);
-        if (point === "load-job") {
-          // The transaction was open (root rows inserted, tables created) when the process died: all rolled back.
-          assert.equal(await tableExists(p, "items"), false);
-          assert.equal(await tableExists(p, "_ferry_loads"), false);
-        }
-        const info = await p.run(
-          crashResource({ start: 1, count: N + 10_000, mode: "incremental", tag: "b" }),
-        );
-        assert.deepEqual(info.pendingCompleted, pending);
-        assert.equal(info.loadIds.length, 2);
-        assert.equal(info.loadIds[0], pending[0]);
-        assert.deepEqual(
-          info.items,
-          { items: 10_000 },
-          "the cursor of the pending package applies to the new extract",
-        );
-        assert.deepEqual(info.rows, { items: 30_000, items__children: childRows(1, 30_000) });
-        await assertExactlyOnce(p, 1, 30_000, [
-          [1, N, "a"],
-          [N + 1, 30_000, "b"],
-        ]);
-        await assertClean(env, p, info, 2);
-      } finally {
-        rmSync(env.tmp, { recursive: true, force: true });
+  test(`killed during ${point}: the pending package is loaded first, then only new ids`, TIMEOUT, async () =>
+    withEnv(async (env) => {
+      await crashAt(env, batch1("incremental"), point);
+      const p = open(env);
+      const pending = await pendingIds(p);
+      assert.deepEqual(await pendingStages(p), [
+        point === "normalize" ? "extracted (normalizing)" : "normalized started=1 completed=1",
+      ]);
+      if (point === "load-job") {
+        // The transaction was open (root rows inserted, tables created) when the process died: all rolled back.
+        assert.equal(await tableExists(p, "items"), false);
+        assert.equal(await tableExists(p, "_ferry_loads"), false);
       }
-    },
+      const info = await p.run(crashResource({ start: 1, count: N + 10_000, mode: "incremental", tag: "b" }));
+      assert.deepEqual(info.pendingCompleted, pending);
+      assert.equal(info.loadIds.length, 2);
+      assert.equal(info.loadIds[0], pending[0]);
+      assert.deepEqual(
+        info.items,
+        { items: 10_000 },
+        "the cursor of the pending package applies to the new extract",
+      );
+      assert.deepEqual(info.rows, { items: 30_000, items__children: childRows(1, 30_000) });
+      await assertExactlyOnce(p, 1, 30_000, [
+        [1, N, "a"],
+        [N + 1, 30_000, "b"],
+      ]);
+      await assertClean(env, p, info, 2);
+    }),
   );
 }
 
-test("killed after the destination committed, before local state: not loaded twice", TIMEOUT, async () => {
-  const env = newEnv();
-  try {
+test("killed after the destination committed, before local state: not loaded twice", TIMEOUT, async () =>
+  withEnv(async (env) => {
     await crashAt(env, batch1("incremental"), "load-committed");
     const p = open(env);
     const pending = await pendingIds(p);
@@ -318,17 +314,14 @@ test("killed after the destination committed, before local state: not loaded twi
     const firstLoad = await one(p, `select count(*) as n from items where _ferry_load_id = '${pending[0]}'`);
     assert.equal(firstLoad.n, N);
     await assertClean(env, p, info, 2);
-  } finally {
-    rmSync(env.tmp, { recursive: true, force: true });
-  }
-});
+  }),
+);
 
 test(
   "killed while a loaded package's files are deleted: the next run is not blocked by the leftovers",
   TIMEOUT,
-  async () => {
-    const env = newEnv();
-    try {
+  async () =>
+    withEnv(async (env) => {
       await crashAt(env, batch1("incremental"), "package-remove");
       const p = open(env);
       assert.equal((await loadsTable(p)).length, 1, "the destination committed the package");
@@ -349,16 +342,12 @@ test(
       ]);
       await assertClean(env, p, info, 2);
       assert.deepEqual(readdirSync(packagesDir), [], "the leftovers were removed");
-    } finally {
-      rmSync(env.tmp, { recursive: true, force: true });
-    }
-  },
+    }),
 );
 
 for (const point of ["load-job", "load-committed"] as const) {
-  test(`append without incremental, killed at ${point}: the first batch exactly once`, TIMEOUT, async () => {
-    const env = newEnv();
-    try {
+  test(`append without incremental, killed at ${point}: the first batch exactly once`, TIMEOUT, async () =>
+    withEnv(async (env) => {
       await crashAt(env, batch1("append"), point);
       const p = open(env);
       const pending = await pendingIds(p);
@@ -370,18 +359,15 @@ for (const point of ["load-job", "load-committed"] as const) {
         [N + 1, 30_000, "b"],
       ]);
       await assertClean(env, p, info, 2);
-    } finally {
-      rmSync(env.tmp, { recursive: true, force: true });
-    }
-  });
+    }),
+  );
 }
 
 test(
   "merge, killed inside the load transaction: pending merged, then the overlapping batch updates",
   TIMEOUT,
-  async () => {
-    const env = newEnv();
-    try {
+  async () =>
+    withEnv(async (env) => {
       await crashAt(env, batch1("merge"), "load-job");
       const p = open(env);
       const pending = await pendingIds(p);
@@ -394,15 +380,11 @@ test(
         [10_001, 30_000, "b"],
       ]);
       await assertClean(env, p, info, 2);
-    } finally {
-      rmSync(env.tmp, { recursive: true, force: true });
-    }
-  },
+    }),
 );
 
-test("a stale .lock of the killed process does not block the rerun; a live one does", TIMEOUT, async () => {
-  const env = newEnv();
-  try {
+test("a stale .lock of the killed process does not block the rerun; a live one does", TIMEOUT, async () =>
+  withEnv(async (env) => {
     const c = await startPaused(env, batch1("incremental"), "load-job");
     const p = open(env);
     try {
@@ -433,17 +415,14 @@ test("a stale .lock of the killed process does not block the rerun; a live one d
       [N + 1, 30_000, "b"],
     ]);
     await assertClean(env, p, info, 2);
-  } finally {
-    rmSync(env.tmp, { recursive: true, force: true });
-  }
-});
+  }),
+);
 
 test(
   "killed twice (normalize, then after the next package committed) before a successful run",
   TIMEOUT,
-  async () => {
-    const env = newEnv();
-    try {
+  async () =>
+    withEnv(async (env) => {
       await crashAt(env, batch1("incremental"), "normalize");
       const p = open(env);
       const [p1] = await pendingIds(p);
@@ -464,18 +443,14 @@ test(
         [30_001, 40_000, "c"],
       ]);
       await assertClean(env, p, info, 3);
-    } finally {
-      rmSync(env.tmp, { recursive: true, force: true });
-    }
-  },
+    }),
 );
 
 test(
   "killed twice (inside the load transaction, then mid-extract of the next run) before a successful run",
   TIMEOUT,
-  async () => {
-    const env = newEnv();
-    try {
+  async () =>
+    withEnv(async (env) => {
       await crashAt(env, batch1("incremental"), "load-job");
       const p = open(env);
       const [p1] = await pendingIds(p);
@@ -494,8 +469,5 @@ test(
         [N + 1, 30_000, "c"],
       ]);
       await assertClean(env, p, info, 2);
-    } finally {
-      rmSync(env.tmp, { recursive: true, force: true });
-    }
-  },
+    }),
 );
