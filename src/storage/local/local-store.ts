@@ -1,0 +1,112 @@
+import { createReadStream, createWriteStream } from "node:fs";
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { dirname, join, relative, sep } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { uniqueId } from "../../util/hash.js";
+import type { ObjectInfo, ObjectStore } from "../object-store.js";
+
+/** Rejects keys that would leave the root (`..`, absolute paths): keys may come from table names. */
+function safeKey(key: string): string {
+  const parts = key.split("/");
+  if (key.startsWith("/") || parts.some((p) => p === ".." || p === "." || p === "")) {
+    throw new Error(`invalid object key "${key}"`);
+  }
+  return parts.join(sep);
+}
+
+/**
+ * A folder on local disk as an object store. Writes go to a temporary name first and are renamed into place,
+ * so a reader (or a crash) never sees half a file.
+ *
+ * @example
+ * const store = new LocalStore("/data/lake");
+ */
+export class LocalStore implements ObjectStore {
+  readonly root: string;
+  readonly description: string;
+
+  constructor(root: string) {
+    this.root = root;
+    this.description = `file://${root}`;
+  }
+
+  #path(key: string): string {
+    return join(this.root, safeKey(key));
+  }
+
+  async #atomic(key: string, write: (tmp: string) => Promise<void>): Promise<void> {
+    const target = this.#path(key);
+    await mkdir(dirname(target), { recursive: true });
+    const tmp = `${target}.${uniqueId()}.tmp`;
+    try {
+      await write(tmp);
+      await rename(tmp, target);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  putFile(key: string, localPath: string): Promise<void> {
+    return this.#atomic(key, (tmp) => copyFile(localPath, tmp));
+  }
+
+  put(key: string, body: Uint8Array | string): Promise<void> {
+    return this.#atomic(key, async (tmp) => {
+      const out = createWriteStream(tmp);
+      await pipeline([typeof body === "string" ? Buffer.from(body) : body], out);
+    });
+  }
+
+  async get(key: string): Promise<Buffer | undefined> {
+    try {
+      return await readFile(this.#path(key));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw err;
+    }
+  }
+
+  async getFile(key: string, localPath: string): Promise<boolean> {
+    try {
+      await stat(this.#path(key));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+      throw err;
+    }
+    await mkdir(dirname(localPath), { recursive: true });
+    await pipeline(createReadStream(this.#path(key)), createWriteStream(localPath));
+    return true;
+  }
+
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    const out: ObjectInfo[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      let entries: import("node:fs").Dirent[];
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+        throw err;
+      }
+      for (const e of entries) {
+        const full = join(dir, e.name);
+        if (e.isDirectory()) await walk(full);
+        else if (e.isFile() && !e.name.endsWith(".tmp")) {
+          const key = relative(this.root, full).split(sep).join("/");
+          if (key.startsWith(prefix)) out.push({ key, size: (await stat(full)).size });
+        }
+      }
+    };
+    // Only the folders the prefix can be in are walked.
+    const slash = prefix.lastIndexOf("/");
+    await walk(slash >= 0 ? join(this.root, safeKey(prefix.slice(0, slash))) : this.root);
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async delete(keys: string[]): Promise<void> {
+    for (const k of keys) await rm(this.#path(k), { force: true });
+  }
+
+  async close(): Promise<void> {}
+}
