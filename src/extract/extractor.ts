@@ -52,6 +52,8 @@ export interface ExtractOptions {
   /** A per-run contract that wins over the resources' own. */
   schemaContract?: SchemaContractSetting;
   onProgress?: (p: ExtractProgress) => void;
+  /** How many root resources (with their transformers) run at once; default 1. */
+  concurrency?: number;
 }
 
 export interface ExtractResult {
@@ -72,7 +74,8 @@ class LimitReached extends Error {}
 
 /**
  * Runs every selected resource of a source (parents feed their transformers) and writes items to the sink.
- * Sequential and streaming: one item (or page) in flight per resource chain.
+ * Streaming: one item (or page) in flight per resource chain; up to `concurrency` root resources run at once.
+ * When one fails the others are stopped at their next page and the first error is thrown.
  */
 export async function extractSource(src: Source, opts: ExtractOptions): Promise<ExtractResult> {
   const items: Record<string, number> = {};
@@ -92,11 +95,10 @@ export async function extractSource(src: Source, opts: ExtractOptions): Promise<
     const state = newStates[r.name] as ResourceState;
     runners.set(r, new ResourceRunner(r, src, state, opts, items));
   }
-  for (const r of all) {
-    const runner = runners.get(r);
-    if (r.parent || !runner) continue;
-    await runner.runRoot((chunk) => feedChildren(r, chunk));
-  }
+  const roots = all.filter((r) => !r.parent && runners.has(r));
+  await runConcurrently(roots, Math.max(1, opts.concurrency ?? 1), opts.signal, (r, signal) =>
+    (runners.get(r) as ResourceRunner).runRoot((chunk) => feedChildren(r, chunk), signal),
+  );
   for (const runner of runners.values()) runner.finish();
   return { items, resourceStates: newStates };
 
@@ -122,6 +124,40 @@ function collectResources(src: Source): Resource[] {
     }
   }
   return out;
+}
+
+/**
+ * Runs `task` for each item with at most `limit` at once. On the first failure the others are aborted (through the
+ * signal they get), awaited, and the first error is thrown: nothing keeps writing after extraction has failed.
+ */
+async function runConcurrently<T>(
+  items: T[],
+  limit: number,
+  outer: AbortSignal,
+  task: (item: T, signal: AbortSignal) => Promise<void>,
+): Promise<void> {
+  const controller = new AbortController();
+  const stop = () => controller.abort(outer.reason);
+  outer.addEventListener("abort", stop, { once: true });
+  let next = 0;
+  let failure: { err: unknown } | undefined;
+  const lane = async (): Promise<void> => {
+    while (next < items.length && !failure) {
+      const item = items[next++] as T;
+      try {
+        await task(item, controller.signal);
+      } catch (err) {
+        failure ??= { err };
+        controller.abort(err);
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  } finally {
+    outer.removeEventListener("abort", stop);
+  }
+  if (failure) throw failure.err;
 }
 
 function resolveKey(all: Resource[], parent: Resource): Resource {
@@ -157,6 +193,7 @@ class ResourceRunner {
     const o = r.options;
     const pk = toArray(o.primaryKey);
     const inc = o.incremental;
+    this.#signal = opts.signal;
     this.#tracker = inc
       ? new IncrementalTracker(r.name, inc, state.incremental?.[inc.cursor], pk)
       : undefined;
@@ -168,11 +205,15 @@ class ResourceRunner {
       endValue: undefined,
       lastValue: undefined,
     };
+    const runner = this;
     this.#ctx = {
       resourceName: r.name,
       incremental,
       state: userState,
-      signal: opts.signal,
+      // The signal of the run, or of the concurrent group this root resource runs in.
+      get signal() {
+        return runner.#signal;
+      },
       log: childLogger(opts.log, r.name),
     };
     const wd = resolveWriteDisposition(o.writeDisposition);
@@ -203,12 +244,15 @@ class ResourceRunner {
     this.#jsonItems = o.jsonItems === true && !r.steps.some((s) => s.kind === "map");
   }
 
-  async runRoot(emit: (chunk: Item) => Promise<void>): Promise<void> {
+  async runRoot(emit: (chunk: Item) => Promise<void>, signal: AbortSignal): Promise<void> {
     const body = this.#r.body;
     if (body.kind !== "function") return;
     if (this.#limit === 0) return;
+    this.#signal = signal;
     await this.#drain(() => body.fn(this.#ctx), emit);
   }
+
+  #signal: AbortSignal;
 
   async runTransformer(input: Item, emit: (chunk: Item) => Promise<void>): Promise<void> {
     const body = this.#r.body;
@@ -232,7 +276,7 @@ class ResourceRunner {
     try {
       if (Symbol.asyncIterator in produced || !Array.isArray(produced)) {
         for await (const chunk of produced as AsyncIterable<Item>) {
-          this.#opts.signal.throwIfAborted();
+          this.#signal.throwIfAborted();
           await this.#handleChunk(chunk, emit);
         }
       } else {

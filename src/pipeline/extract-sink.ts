@@ -17,6 +17,8 @@ const EXTRACT_FILE_BYTES = 16 * 1024 * 1024;
 export class PackageExtractSink implements ExtractSink {
   readonly #dir: string;
   readonly #writers = new Map<string, RotatingJsonlWriter>();
+  /** A table's write that is waiting for the disk: later writes to that table queue behind it. */
+  readonly #pending = new Map<string, Promise<void>>();
   readonly tables: Record<string, TableHints> = {};
   readonly report: EncodeReport = { skipped: new Map() };
 
@@ -29,6 +31,10 @@ export class PackageExtractSink implements ExtractSink {
   }
 
   write(table: string, item: Item, json = false): Promise<void> | undefined {
+    // Resources extracting concurrently may write to one table (table functions): a writer takes one write at a
+    // time while it flushes or rotates its file.
+    const pending = this.#pending.get(table);
+    if (pending) return pending.then(() => this.write(table, item, json));
     let line: string;
     try {
       line = json ? encodeJsonItem(item, this.report) : encodeItem(item, this.report);
@@ -49,7 +55,13 @@ export class PackageExtractSink implements ExtractSink {
       w = new RotatingJsonlWriter(this.#dir, prefix, { maxFileBytes: EXTRACT_FILE_BYTES });
       this.#writers.set(table, w);
     }
-    return w.write(line);
+    const waiting = w.write(line);
+    if (!waiting) return undefined;
+    const tracked: Promise<void> = waiting.finally(() => {
+      if (this.#pending.get(table) === tracked) this.#pending.delete(table);
+    });
+    this.#pending.set(table, tracked);
+    return tracked;
   }
 
   /** Closes all files; returns file names per table. */

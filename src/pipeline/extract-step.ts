@@ -10,6 +10,11 @@ export interface ExtractInfo {
   items: Record<string, number>;
 }
 
+function defaultExtractConcurrency(): number {
+  const n = Number(process.env.FERRY_EXTRACT_CONCURRENCY);
+  return Number.isInteger(n) && n > 0 ? n : 4;
+}
+
 /** The state extraction starts from: the newest pending package's, else the committed one. */
 async function baseState(ctx: PipelineContext): Promise<PipelineState> {
   const pending = await ctx.store.list();
@@ -44,6 +49,7 @@ export async function extractStep(
       log: ctx.log,
       ...(options.schemaContract !== undefined ? { schemaContract: options.schemaContract } : {}),
       onProgress: (p) => ctx.emit({ stage: "extract", resource: p.resource, items: p.items }),
+      concurrency: options.extractConcurrency ?? defaultExtractConcurrency(),
     });
     const files = await sink.close();
     const warnings = sink.warnings();

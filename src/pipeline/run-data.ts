@@ -21,6 +21,11 @@ export interface RunOptions {
   /** Wins over the resources' own contracts for this run. */
   schemaContract?: SchemaContractSetting;
   maxTableNesting?: number;
+  /**
+   * How many root resources extract at once (default 4, or `FERRY_EXTRACT_CONCURRENCY`): a source of many API
+   * endpoints or database tables waits on all of them together.
+   */
+  extractConcurrency?: number;
 }
 
 /** Anything `run()` accepts. */
