@@ -73,10 +73,12 @@ export class RelationalNormalizer {
     if (cached) return cached;
     const contract = resolveContract(hints.schemaContract);
     const merge = hints.writeDisposition === "merge";
+    // A resource's table name longer than the destination allows is shortened like any other identifier.
+    const tableName = this.#columnName(name);
     const ctx: TableCtx = {
-      table: this.#schema.getTable(name) ?? { name, columns: {} },
+      table: this.#schema.getTable(tableName) ?? { name: tableName, columns: {} },
       contract,
-      isNew: this.#schema.getTable(name) === undefined,
+      isNew: this.#schema.getTable(tableName) === undefined,
       nesting: 0,
       merge,
       upsertKey: merge && hints.mergeStrategy === "upsert" ? hints.primaryKey : undefined,
@@ -206,7 +208,7 @@ export class RelationalNormalizer {
   }
 
   #hintedJson(ctx: TableCtx, name: string): boolean {
-    return ctx.table.columns[this.#columnName(name)]?.type === "json";
+    return columnOf(ctx.table, this.#columnName(name))?.type === "json";
   }
 
   #columnName(name: string): string {
@@ -233,11 +235,11 @@ export class RelationalNormalizer {
       return;
     }
     let name = this.#columnName(rawName);
-    let col = ctx.table.columns[name];
+    let col = columnOf(ctx.table, name);
     // Two source keys that normalize to one name ("Name", "name"): the first keeps it, the other gets a hashed suffix.
     if (col !== undefined && !(col.origin !== undefined ? col.origin === origin : canonical)) {
       name = this.#conflictName(name, origin);
-      col = ctx.table.columns[name];
+      col = columnOf(ctx.table, name);
     }
     if (col === undefined) {
       col = this.#newColumn(ctx, name, origin, canonical && name === rawName, value, type);
@@ -275,7 +277,7 @@ export class RelationalNormalizer {
 
   #setVariant(ctx: TableCtx, row: Row, col: Column, value: unknown, type: DataType): void {
     const vname = shortenIdentifier(variantColumnName(col.name, type), this.#maxLen);
-    let variant = ctx.table.columns[vname];
+    let variant = columnOf(ctx.table, vname);
     if (variant === undefined) {
       const mode = ctx.contract.data_type;
       if (mode !== "evolve" && !this.#contractAllows(mode, ctx, "data_type", col.name, type, value, col.type))
@@ -334,7 +336,7 @@ export class RelationalNormalizer {
   }
 
   #ensureSystemColumn(ctx: TableCtx, name: string, value: unknown): void {
-    if (ctx.table.columns[name] !== undefined) return;
+    if (columnOf(ctx.table, name) !== undefined) return;
     const type: DataType = typeof value === "number" ? "bigint" : "text";
     // origin "" marks a system column: a data key named "_ferry_id" is treated as a conflicting key.
     this.#schema.addColumn(ctx.table.name, { name, type, nullable: false, origin: "" });
@@ -371,7 +373,11 @@ export class RelationalNormalizer {
   #applyColumnHints(ctx: TableCtx, hints: TableHints): void {
     const wanted = new Map<string, Partial<Column>>();
     const add = (raw: string, hint: Partial<Column>) => {
-      const name = this.#columnName(normalizePath(raw));
+      let name = this.#columnName(normalizePath(raw));
+      const prev = wanted.get(name);
+      // Two hinted keys that normalize to one name ("Name", "name!"): as in the data, the first keeps it.
+      if (prev && (prev.origin ?? name) !== (isSameOrigin(name, raw) ? name : raw))
+        name = this.#conflictName(name, raw);
       const origin = raw;
       wanted.set(name, { ...wanted.get(name), ...hint, ...(isSameOrigin(name, origin) ? {} : { origin }) });
     };
@@ -380,7 +386,7 @@ export class RelationalNormalizer {
     for (const k of hints.mergeKey ?? []) add(k, { mergeKey: true });
     const later: Record<string, Partial<Column>> = {};
     for (const [name, hint] of wanted) {
-      const col = ctx.table.columns[name];
+      const col = columnOf(ctx.table, name);
       if (col) Object.assign(col, withoutType(hint));
       else if (
         hint.type !== undefined &&
@@ -403,11 +409,16 @@ export class RelationalNormalizer {
       const t = this.#schema.getTable(tableName);
       if (!t) continue;
       for (const [name, hint] of Object.entries(hints)) {
-        const col = t.columns[name];
+        const col = columnOf(t, name);
         if (col) Object.assign(col, withoutType(hint));
       }
     }
   }
+}
+
+/** A table's own column (`constructor` or `valueOf` are column names, not properties of every object). */
+function columnOf(table: Table, name: string): Column | undefined {
+  return Object.hasOwn(table.columns, name) ? table.columns[name] : undefined;
 }
 
 function withoutType(hint: Partial<Column>): Partial<Column> {

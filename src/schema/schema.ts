@@ -53,7 +53,8 @@ export class Schema {
   }
 
   getTable(name: string): Table | undefined {
-    return this.#tables[name];
+    // Own tables only: "constructor" or "toString" are table names like any other.
+    return Object.hasOwn(this.#tables, name) ? this.#tables[name] : undefined;
   }
 
   /** Root tables (no parent), in creation order. */
@@ -82,7 +83,7 @@ export class Schema {
   }
 
   addTable(table: Table): Table {
-    if (this.#tables[table.name]) throw new Error(`table ${table.name} already exists`);
+    if (this.getTable(table.name)) throw new Error(`table ${table.name} already exists`);
     this.#tables[table.name] = table;
     this.#changes.push(
       table.parent === undefined

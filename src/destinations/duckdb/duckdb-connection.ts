@@ -59,6 +59,18 @@ export class DuckDbConnection implements SqlConnection {
     return reader.convertRowObjects(this.#convert) as QueryRow[];
   }
 
+  async begin(): Promise<void> {
+    await this.#conn.run("BEGIN TRANSACTION");
+  }
+
+  async commit(): Promise<void> {
+    await this.#conn.run("COMMIT");
+  }
+
+  async rollback(): Promise<void> {
+    await this.#conn.run("ROLLBACK").catch(() => undefined);
+  }
+
   async close(): Promise<void> {
     this.#conn.closeSync();
     if (this.#ownsInstance) this.#instance.closeSync();

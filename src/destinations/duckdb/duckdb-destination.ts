@@ -11,7 +11,8 @@ import type {
 import type { SqlConnection } from "../sql/sql-connection.js";
 import { type SqlDriver, SqlLoadClient } from "../sql/sql-load-client.js";
 import { DuckDbConnection } from "./duckdb-connection.js";
-import { duckdbColumnType, duckdbDialect } from "./duckdb-dialect.js";
+import { duckdbDialect } from "./duckdb-dialect.js";
+import { loadFileSelectExpr, readLoadFilesSql } from "./load-file-sql.js";
 
 export const duckdbCapabilities: DestinationCapabilities = Object.freeze({
   maxIdentifierLength: 120,
@@ -23,34 +24,23 @@ export const duckdbCapabilities: DestinationCapabilities = Object.freeze({
   supportsSql: true,
 });
 
-/** read_json's own type for a column: binary travels as base64 text and is decoded in the SELECT. */
-function readType(c: Column): string {
-  return c.type === "binary" ? "VARCHAR" : duckdbColumnType(c);
-}
-
-/**
- * read_json allocates buffers of twice its maximum object size: size them by the file's longest line instead of
- * a fixed maximum, so ordinary loads stay small and a 50 MB value still fits.
- */
-function objectSize(job: LoadJob): number {
-  const MB = 1024 * 1024;
-  return Math.min(Math.max(16 * MB, (job.maxLineBytes ?? 256 * MB) + MB), 2047 * MB);
+/** The statement that inserts a JSONL load file into `target` with DuckDB's read_json. */
+function copyFileSql(job: LoadJob, target: string, columns: Column[], extra: Column[]): string {
+  const all = [...columns, ...extra];
+  const q = duckdbDialect.quoteIdent;
+  return (
+    `INSERT INTO ${target} (${all.map((c) => q(c.name)).join(", ")}) ` +
+    `SELECT ${all.map(loadFileSelectExpr).join(", ")} FROM ${readLoadFilesSql(job.path, all, job.maxLineBytes)}`
+  );
 }
 
 const driver: SqlDriver = {
   dialect: duckdbDialect,
   capabilities: duckdbCapabilities,
-  copyFileSql(job: LoadJob, target: string, columns: Column[], extra: Column[] = []): string {
-    const all = [...columns, ...extra];
-    const q = duckdbDialect.quoteIdent;
-    const spec = all
-      .map((c) => `${duckdbDialect.quoteLiteral(c.name)}: ${duckdbDialect.quoteLiteral(readType(c))}`)
-      .join(", ");
-    const select = all.map((c) => (c.type === "binary" ? `from_base64(${q(c.name)})` : q(c.name))).join(", ");
-    return (
-      `INSERT INTO ${target} (${all.map((c) => q(c.name)).join(", ")}) SELECT ${select} FROM read_json(${duckdbDialect.quoteLiteral(job.path)}, ` +
-      `format = 'newline_delimited', columns = {${spec}}, maximum_object_size = ${objectSize(job)}, ignore_errors = false)`
-    );
+  staging: { kind: "temp" },
+  async loadFile(conn, job, target, columns, extra) {
+    await conn.execute(copyFileSql(job, target, columns, extra));
+    return undefined;
   },
   async existingColumns(conn: SqlConnection, dataset: string) {
     const rows = await conn.query(

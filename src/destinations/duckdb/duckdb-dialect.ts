@@ -31,4 +31,5 @@ export const duckdbDialect: SqlDialect = {
   timestampType: "TIMESTAMPTZ",
   // search_path is a list of identifiers: quote the name inside the string so any character survives.
   useDatasetSql: (dataset) => `SET search_path = ${quoteLiteralAnsi(quoteIdentAnsi(dataset))}`,
+  upsert: "update-insert",
 };

@@ -4,15 +4,34 @@ import { SYSTEM_COLUMNS } from "../../schema/types.js";
 import { qualified } from "./ddl.js";
 import type { SqlDialect } from "./sql-dialect.js";
 
-/** Column the load files of merge root tables carry to keep the order rows arrived in ("latest wins"). */
+/**
+ * Column the load files of merge root tables carry to keep the order rows arrived in ("latest wins").
+ *
+ * @example
+ * const seq: Column = { name: SEQ_COLUMN, type: "bigint" }; // staged next to the table's own columns
+ */
 export const SEQ_COLUMN = SEQ_FIELD;
 
+/**
+ * Session temp table holding the deduplicated staged root rows while a merge runs (dropped at its end).
+ *
+ * @example
+ * dialect.quoteIdent(DEDUP_TABLE) // '"_ferry_dedup"'
+ */
+export const DEDUP_TABLE = "_ferry_dedup";
+
+/**
+ * What a merge needs: the family's tables, where they are staged, and the strategy.
+ *
+ * @example
+ * mergeStatements({ dialect, dataset: "gh", root, children, staging: plan.name, strategy: "upsert" })
+ */
 export interface MergeInput {
   dialect: SqlDialect;
   dataset: string;
   root: Table;
   children: Table[];
-  /** Name of the staging (temp) table of a table. */
+  /** Quoted (and qualified when needed) name of the staging table of a table. */
   staging: (table: string) => string;
   strategy: "delete-insert" | "upsert";
 }
@@ -22,14 +41,18 @@ const cols = (t: Table): Column[] => Object.values(t.columns);
 /**
  * SQL statements that merge staged rows into their tables, keeping child tables consistent through
  * `_ferry_root_id`: deduplicate by primary key (latest or `dedupSort` wins), honour `hardDelete`, and replace
- * whole partitions by `mergeKey`. Run them inside the package transaction.
+ * whole partitions by `mergeKey`. Run them inside the package transaction. `upsert` follows the dialect's
+ * `upsert` spelling (UPDATE then INSERT, or `INSERT ... ON CONFLICT`).
+ *
+ * @example
+ * for (const sql of mergeStatements(input)) await conn.execute(sql);
  */
 export function mergeStatements(m: MergeInput): string[] {
   const { dialect: d, root } = m;
   const q = (n: string) => d.quoteIdent(n);
   const target = qualified(d, m.dataset, root.name);
-  const staged = q(m.staging(root.name));
-  const dedup = q(`${m.staging(root.name)}_dedup`);
+  const staged = m.staging(root.name);
+  const dedup = q(DEDUP_TABLE);
   const columns = cols(root);
   const pk = columns.filter((c) => c.primaryKey).map((c) => c.name);
   const mk = columns.filter((c) => c.mergeKey).map((c) => c.name);
@@ -71,18 +94,7 @@ export function mergeStatements(m: MergeInput): string[] {
     out.push(
       `DELETE FROM ${target} AS d WHERE EXISTS (SELECT 1 FROM ${dedup} s WHERE ${match(pk, "s", "d")} AND ${deleted})`,
     );
-    const setList = columns
-      .filter((c) => !c.primaryKey)
-      .map((c) => `${q(c.name)} = s.${q(c.name)}`)
-      .join(", ");
-    if (setList) {
-      out.push(
-        `UPDATE ${target} AS d SET ${setList} FROM ${dedup} s WHERE ${match(pk, "s", "d")} AND NOT (${deleted})`,
-      );
-    }
-    out.push(
-      `INSERT INTO ${target} (${list}) SELECT ${sList} FROM ${dedup} s WHERE NOT (${deleted}) AND NOT EXISTS (SELECT 1 FROM ${target} d WHERE ${match(pk, "s", "d")})`,
-    );
+    out.push(...upsertRows(d, target, dedup, columns, pk, deleted));
   } else {
     // delete-insert: remove every existing row (and its children) whose key or partition is in the load.
     for (const child of m.children) {
@@ -99,9 +111,39 @@ export function mergeStatements(m: MergeInput): string[] {
       .join(", ");
     out.push(
       // Matching the root's sequence too: upsert duplicates of a key share their ids, only the winner's children load.
-      `INSERT INTO ${qualified(d, m.dataset, child.name)} (${cl}) SELECT ${cl} FROM ${q(m.staging(child.name))} c WHERE EXISTS (SELECT 1 FROM ${dedup} s WHERE s.${id} = c.${rootId} AND s.${q(SEQ_COLUMN)} = c.${q(SEQ_COLUMN)} AND NOT (${deleted}))`,
+      `INSERT INTO ${qualified(d, m.dataset, child.name)} (${cl}) SELECT ${cl} FROM ${m.staging(child.name)} c WHERE EXISTS (SELECT 1 FROM ${dedup} s WHERE s.${id} = c.${rootId} AND s.${q(SEQ_COLUMN)} = c.${q(SEQ_COLUMN)} AND NOT (${deleted}))`,
     );
   }
   out.push(`DROP TABLE ${dedup}`);
+  return out;
+}
+
+/** The statements that write the deduplicated, not deleted rows of an upsert, in the dialect's spelling. */
+function upsertRows(
+  d: SqlDialect,
+  target: string,
+  dedup: string,
+  columns: Column[],
+  pk: string[],
+  deleted: string,
+): string[] {
+  const q = (n: string) => d.quoteIdent(n);
+  const list = columns.map((c) => q(c.name)).join(", ");
+  const sList = columns.map((c) => `s.${q(c.name)}`).join(", ");
+  const rest = columns.filter((c) => !c.primaryKey);
+  const match = pk.map((k) => `s.${q(k)} = d.${q(k)}`).join(" AND ");
+  if (d.upsert === "on-conflict") {
+    // The unique index on the primary key (uniqueKeyIndexSql) is the conflict target.
+    const set = rest.map((c) => `${q(c.name)} = EXCLUDED.${q(c.name)}`).join(", ");
+    return [
+      `INSERT INTO ${target} (${list}) SELECT ${sList} FROM ${dedup} s WHERE NOT (${deleted}) ON CONFLICT (${pk.map(q).join(", ")}) DO ${set ? `UPDATE SET ${set}` : "NOTHING"}`,
+    ];
+  }
+  const out: string[] = [];
+  const set = rest.map((c) => `${q(c.name)} = s.${q(c.name)}`).join(", ");
+  if (set) out.push(`UPDATE ${target} AS d SET ${set} FROM ${dedup} s WHERE ${match} AND NOT (${deleted})`);
+  out.push(
+    `INSERT INTO ${target} (${list}) SELECT ${sList} FROM ${dedup} s WHERE NOT (${deleted}) AND NOT EXISTS (SELECT 1 FROM ${target} d WHERE ${match})`,
+  );
   return out;
 }

@@ -1,6 +1,11 @@
 import type { Column } from "../../schema/types.js";
 
-/** How a SQL destination spells names and types. */
+/**
+ * How a SQL destination spells names, types and the few statements that differ between engines.
+ *
+ * @example
+ * const pg: SqlDialect = { quoteIdent: quoteIdentAnsi, ..., upsert: "on-conflict" };
+ */
 export interface SqlDialect {
   /** Quotes and escapes an identifier: nothing from data can change the SQL around it. */
   quoteIdent(name: string): string;
@@ -13,13 +18,29 @@ export interface SqlDialect {
   readonly timestampType: string;
   /** Makes `dataset` the default schema of the session for unqualified names. */
   useDatasetSql(dataset: string): string;
+  /**
+   * How merge `upsert` writes rows: `update-insert` (UPDATE matching keys, then INSERT the new ones) or
+   * `on-conflict` (`INSERT ... ON CONFLICT (pk) DO UPDATE`, backed by a unique index on the primary key).
+   */
+  readonly upsert: "update-insert" | "on-conflict";
 }
 
-/** Standard SQL double-quote identifier quoting, used by DuckDB and Postgres. */
+/**
+ * Standard SQL double-quote identifier quoting, used by DuckDB and Postgres.
+ *
+ * @example
+ * quoteIdentAnsi('my "t"') // '"my ""t"""'
+ */
 export function quoteIdentAnsi(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
+/**
+ * Standard SQL string literal (quotes doubled); NUL characters are refused.
+ *
+ * @example
+ * quoteLiteralAnsi("it's") // "'it''s'"
+ */
 export function quoteLiteralAnsi(value: string): string {
   if (value.includes("\u0000")) throw new Error("NUL characters cannot appear in SQL literals");
   return `'${value.replace(/'/g, "''")}'`;

@@ -9,19 +9,39 @@ import { SYSTEM_TABLES } from "../../schema/types.js";
 import { DestinationError, errorMessage } from "../../util/errors.js";
 import type { Logger } from "../../util/log.js";
 import type { DestinationCapabilities, DestinationClient, QueryRow } from "../destination.js";
-import { addColumnSql, createTableSql, qualified, systemTablesSql } from "./ddl.js";
+import { addColumnSql, createTableSql, qualified, systemTablesSql, uniqueKeyIndexSql } from "./ddl.js";
 import { mergeStatements, SEQ_COLUMN } from "./merge-sql.js";
 import type { SqlConnection } from "./sql-connection.js";
 import type { SqlDialect } from "./sql-dialect.js";
+import { type MergeStaging, stagingPlan } from "./staging.js";
 
-/** What each SQL destination adds to the shared loader. */
-export interface SqlDriver {
+/**
+ * What each SQL destination adds to the shared loader: its dialect, capabilities, how it loads a job file, where
+ * merges stage rows, and which errors are worth a retry.
+ *
+ * @example
+ * const driver: SqlDriver<PostgresConnection> = { dialect, capabilities, staging, loadFile, existingColumns, isTransient };
+ * new SqlLoadClient(conn, driver, "github", logger);
+ */
+export interface SqlDriver<C extends SqlConnection = SqlConnection> {
   readonly dialect: SqlDialect;
   readonly capabilities: DestinationCapabilities;
-  /** A statement that inserts a JSONL load file into `target` (an already quoted name) with these columns. */
-  copyFileSql(job: LoadJob, target: string, columns: Column[], extra?: Column[]): string;
+  /** Where merge loads stage their rows (temp tables or a staging schema). */
+  readonly staging: MergeStaging;
+  /**
+   * Loads a JSONL load file into `target` (an already quoted, qualified name) with these columns (`extra`:
+   * columns the file carries beyond the table's, such as `_ferry_seq` for merges). Returns the rows loaded when
+   * the driver knows them.
+   */
+  loadFile(
+    conn: C,
+    job: LoadJob,
+    target: string,
+    columns: Column[],
+    extra: Column[],
+  ): Promise<number | undefined>;
   /** Existing tables and their columns in the dataset. */
-  existingColumns(conn: SqlConnection, dataset: string): Promise<Map<string, Set<string>>>;
+  existingColumns(conn: C, dataset: string): Promise<Map<string, Set<string>>>;
   /** Whether a driver error may go away on retry (lock held, connection reset...). */
   isTransient(err: unknown): boolean;
 }
@@ -31,15 +51,19 @@ const seqColumn: Column = { name: SEQ_COLUMN, type: "bigint" };
 /**
  * The shared loader of SQL destinations: migrates the dataset schema from the ferry schema, loads each job
  * file, applies write dispositions, and commits data, state, schema version and `_ferry_loads` together.
+ *
+ * @example
+ * const client = new SqlLoadClient(await PostgresConnection.open(session, log), driver, "github", log);
+ * await client.loadPackage(request);
  */
-export class SqlLoadClient implements DestinationClient {
+export class SqlLoadClient<C extends SqlConnection = SqlConnection> implements DestinationClient {
   readonly capabilities: DestinationCapabilities;
-  readonly #conn: SqlConnection;
-  readonly #driver: SqlDriver;
+  readonly #conn: C;
+  readonly #driver: SqlDriver<C>;
   readonly #dataset: string;
   readonly #log: Logger;
 
-  constructor(conn: SqlConnection, driver: SqlDriver, dataset: string, log: Logger) {
+  constructor(conn: C, driver: SqlDriver<C>, dataset: string, log: Logger) {
     this.#conn = conn;
     this.#driver = driver;
     this.#dataset = dataset;
@@ -51,15 +75,24 @@ export class SqlLoadClient implements DestinationClient {
     return this.#driver.dialect;
   }
 
+  /** Packages this client has tried to load: a retry first checks whether an earlier COMMIT went through. */
+  readonly #attempted = new Set<string>();
+
   async loadPackage(req: PackageLoadRequest): Promise<void> {
-    await this.#exec("BEGIN TRANSACTION");
+    // A connection lost during COMMIT leaves its outcome unknown: never load a package twice.
+    if (this.#attempted.has(req.loadId) && (await this.isLoadCompleted(req.loadId))) {
+      this.#log.info(`load ${req.loadId} was committed before the connection was lost; not loading it again`);
+      return;
+    }
+    this.#attempted.add(req.loadId);
+    await this.#conn.begin();
     try {
       await this.#migrate(req.schema);
       for (const family of req.families) await this.#loadFamily(family, req);
       await this.#writeSystemRows(req);
-      await this.#exec("COMMIT");
+      await this.#conn.commit();
     } catch (err) {
-      await this.#conn.execute("ROLLBACK").catch(() => undefined);
+      await this.#conn.rollback();
       throw this.#wrap(err, req.loadId);
     }
   }
@@ -73,12 +106,18 @@ export class SqlLoadClient implements DestinationClient {
       if (columns.length === 0) continue;
       const have = existing.get(table.name);
       if (!have) {
-        await this.#exec(createTableSql(this.#d, this.#dataset, table.name, columns));
+        await this.#exec(createTableSql(this.#d, qualified(this.#d, this.#dataset, table.name), columns));
         this.#log.debug(`created table ${table.name}`);
-        continue;
+      } else {
+        for (const c of columns) {
+          if (!have.has(c.name)) await this.#exec(addColumnSql(this.#d, this.#dataset, table.name, c));
+        }
       }
-      for (const c of columns) {
-        if (!have.has(c.name)) await this.#exec(addColumnSql(this.#d, this.#dataset, table.name, c));
+      const pk = columns.filter((c) => c.primaryKey).map((c) => c.name);
+      const upsert = table.writeDisposition === "merge" && table.mergeStrategy === "upsert";
+      if (upsert && pk.length > 0 && this.#d.upsert === "on-conflict") {
+        const max = this.capabilities.maxIdentifierLength;
+        await this.#exec(uniqueKeyIndexSql(this.#d, this.#dataset, table.name, pk, max));
       }
     }
   }
@@ -106,24 +145,12 @@ export class SqlLoadClient implements DestinationClient {
       return;
     }
     if (family.jobs.length === 0) return;
-    const staging = (name: string) => `_ferry_stg_${tables.findIndex((t) => t.name === name)}`;
-    for (const t of tables) {
-      await this.#exec(
-        createTableSql(
-          this.#d,
-          this.#dataset,
-          staging(t.name),
-          [...Object.values(t.columns), seqColumn],
-          true,
-        ),
-      );
-    }
+    const plan = stagingPlan(this.#d, this.#driver.staging, this.#dataset, tables);
+    for (const sql of plan.setup([seqColumn])) await this.#exec(sql);
     for (const job of family.jobs) {
       const table = tables.find((t) => t.name === job.table);
       if (!table) continue;
-      await this.#runJob(job, req, this.#d.quoteIdent(staging(table.name)), Object.values(table.columns), [
-        seqColumn,
-      ]);
+      await this.#runJob(job, req, plan.name(table.name), Object.values(table.columns), [seqColumn]);
     }
     const children = tables.filter((t) => t !== root);
     for (const sql of mergeStatements({
@@ -131,12 +158,12 @@ export class SqlLoadClient implements DestinationClient {
       dataset: this.#dataset,
       root,
       children,
-      staging,
+      staging: plan.name,
       strategy: root.mergeStrategy ?? "delete-insert",
     })) {
       await this.#exec(sql);
     }
-    for (const t of tables) await this.#exec(`DROP TABLE ${this.#d.quoteIdent(staging(t.name))}`);
+    for (const sql of plan.teardown()) await this.#exec(sql);
   }
 
   async #runJob(
@@ -148,7 +175,8 @@ export class SqlLoadClient implements DestinationClient {
   ): Promise<void> {
     await req.onJobStarted(job);
     try {
-      await this.#exec(this.#driver.copyFileSql(job, target, columns, extra));
+      const rows = await this.#driver.loadFile(this.#conn, job, target, columns, extra);
+      if (rows !== undefined) this.#log.debug(`loaded ${rows} rows of ${job.table} from ${job.id}`);
     } catch (err) {
       throw this.#wrap(err, req.loadId, job);
     }

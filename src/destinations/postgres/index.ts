@@ -1,0 +1,6 @@
+export {
+  type PostgresOptions,
+  postgres,
+  postgresCapabilities,
+  stagingSchema,
+} from "./postgres-destination.js";
