@@ -64,4 +64,7 @@ const restApi: SpecSourceFactory = async (config, ctx) => {
 export const SPEC_SOURCES: Record<string, SpecSourceFactory> = {
   json_files: jsonFiles,
   rest_api: restApi,
+  // `type: sql_database` (src/sources/sql-database/spec.ts), loaded only when a spec uses it.
+  sql_database: async (config, ctx) =>
+    (await import("../sources/sql-database/spec.js")).sqlDatabaseFromSpec(config, ctx),
 };

@@ -1,0 +1,173 @@
+import type { IncrementalOptions } from "../../extract/incremental.js";
+import { type Resource, type ResourceContext, resource } from "../../extract/resource.js";
+import type { ColumnHint, DataType, WriteDisposition } from "../../schema/types.js";
+import { ConfigError, ExtractError } from "../../util/errors.js";
+import { connectEngine } from "./connect-engine.js";
+import type { SqlUrl } from "./connection-url.js";
+import { describeLocation, recordKey, type SqlColumn, type SqlTableInfo } from "./engine.js";
+import type { SqlIncremental } from "./options.js";
+
+export interface TableResourceOptions {
+  url: SqlUrl;
+  /** The table as reflected when the source was created (hints, primary key, cursor check). */
+  table: SqlTableInfo;
+  chunkSize: number;
+  incremental?: SqlIncremental;
+  writeDisposition?: WriteDisposition;
+  /** Overrides the reflected primary key. */
+  primaryKey?: string[];
+}
+
+/** Cursor columns ferry compares exactly in SQL and in its own state: integers, timestamps, dates. */
+const CURSOR_TYPES: DataType[] = ["bigint", "timestamp", "date"];
+
+/**
+ * Column hints from reflection: exact types (decimal precision and scale included) and nullability, so even an
+ * empty table is created with the right types.
+ *
+ * @example
+ * columnHints(table) // { id: { type: "bigint", nullable: false }, price: { type: "decimal", precision: 12, scale: 2, ... } }
+ */
+export function columnHints(table: SqlTableInfo): Record<string, ColumnHint> {
+  const hints: Record<string, ColumnHint> = {};
+  for (const c of table.columns) {
+    hints[recordKey(c.name)] = {
+      type: c.type,
+      nullable: c.nullable,
+      ...(c.precision !== undefined ? { precision: c.precision } : {}),
+      ...(c.scale !== undefined ? { scale: c.scale } : {}),
+    };
+  }
+  return hints;
+}
+
+function cursorColumn(table: SqlTableInfo, inc: SqlIncremental, where: string): SqlColumn {
+  const col = table.columns.find((c) => c.name === inc.cursor);
+  if (!col) {
+    throw new ConfigError(`cursor column "${inc.cursor}" not found in table "${table.name}" (${where})`, {
+      fields: { table: table.name, column: inc.cursor },
+      hint: `use one of its columns (case-sensitive): ${table.columns.map((c) => c.name).join(", ")}`,
+    });
+  }
+  if (!CURSOR_TYPES.includes(col.type)) {
+    throw new ConfigError(
+      `cursor column "${col.name}" of table "${table.name}" has type ${col.nativeType}, which cannot be an incremental cursor`,
+      {
+        fields: { table: table.name, column: col.name },
+        hint: "use an integer, timestamp or date column (an id, updated_at ...)",
+      },
+    );
+  }
+  return col;
+}
+
+function defaultDisposition(o: TableResourceOptions, primaryKey: string[]): WriteDisposition {
+  if (o.writeDisposition !== undefined) return o.writeDisposition;
+  if (!o.incremental) return "replace";
+  return primaryKey.length > 0 ? "merge" : "append";
+}
+
+/**
+ * The resource that loads one table: reflected types as column hints, the primary key for merge, and a
+ * generator that opens its own connection, streams pages (from the incremental start value, ordered by the
+ * cursor) and closes the connection however the run ends.
+ *
+ * @example
+ * const r = tableResource({ url: parseSqlUrl(url), table: reflected, chunkSize: 10_000 });
+ */
+export function tableResource(o: TableResourceOptions): Resource {
+  const t = o.table;
+  const where = describeLocation(o.url.where);
+  const primaryKey = o.primaryKey ?? t.primaryKey;
+  for (const k of primaryKey) {
+    if (!t.columns.some((c) => c.name === k)) {
+      throw new ConfigError(`primary key column "${k}" not found in table "${t.name}" (${where})`, {
+        fields: { table: t.name, column: k },
+        hint: `use one of its columns: ${t.columns.map((c) => c.name).join(", ")}`,
+      });
+    }
+  }
+  const inc = o.incremental;
+  const cursor = inc ? cursorColumn(t, inc, where) : undefined;
+  const incremental: IncrementalOptions | undefined =
+    inc && cursor
+      ? {
+          cursor: recordKey(cursor.name),
+          lastValueFunc: "max",
+          ...(inc.initialValue !== undefined ? { initialValue: inc.initialValue } : {}),
+          ...(inc.endValue !== undefined ? { endValue: inc.endValue } : {}),
+          ...(inc.lag !== undefined ? { lag: inc.lag } : {}),
+          ...(inc.onCursorMissing !== undefined ? { onCursorMissing: inc.onCursorMissing } : {}),
+        }
+      : undefined;
+  // Plain JSON records (no Buffer, no NaN) take the extractor's fast path; a bigint beyond 2^53 falls back by itself.
+  const jsonItems = !t.columns.some((c) => c.type === "binary" || c.type === "double");
+  const chunkSize = o.chunkSize;
+  const url = o.url;
+
+  async function* read(ctx: ResourceContext): AsyncGenerator<Record<string, unknown>[]> {
+    const engine = await connectEngine(url);
+    try {
+      // Read with the table as it is now (a column may have been added since the source was created).
+      const [now] = await engine.reflect({ schema: t.schema, includeViews: true, tables: [t.name] });
+      if (!now) {
+        throw new ExtractError(`table "${t.name}" no longer exists in schema "${t.schema}" (${where})`, {
+          fields: { table: t.name },
+          hint: "check whether it was dropped or renamed; exclude it from the source if it is gone",
+        });
+      }
+      if (jsonItems && now.columns.some((c) => c.type === "binary" || c.type === "double")) {
+        throw new ExtractError(
+          `table "${t.name}" got a binary or floating-point column since the source was created`,
+          {
+            fields: { table: t.name },
+            hint: "create the source again (sqlDatabase / sqlTable) so it reflects the table as it is now",
+          },
+        );
+      }
+      for (const c of now.columns) {
+        if (!c.known) {
+          ctx.log.warn(
+            `column "${c.name}" of table "${t.name}" has type ${c.nativeType}, which ferry does not know: it is loaded as text`,
+          );
+        }
+      }
+      const cursorNow = cursor ? now.columns.find((c) => c.name === cursor.name) : undefined;
+      if (cursor && !cursorNow) {
+        throw new ExtractError(
+          `cursor column "${cursor.name}" no longer exists in table "${t.name}" (${where})`,
+          {
+            fields: { table: t.name, column: cursor.name },
+          },
+        );
+      }
+      yield* engine.readPages(now, {
+        chunkSize,
+        ...(cursorNow
+          ? {
+              cursor: {
+                column: cursorNow,
+                ...(ctx.incremental.startValue !== undefined ? { start: ctx.incremental.startValue } : {}),
+                ...(ctx.incremental.endValue !== undefined ? { end: ctx.incremental.endValue } : {}),
+                includeNulls: inc?.onCursorMissing !== "exclude",
+              },
+            }
+          : {}),
+      });
+    } finally {
+      await engine.close();
+    }
+  }
+
+  return resource(
+    {
+      name: t.name,
+      columns: columnHints(t),
+      writeDisposition: defaultDisposition(o, primaryKey),
+      ...(primaryKey.length > 0 ? { primaryKey: primaryKey.map(recordKey) } : {}),
+      ...(incremental ? { incremental } : {}),
+      jsonItems,
+    },
+    read,
+  );
+}
