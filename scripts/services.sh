@@ -6,6 +6,7 @@
 #   scripts/services.sh status [name...]  one line per service; exit 1 if any is down
 #   scripts/services.sh env               the connection settings tests read (eval-able)
 #
+# Servers run in their own session (setsid), so they outlive the shell that started them.
 # Each service is one file in scripts/services/<name>.sh defining <name>_up, <name>_down, <name>_status and
 # <name>_env. Idempotent: `up` on a running service does nothing. Data and logs live in $FERRY_SERVICES_DIR
 # (default /tmp/ferry-services), never in the repository.

@@ -48,3 +48,55 @@ wait_port() {
   done
   return 1
 }
+
+# wait_http <url> <seconds>: until the URL answers with a 2xx status.
+wait_http() {
+  local url="$1" secs="${2:-30}"
+  for _ in $(seq 1 $((secs * 5))); do
+    if curl -sf -o /dev/null --max-time 2 "$url"; then return 0; fi
+    sleep 0.2
+  done
+  return 1
+}
+
+# go_install <binary> <module> <version>: builds a pinned Go program into $FERRY_SERVICES_DIR/bin with `go install`
+# (from the Go module proxy); does nothing when that version is already there.
+go_install() {
+  local bin="$1" module="$2" version="$3" dest="$FERRY_SERVICES_DIR/bin"
+  if [ -x "$dest/$bin" ] && [ "$(cat "$dest/$bin.version" 2>/dev/null)" = "$module@$version" ]; then return 0; fi
+  local go
+  go="$(command -v go || echo /usr/local/go/bin/go)"
+  if [ ! -x "$go" ]; then
+    echo "$bin: needs Go to build $module@$version" >&2
+    return 1
+  fi
+  echo "installing $bin ($module@$version, go install; a few minutes the first time)..."
+  mkdir -p "$dest"
+  local start=$SECONDS
+  if ! GOBIN="$dest" GOFLAGS=-buildvcs=false GOTOOLCHAIN=local CGO_ENABLED=0 \
+    "$go" install "$module@$version" >"$FERRY_SERVICES_DIR/$bin-install.log" 2>&1; then
+    echo "$bin: go install failed (log: $FERRY_SERVICES_DIR/$bin-install.log)" >&2
+    tail -5 "$FERRY_SERVICES_DIR/$bin-install.log" >&2
+    return 1
+  fi
+  echo "$module@$version" >"$dest/$bin.version"
+  echo "$bin: built in $((SECONDS - start)) s"
+}
+
+# npm_install_tool <dir> <package@version>: installs an npm package into its own folder (not the project's
+# dependencies); does nothing when that version is already there.
+npm_install_tool() {
+  local dir="$1" spec="$2"
+  if [ "$(cat "$dir/.installed" 2>/dev/null)" = "$spec" ]; then return 0; fi
+  echo "installing $spec (npm, into $dir)..."
+  mkdir -p "$dir"
+  local start=$SECONDS
+  if ! (cd "$dir" && npm install --prefix "$dir" --no-save --no-audit --no-fund --no-package-lock "$spec" \
+    >"$dir/install.log" 2>&1); then
+    echo "npm install $spec failed (log: $dir/install.log)" >&2
+    tail -5 "$dir/install.log" >&2
+    return 1
+  fi
+  echo "$spec" >"$dir/.installed"
+  echo "$spec: installed in $((SECONDS - start)) s"
+}

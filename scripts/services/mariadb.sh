@@ -19,7 +19,7 @@ mariadb_up() {
       --skip-test-db >"$MY_DIR/install.log" 2>&1
   fi
   # Started in the background; its PID file is what `down` stops.
-  nohup mariadbd --no-defaults --user="$user" --datadir="$MY_DIR/data" --bind-address=127.0.0.1 \
+  setsid nohup mariadbd --no-defaults --user="$user" --datadir="$MY_DIR/data" --bind-address=127.0.0.1 \
     --port="$MY_PORT" --socket="$MY_DIR/mariadb.sock" --pid-file="$MY_DIR/mariadb.pid" \
     --log-error="$MY_DIR/server.log" --innodb-flush-log-at-trx-commit=2 --max-connections=200 \
     --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci >/dev/null 2>&1 &

@@ -3,15 +3,13 @@ import { copyFile, mkdir, readdir, readFile, rename, rm, stat } from "node:fs/pr
 import { dirname, join, relative, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { uniqueId } from "../../util/hash.js";
+import { checkKey, checkPrefix } from "../location.js";
 import type { ObjectInfo, ObjectStore } from "../object-store.js";
 
 /** Rejects keys that would leave the root (`..`, absolute paths): keys may come from table names. */
 function safeKey(key: string): string {
-  const parts = key.split("/");
-  if (key.startsWith("/") || parts.some((p) => p === ".." || p === "." || p === "")) {
-    throw new Error(`invalid object key "${key}"`);
-  }
-  return parts.join(sep);
+  checkKey(key);
+  return key.split("/").join(sep);
 }
 
 /**
@@ -80,6 +78,7 @@ export class LocalStore implements ObjectStore {
   }
 
   async list(prefix: string): Promise<ObjectInfo[]> {
+    checkPrefix(prefix);
     const out: ObjectInfo[] = [];
     const walk = async (dir: string): Promise<void> => {
       let entries: import("node:fs").Dirent[];
