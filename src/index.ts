@@ -14,6 +14,8 @@ export type {
   QueryRow,
 } from "./destinations/destination.js";
 export { duckdb } from "./destinations/duckdb/index.js";
+export { type FilesystemOptions, filesystem } from "./destinations/filesystem/index.js";
+export { type PostgresOptions, postgres } from "./destinations/postgres/index.js";
 export type { IncrementalContext, IncrementalOptions } from "./extract/incremental.js";
 export {
   type Item,

@@ -1,9 +1,21 @@
 import { deep } from "./deep.js";
 import { events } from "./events.js";
+import { eventsPostgres } from "./events-postgres.js";
 import { nested } from "./nested.js";
+import { parquet } from "./parquet.js";
+import { postgres } from "./postgres.js";
 import { rest } from "./rest.js";
 import type { Scenario } from "./scenario.js";
 import { wide } from "./wide.js";
 
 /** Every scenario by name; add a file and a line here. */
-export const SCENARIOS: Record<string, Scenario> = { nested, events, wide, deep, rest };
+export const SCENARIOS: Record<string, Scenario> = {
+  nested,
+  events,
+  "events-postgres": eventsPostgres,
+  wide,
+  deep,
+  rest,
+  parquet,
+  postgres,
+};

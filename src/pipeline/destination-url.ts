@@ -11,11 +11,33 @@ const FACTORIES: Record<string, Factory> = {
     const path = rest.replace(/^\/\/(?=\/)/, "");
     return duckdb({ path: path === "" ? `${pipelineName}.duckdb` : path });
   },
+  postgres: async (rest) => {
+    const { postgres } = await import("../destinations/postgres/index.js");
+    return postgres({ url: `postgres:${rest}` });
+  },
+  postgresql: async (rest) => {
+    const { postgres } = await import("../destinations/postgres/index.js");
+    return postgres({ url: `postgresql:${rest}` });
+  },
+  ...Object.fromEntries(
+    ["file", "s3", "gs", "az"].map((scheme): [string, Factory] => [
+      scheme,
+      async (rest) => {
+        const { filesystem } = await import("../destinations/filesystem/index.js");
+        return filesystem({ url: `${scheme}:${rest}` });
+      },
+    ]),
+  ),
 };
 
 /**
  * Resolves a destination URL: `duckdb` (file `<pipeline>.duckdb` in the working directory),
- * `duckdb:path/file.duckdb`, `duckdb:///abs/file.duckdb`, `duckdb::memory:`.
+ * `duckdb:path/file.duckdb`, `duckdb:///abs/file.duckdb`, `duckdb::memory:`,
+ * `postgres://user:password@host:port/database` (or `postgresql://`), and files: `file:///abs/dir`,
+ * `s3://bucket/prefix`, `gs://bucket/prefix`, `az://container/prefix` (`?format=parquet|jsonl|csv&layout=...`).
+ *
+ * @example
+ * const d = await resolveDestination("postgres://etl:pw@127.0.0.1:5432/dw", "gh");
  */
 export async function resolveDestination(
   spec: string | Destination,

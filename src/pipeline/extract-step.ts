@@ -1,6 +1,8 @@
 import { extractSource } from "../extract/extractor.js";
 import { newLoadId } from "../util/hash.js";
+import type { Logger } from "../util/log.js";
 import type { PipelineContext } from "./context.js";
+import { assertDispositionsSupported } from "./disposition-check.js";
 import { PackageExtractSink } from "./extract-sink.js";
 import { emptyState, type PipelineState } from "./pipeline-state.js";
 import { type RunData, type RunOptions, toSource } from "./run-data.js";
@@ -35,25 +37,38 @@ export async function extractStep(
   options: RunOptions,
 ): Promise<ExtractInfo> {
   const src = toSource(data, options, ctx.name);
+  assertDispositionsSupported(await ctx.destination(), src);
   const base = await baseState(ctx);
   const loadId = newLoadId();
   const pkg = await ctx.store.create(loadId);
   const sink = new PackageExtractSink(pkg.extractedDir);
   ctx.emit({ stage: "extract", event: "start", loadId });
   const controller = new AbortController();
+  // What resources log as warnings (ctx.log.warn) are warnings of the run: they reach LoadInfo.warnings too.
+  const logged: string[] = [];
+  const log: Logger = {
+    debug: (m) => ctx.log.debug(m),
+    info: (m) => ctx.log.info(m),
+    warn: (m) => {
+      logged.push(m);
+      ctx.log.warn(m);
+    },
+    error: (m) => ctx.log.error(m),
+  };
   try {
     const result = await extractSource(src, {
       sink,
       resourceStates: base.sources[src.name]?.resources ?? {},
       signal: controller.signal,
-      log: ctx.log,
+      log,
       ...(options.schemaContract !== undefined ? { schemaContract: options.schemaContract } : {}),
       onProgress: (p) => ctx.emit({ stage: "extract", resource: p.resource, items: p.items }),
       concurrency: options.extractConcurrency ?? defaultExtractConcurrency(),
     });
     const files = await sink.close();
-    const warnings = sink.warnings();
-    for (const w of warnings) ctx.log.warn(w);
+    const sinkWarnings = sink.warnings();
+    for (const w of sinkWarnings) ctx.log.warn(w);
+    const warnings = [...logged, ...sinkWarnings];
     ctx.warnings.push(...warnings);
     const destination = await ctx.destination();
     const state: PipelineState = {

@@ -1,0 +1,97 @@
+/**
+ * `parquet`: the `events` workload (N GitHub-events-like records from an NDJSON file, root and child tables) into
+ * Parquet files with the filesystem destination: on local disk, and into the S3 emulator as well when
+ * `FERRY_BENCH_S3=1` (endpoint, keys and bucket from `scripts/services.sh env`: FERRY_TEST_S3_*).
+ * Checks the row count by reading the files back through dataset().
+ */
+
+import { createReadStream } from "node:fs";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { filesystem } from "../../src/destinations/filesystem/index.js";
+import { type Destination, pipeline, resource, silentLogger } from "../../src/index.js";
+import { uniqueId } from "../../src/util/hash.js";
+import { writeEvents } from "./events.js";
+import type { Scenario, ScenarioResult } from "./scenario.js";
+
+/** The events file, read line by line in pages of 1000. */
+function eventsResource(file: string) {
+  return resource({ name: "events", jsonItems: true }, async function* () {
+    const rl = createInterface({
+      input: createReadStream(file, { highWaterMark: 1 << 20 }),
+      crlfDelay: Infinity,
+    });
+    let page: unknown[] = [];
+    for await (const line of rl) {
+      page.push(JSON.parse(line));
+      if (page.length === 1000) {
+        yield page;
+        page = [];
+      }
+    }
+    if (page.length > 0) yield page;
+  });
+}
+
+async function runInto(name: string, destination: Destination, file: string, n: number, dir: string) {
+  const p = pipeline({ name, destination, dataset: "bench", dir: join(dir, ".ferry"), logger: silentLogger });
+  const t0 = Date.now();
+  const info = await p.run(eventsResource(file));
+  const ms = Date.now() - t0;
+  if (info.rows.events !== n) throw new Error(`expected ${n} events, got ${info.rows.events}`);
+  const [check] = await p.dataset().sql("select count(*) as n from events");
+  if (Number(check?.n) !== n) throw new Error(`read back ${check?.n} events from the files, expected ${n}`);
+  return { info, ms };
+}
+
+function s3Destination(): Destination | undefined {
+  if (process.env.FERRY_BENCH_S3 !== "1") return undefined;
+  const env = process.env;
+  const bucket = env.FERRY_TEST_S3_BUCKET ?? "ferry-test";
+  return filesystem({
+    url: `s3://${bucket}/bench-${uniqueId(8)}`,
+    endpoint: env.FERRY_TEST_S3_ENDPOINT ?? "http://127.0.0.1:59000",
+    region: env.AWS_REGION ?? "us-east-1",
+    credentials: {
+      access_key_id: env.FERRY_TEST_S3_ACCESS_KEY_ID ?? "ferry-minio",
+      secret_access_key: env.FERRY_TEST_S3_SECRET_ACCESS_KEY ?? "ferry-minio-secret",
+    },
+  });
+}
+
+export const parquet: Scenario = {
+  name: "parquet",
+  defaultRecords: 200_000,
+  async run({ records: n, dir }): Promise<ScenarioResult> {
+    const file = join(dir, "events.ndjson");
+    const bytes = await writeEvents(file, n);
+    const local = await runInto(
+      "bench_parquet",
+      filesystem({ url: `file://${join(dir, "lake")}` }),
+      file,
+      n,
+      dir,
+    );
+    const extra: Record<string, number | string> = { tables: Object.keys(local.info.rows).length };
+    const s3 = s3Destination();
+    if (s3) {
+      const remote = await runInto("bench_parquet_s3", s3, file, n, dir);
+      extra.s3Ms = remote.ms;
+      extra.s3RecordsPerSec = Math.round(n / (remote.ms / 1000));
+      extra.s3LoadMs = remote.info.durationsMs.load;
+      extra.s3TimesLocal = Number((remote.ms / local.ms).toFixed(2));
+    }
+    return {
+      records: n,
+      rows: Object.values(local.info.rows).reduce((a, b) => a + b, 0),
+      bytes,
+      measuredMs: local.ms,
+      stagesMs: {
+        extract: local.info.durationsMs.extract,
+        normalize: local.info.durationsMs.normalize,
+        load: local.info.durationsMs.load,
+      },
+      extra,
+    };
+  },
+};
