@@ -34,6 +34,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Statuses the caller handles itself (e.g. response actions): returned instead of raised or retried. */
   accept?: (status: number, text: string) => boolean;
+  /** Logs this request's attempts and retries (e.g. under the resource that asked); default the client's. */
+  log?: Logger;
 }
 
 const RETRYABLE = (status: number) => status === 429 || status === 408 || status >= 500;
@@ -141,6 +143,7 @@ export class HttpClient implements AuthTransport {
   /** Sends a request with auth, limits and retries; returns 2xx responses (and those `accept` takes). */
   async request(request: HttpRequest, options: RequestOptions = {}): Promise<HttpResponse> {
     let refreshed = false;
+    const log = options.log ?? this.#log;
     for (let attempt = 1; ; attempt++) {
       const req: HttpRequest = { ...request, headers: { ...request.headers }, params: { ...request.params } };
       if (this.#opts.auth && this.#sameOrigin(req.url)) await this.#opts.auth.apply(req, this);
@@ -152,7 +155,7 @@ export class HttpClient implements AuthTransport {
       try {
         await this.#rate?.wait();
         this.requests++;
-        this.#log.debug(`${label} (attempt ${attempt})`);
+        log.debug(`${label} (attempt ${attempt})`);
         res = await this.send(req, options.signal);
         // Paginators build the next request from this: give them the caller's request, not the one with credentials.
         res.request = request;
@@ -195,7 +198,7 @@ export class HttpClient implements AuthTransport {
         );
       }
       const delay = this.#delay(attempt, res?.headers.get("retry-after") ?? null);
-      this.#log.warn(`${label}: ${reason}; retry ${attempt}/${this.#retry.attempts - 1} in ${delay} ms`);
+      log.warn(`${label}: ${reason}; retry ${attempt}/${this.#retry.attempts - 1} in ${delay} ms`);
       await sleep(delay, options.signal);
     }
   }

@@ -91,6 +91,7 @@ export async function* fetchPages(o: FetchPagesOptions): AsyncGenerator<unknown[
     seen.add(sig);
     const res: HttpResponse = await o.client.request(request, {
       signal: o.signal,
+      log: o.log,
       accept: (status, text) => actions.some((a) => matches(a, status, text)),
     });
     const action = actions.find((a) => matches(a, res.status, res.text));

@@ -20,7 +20,10 @@ import { createPaginator } from "./paginators/index.js";
 import { fill, type PlaceholderValues } from "./placeholders.js";
 import { type ResolvedResource, resolveConfig } from "./resolve-config.js";
 
-/** Logs through the resource that is running, so client retries show up under its name. */
+/**
+ * Logs through the resource that ran last, for what the client logs outside a request (auth, origin warnings);
+ * requests log under their own resource (fetchPages passes it).
+ */
 function forwardingLogger(): { log: Logger; target: { current: Logger } } {
   const target = { current: silentLogger };
   return {
@@ -132,13 +135,13 @@ export function restApiSource(config: RestApiConfig): Source {
     log,
   });
   const concurrency = client.concurrency ?? 5;
-  const paginatorFor = (r: ResolvedResource) =>
-    createPaginator(r.endpoint.paginator ?? client.paginator, log);
+  const paginatorFor = (r: ResolvedResource, ctx: ResourceContext) =>
+    createPaginator(r.endpoint.paginator ?? client.paginator, ctx.log);
   const pages = (r: ResolvedResource, ctx: ResourceContext, parent?: Record<string, unknown>) =>
     fetchPages({
       client: http,
       request: firstRequest(r, ctx, parent),
-      paginator: paginatorFor(r),
+      paginator: paginatorFor(r, ctx),
       ...(r.endpoint.data_selector ? { dataSelector: r.endpoint.data_selector } : {}),
       ...(r.endpoint.response_actions ? { responseActions: r.endpoint.response_actions } : {}),
       signal: ctx.signal,
