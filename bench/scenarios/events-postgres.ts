@@ -7,11 +7,9 @@
  */
 
 import { randomBytes } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { pipeline, resource, silentLogger } from "../../src/index.js";
-import { writeEvents } from "./events.js";
+import { pipeline, silentLogger } from "../../src/index.js";
+import { eventsResource, writeEvents } from "./events.js";
 import type { Scenario } from "./scenario.js";
 
 const DEFAULT_URL = "postgres://ferry:ferry@127.0.0.1:55432/ferry_test";
@@ -62,21 +60,7 @@ export const eventsPostgres: Scenario = {
       dir: join(dir, ".ferry"),
       logger: silentLogger,
     });
-    const lines = resource({ name: "events", jsonItems: true }, async function* () {
-      const rl = createInterface({
-        input: createReadStream(file, { highWaterMark: 1 << 20 }),
-        crlfDelay: Infinity,
-      });
-      let page: unknown[] = [];
-      for await (const line of rl) {
-        page.push(JSON.parse(line));
-        if (page.length === 1000) {
-          yield page;
-          page = [];
-        }
-      }
-      if (page.length > 0) yield page;
-    });
+    const lines = eventsResource(file);
     try {
       const t0 = Date.now();
       const info = await p.run(lines);

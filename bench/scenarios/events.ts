@@ -67,6 +67,25 @@ export async function writeEvents(path: string, n: number): Promise<number> {
   return statSync(path).size;
 }
 
+/** The events file as a resource: read line by line, parsed, yielded in pages of 1000 (what users write). */
+export function eventsResource(file: string) {
+  return resource({ name: "events", jsonItems: true }, async function* () {
+    const rl = createInterface({
+      input: createReadStream(file, { highWaterMark: 1 << 20 }),
+      crlfDelay: Infinity,
+    });
+    let page: unknown[] = [];
+    for await (const line of rl) {
+      page.push(JSON.parse(line));
+      if (page.length === 1000) {
+        yield page;
+        page = [];
+      }
+    }
+    if (page.length > 0) yield page;
+  });
+}
+
 export const events: Scenario = {
   name: "events",
   defaultRecords: 1_000_000,
@@ -80,21 +99,7 @@ export const events: Scenario = {
       dir: join(dir, ".ferry"),
       logger: silentLogger,
     });
-    const lines = resource({ name: "events", jsonItems: true }, async function* () {
-      const rl = createInterface({
-        input: createReadStream(file, { highWaterMark: 1 << 20 }),
-        crlfDelay: Infinity,
-      });
-      let page: unknown[] = [];
-      for await (const line of rl) {
-        page.push(JSON.parse(line));
-        if (page.length === 1000) {
-          yield page;
-          page = [];
-        }
-      }
-      if (page.length > 0) yield page;
-    });
+    const lines = eventsResource(file);
     const t0 = Date.now();
     const info = await p.run(lines);
     const ferryMs = Date.now() - t0;

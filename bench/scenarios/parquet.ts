@@ -5,33 +5,12 @@
  * Checks the row count by reading the files back through dataset().
  */
 
-import { createReadStream } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { filesystem } from "../../src/destinations/filesystem/index.js";
-import { type Destination, pipeline, resource, silentLogger } from "../../src/index.js";
+import { type Destination, pipeline, silentLogger } from "../../src/index.js";
 import { uniqueId } from "../../src/util/hash.js";
-import { writeEvents } from "./events.js";
+import { eventsResource, writeEvents } from "./events.js";
 import type { Scenario, ScenarioResult } from "./scenario.js";
-
-/** The events file, read line by line in pages of 1000. */
-function eventsResource(file: string) {
-  return resource({ name: "events", jsonItems: true }, async function* () {
-    const rl = createInterface({
-      input: createReadStream(file, { highWaterMark: 1 << 20 }),
-      crlfDelay: Infinity,
-    });
-    let page: unknown[] = [];
-    for await (const line of rl) {
-      page.push(JSON.parse(line));
-      if (page.length === 1000) {
-        yield page;
-        page = [];
-      }
-    }
-    if (page.length > 0) yield page;
-  });
-}
 
 async function runInto(name: string, destination: Destination, file: string, n: number, dir: string) {
   const p = pipeline({ name, destination, dataset: "bench", dir: join(dir, ".ferry"), logger: silentLogger });

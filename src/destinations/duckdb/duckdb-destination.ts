@@ -8,6 +8,7 @@ import type {
   DestinationCapabilities,
   DestinationClient,
 } from "../destination.js";
+import { columnsByTable } from "../sql/ddl.js";
 import type { SqlConnection } from "../sql/sql-connection.js";
 import { type SqlDriver, SqlLoadClient } from "../sql/sql-load-client.js";
 import { DuckDbConnection } from "./duckdb-connection.js";
@@ -47,14 +48,7 @@ const driver: SqlDriver = {
       "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = $1 AND table_catalog = current_database() ORDER BY table_name, ordinal_position",
       [dataset],
     );
-    const out = new Map<string, Set<string>>();
-    for (const r of rows) {
-      const t = String(r.table_name);
-      const set = out.get(t) ?? new Set<string>();
-      out.set(t, set);
-      set.add(String(r.column_name));
-    }
-    return out;
+    return columnsByTable(rows);
   },
   isTransient(err: unknown): boolean {
     return /Could not set lock|Conflicting lock|database is locked|Resource temporarily unavailable/i.test(

@@ -6,6 +6,7 @@ import type {
   DestinationCapabilities,
   DestinationClient,
 } from "../destination.js";
+import { columnsByTable } from "../sql/ddl.js";
 import { type SqlDriver, SqlLoadClient } from "../sql/sql-load-client.js";
 import { copyTextChunks } from "./copy-text.js";
 import { PostgresConnection } from "./postgres-connection.js";
@@ -60,14 +61,7 @@ const driver: SqlDriver<PostgresConnection> = {
         ORDER BY c.relname, a.attnum`,
       [dataset],
     );
-    const out = new Map<string, Set<string>>();
-    for (const r of rows) {
-      const t = String(r.table_name);
-      const set = out.get(t) ?? new Set<string>();
-      out.set(t, set);
-      set.add(String(r.column_name));
-    }
-    return out;
+    return columnsByTable(rows);
   },
   isTransient: isTransientPostgresError,
 };

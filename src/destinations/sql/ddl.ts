@@ -84,3 +84,21 @@ export function systemTablesSql(d: SqlDialect, dataset: string): string[] {
 export function tableColumns(table: Table): Column[] {
   return Object.values(table.columns);
 }
+
+/**
+ * Groups catalog rows (`table_name`, `column_name`, in column order) into the columns of each table: what
+ * `SqlDriver.existingColumns` returns.
+ *
+ * @example
+ * columnsByTable([{ table_name: "t", column_name: "id" }]) // Map { "t" => Set { "id" } }
+ */
+export function columnsByTable(rows: Array<Record<string, unknown>>): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const r of rows) {
+    const t = String(r.table_name);
+    const set = out.get(t) ?? new Set<string>();
+    out.set(t, set);
+    set.add(String(r.column_name));
+  }
+  return out;
+}
