@@ -153,7 +153,7 @@ function buildFamilies(
     while (t?.parent !== undefined) t = tables[t.parent];
     return t?.name ?? name;
   };
-  const roots = new Set<string>(Object.keys(manifest.tables));
+  const roots = new Set<string>(normalized.roots ?? Object.keys(manifest.tables));
   for (const t of Object.keys(normalized.index.tables)) roots.add(rootOf(t));
   const families: TableFamilyLoad[] = [];
   for (const r of roots) {

@@ -23,6 +23,8 @@ export interface PackageManifest {
 /** Written by normalize next to the jobs. */
 export interface NormalizeManifest {
   index: LoadFileIndex;
+  /** The package's root tables as named in the schema (shortened to the destination's limit where needed). */
+  roots?: string[];
   schemaChanges: SchemaChange[];
   warnings: string[];
   rows: Record<string, number>;

@@ -1,7 +1,13 @@
 import type { TableHints } from "../extract/extractor.js";
 import { type ResolvedContract, resolveContract } from "../schema/contract.js";
 import { CANNOT_COERCE, coerce, inferType } from "../schema/infer.js";
-import { joinPath, normalizeIdentifier, shortenIdentifier, variantColumnName } from "../schema/naming.js";
+import {
+  identifierWithin,
+  joinPath,
+  normalizeIdentifier,
+  shortenIdentifier,
+  variantColumnName,
+} from "../schema/naming.js";
 import type { Schema } from "../schema/schema.js";
 import { type Column, type DataType, SYSTEM_COLUMNS, type Table } from "../schema/types.js";
 import { DataError, SchemaContractError } from "../util/errors.js";
@@ -212,8 +218,7 @@ export class RelationalNormalizer {
   }
 
   #columnName(name: string): string {
-    // A UTF-16 code unit is at most 3 UTF-8 bytes: short names need no byte count.
-    return name.length * 3 <= this.#maxLen ? name : shortenIdentifier(name, this.#maxLen);
+    return identifierWithin(name, this.#maxLen);
   }
 
   #setValue(

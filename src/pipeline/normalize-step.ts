@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { compareLoadIds, type LoadPackage } from "../load/package.js";
 import { normalizeFiles } from "../normalize/normalize-files.js";
+import { identifierWithin } from "../schema/naming.js";
 import { Schema, type SchemaChange } from "../schema/schema.js";
 import { DataError, SchemaContractError } from "../util/errors.js";
 import { addCounts, type PipelineContext } from "./context.js";
@@ -62,8 +63,11 @@ export async function normalizeStep(ctx: PipelineContext): Promise<NormalizeInfo
     });
     schema.bumpVersion();
     const rows = Object.fromEntries(Object.entries(result.index.tables).map(([t, v]) => [t, v.rows]));
+    const maxLen = destination.capabilities.maxIdentifierLength;
     await pkg.commitNormalized(schema.toStored(), {
       index: result.index,
+      // Declared tables, even those without rows (a replace that yields nothing must still empty them).
+      roots: Object.keys(manifest.tables).map((t) => identifierWithin(t, maxLen)),
       schemaChanges: result.schemaChanges,
       warnings: result.stats.warnings,
       rows,

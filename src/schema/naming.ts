@@ -66,6 +66,17 @@ function utf8Length(s: string): number {
 }
 
 /**
+ * The name a table or column gets under a destination's identifier limit: itself when it fits, else shortened.
+ *
+ * @example
+ * identifierWithin("orders", 63) // "orders"
+ */
+export function identifierWithin(name: string, maxLength: number): string {
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: short names need no byte count.
+  return name.length * 3 <= maxLength ? name : shortenIdentifier(name, maxLength);
+}
+
+/**
  * Shortens an identifier to the destination's maximum length (in bytes), keeping it unique by
  * replacing the tail with a hash of the full name: `very_long_name...` -> `very_long_na_x7k2qd`.
  */

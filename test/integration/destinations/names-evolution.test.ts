@@ -171,4 +171,18 @@ await eachBackend("schema evolution and names", (b) => {
       { dataset: name },
     );
   });
+  test("a table whose name was shortened to the limit is emptied by a replace run that yields nothing", () =>
+    withDataset(b, "longreplace", async (ds) => {
+      const p = ds.pipeline("longreplace");
+      const long = `t_${"very_long_table_name_".repeat(7)}`;
+      assert.ok(long.length > b.capabilities.maxIdentifierLength);
+      const make = (rows: Array<{ id: number }>) =>
+        resource({ name: long, writeDisposition: "replace" }, () => rows);
+      const first = await p.run(make([{ id: 1 }, { id: 2 }]));
+      const [table] = Object.keys(first.rows);
+      assert.ok(table && bytes(table) <= b.capabilities.maxIdentifierLength && table !== long, table);
+      assert.deepEqual(await p.dataset().sql(`select count(*) as n from "${table}"`), [{ n: 2 }]);
+      await p.run(make([]));
+      assert.deepEqual(await p.dataset().sql(`select count(*) as n from "${table}"`), [{ n: 0 }]);
+    }));
 });
