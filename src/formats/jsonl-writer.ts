@@ -4,14 +4,16 @@ import { join } from "node:path";
 export interface WrittenFile {
   path: string;
   lines: number;
+  /** Size in bytes, newlines included. */
   bytes: number;
-  /** Upper bound of the longest line in UTF-8 bytes (readers size their buffers by it). */
+  /** The longest line in UTF-8 bytes, newline included (readers size their buffers by it). */
   maxLineBytes: number;
 }
 
 /**
  * Appends lines to `<dir>/<prefix>.<n>.jsonl`, starting a new file when one passes `maxFileBytes`.
- * Buffers in memory up to `bufferBytes` and awaits the disk, so memory stays bounded.
+ * Lines are encoded straight into a byte buffer of `bufferBytes`; a full buffer is written out and awaited, so
+ * memory stays bounded and no large joined string is ever built.
  */
 export class RotatingJsonlWriter {
   readonly #dir: string;
@@ -20,8 +22,10 @@ export class RotatingJsonlWriter {
   readonly #bufferBytes: number;
   #fh: FileHandle | undefined;
   #current: WrittenFile | undefined;
-  #buffer: string[] = [];
-  #buffered = 0;
+  #buf: Buffer;
+  #pos = 0;
+  /** Filled buffers waiting to be written, in order. */
+  #full: Buffer[] = [];
   #seq = 0;
   readonly files: WrittenFile[] = [];
 
@@ -30,10 +34,8 @@ export class RotatingJsonlWriter {
     this.#prefix = prefix;
     this.#maxFileBytes = options.maxFileBytes ?? 128 * 1024 * 1024;
     this.#bufferBytes = options.bufferBytes ?? 1024 * 1024;
-  }
-
-  get totalLines(): number {
-    return this.files.reduce((n, f) => n + f.lines, 0) + (this.#current ? 0 : 0);
+    // Buffers start small and double up to bufferBytes: a package may have hundreds of small tables.
+    this.#buf = Buffer.allocUnsafe(0);
   }
 
   /**
@@ -43,21 +45,29 @@ export class RotatingJsonlWriter {
   write(line: string): Promise<void> | undefined {
     if (!this.#current) return this.#openNext().then(() => this.write(line));
     const cur = this.#current;
-    this.#buffer.push(line, "\n");
-    const size = line.length + 1;
-    this.#buffered += size;
+    // A UTF-16 code unit takes at most 3 UTF-8 bytes: the bound says whether the line surely fits.
+    const bound = line.length * 3 + 1;
+    if (bound > this.#buf.length - this.#pos) this.#retire(bound);
+    const n = this.#buf.write(line, this.#pos, "utf8");
+    this.#pos += n;
+    this.#buf[this.#pos++] = 10;
     cur.lines += 1;
-    cur.bytes += size;
-    if (size * 3 > cur.maxLineBytes) {
-      // Counting bytes exactly costs a pass over the line: only long lines need it.
-      cur.maxLineBytes = Math.max(cur.maxLineBytes, size > 65_536 ? Buffer.byteLength(line) + 1 : size * 3);
-    }
-    if (this.#buffered >= this.#bufferBytes || cur.bytes >= this.#maxFileBytes) return this.#drain(cur);
+    cur.bytes += n + 1;
+    if (n + 1 > cur.maxLineBytes) cur.maxLineBytes = n + 1;
+    if (this.#full.length > 0 || cur.bytes >= this.#maxFileBytes) return this.#drain(cur);
     return undefined;
   }
 
+  /** Queues the current buffer (if it has data) and starts a new one with room for at least `room` bytes. */
+  #retire(room: number): void {
+    if (this.#pos > 0) this.#full.push(this.#buf.subarray(0, this.#pos));
+    const next = Math.min(this.#bufferBytes, Math.max(64 * 1024, this.#buf.length * 2));
+    this.#buf = room === 0 ? Buffer.allocUnsafe(0) : Buffer.allocUnsafe(Math.max(next, room));
+    this.#pos = 0;
+  }
+
   async #drain(cur: WrittenFile): Promise<void> {
-    if (this.#buffered >= this.#bufferBytes) await this.#flush();
+    await this.#writeFull();
     if (cur.bytes >= this.#maxFileBytes) await this.#closeCurrent();
   }
 
@@ -74,17 +84,17 @@ export class RotatingJsonlWriter {
     this.files.push(this.#current);
   }
 
-  async #flush(): Promise<void> {
-    if (this.#buffered === 0 || !this.#fh) return;
-    const chunk = this.#buffer.join("");
-    this.#buffer = [];
-    this.#buffered = 0;
-    await this.#fh.write(chunk);
+  async #writeFull(): Promise<void> {
+    const chunks = this.#full;
+    this.#full = [];
+    if (!this.#fh) return;
+    for (const chunk of chunks) await this.#fh.write(chunk);
   }
 
   async #closeCurrent(): Promise<void> {
     if (!this.#fh) return;
-    await this.#flush();
+    if (this.#pos > 0) this.#retire(0);
+    await this.#writeFull();
     await this.#fh.sync();
     await this.#fh.close();
     this.#fh = undefined;

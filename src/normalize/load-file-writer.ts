@@ -9,6 +9,11 @@ export const SEQ_FIELD = "_ferry_seq";
 
 type Encoder = (v: unknown) => string;
 
+interface Field {
+  name: string;
+  encode: Encoder;
+}
+
 /** JSON-safe text for json columns: bigints as numbers, binary as base64, non-finite numbers as null. */
 export function toJsonText(value: unknown): string {
   return (
@@ -55,6 +60,8 @@ export class LoadFileWriter implements RowSink {
   readonly #maxFileBytes: number | undefined;
 
   readonly #prefix: string;
+  /** Per table: a column's `"name":` text and its value encoder, made once (column types never change). */
+  readonly #fields = new Map<string, Map<string, Field>>();
   /** Added to merge sequence numbers: input files of a package number their rows in file order. */
   #seqBase = 0;
 
@@ -73,15 +80,24 @@ export class LoadFileWriter implements RowSink {
 
   write(table: string, row: Row): Promise<void> | undefined {
     const t = this.#schema.getTable(table);
-    const columns = t?.columns ?? {};
+    let fields = this.#fields.get(table);
+    if (!fields) {
+      fields = new Map();
+      this.#fields.set(table, fields);
+    }
     let line = "{";
-    let first = true;
     for (const key in row) {
       const v = row[key];
       if (v === undefined || v === null) continue;
-      const type = columns[key]?.type ?? "text";
-      line += `${first ? "" : ","}${JSON.stringify(key)}:${ENCODERS[type](v)}`;
-      first = false;
+      let f = fields.get(key);
+      if (!f) {
+        const column = t !== undefined && Object.hasOwn(t.columns, key) ? t.columns[key] : undefined;
+        f = { name: `${JSON.stringify(key)}:`, encode: ENCODERS[column?.type ?? "text"] };
+        // Cached only once the column exists: its type is final then.
+        if (column) fields.set(key, f);
+      }
+      line += line.length === 1 ? f.name : `,${f.name}`;
+      line += f.encode(v);
     }
     const n = (this.#rows.get(table) ?? 0) + 1;
     // Merge root rows carry their arrival order so "latest wins" deduplication is exact. Their child rows carry

@@ -1,5 +1,5 @@
 import { decodeItem } from "../formats/item-codec.js";
-import { readLines } from "../formats/jsonl-reader.js";
+import { readLineBatches } from "../formats/jsonl-reader.js";
 import type { LoadFileWriter } from "./load-file-writer.js";
 import type { RelationalNormalizer } from "./relational.js";
 import type { NormalizeUnit } from "./worker-protocol.js";
@@ -17,9 +17,12 @@ export async function normalizeUnit(
   writer.beginInput(unit.index);
   const root = normalizer.rootTable(unit.table, unit.hints);
   let items = 0;
-  for await (const line of readLines(unit.file)) {
-    await normalizer.normalizeItem(decodeItem(line), root);
-    if (++items % 5000 === 0) onItems?.(items);
+  for await (const lines of readLineBatches(unit.file)) {
+    for (const line of lines) {
+      const pending = normalizer.normalizeItem(decodeItem(line), root);
+      if (pending) await pending;
+      if (++items % 5000 === 0) onItems?.(items);
+    }
   }
   return items;
 }

@@ -43,9 +43,14 @@ interface TableCtx {
   upsertKey: string[] | undefined;
   rootName: string;
   maxNesting: number;
+  /** The table's system columns are in the schema (checked once per table, not per row). */
+  hasSystemColumns?: boolean;
 }
 
 class DiscardRow extends Error {}
+
+/** A list found while flattening a row: child table name, source path, elements. */
+type ChildList = [name: string, origin: string, list: unknown[]];
 
 /**
  * Turns nested items into relational rows: objects flatten to `a__b` columns, lists become child tables
@@ -103,12 +108,15 @@ export class RelationalNormalizer {
     return ctx;
   }
 
-  /** Normalizes one extracted item into rows of `table` and its child tables. */
-  async normalizeItem(item: unknown, root: TableCtx): Promise<void> {
+  /**
+   * Normalizes one extracted item into rows of `table` and its child tables. Returns a promise only when a load
+   * file must be awaited (backpressure), so the common case costs no promise.
+   */
+  normalizeItem(item: unknown, root: TableCtx): Promise<void> | undefined {
     let obj: Record<string, unknown>;
     if (item === null || item === undefined) {
       this.stats.skippedNullItems++;
-      return;
+      return undefined;
     }
     if (typeof item !== "object" || Array.isArray(item) || item instanceof Uint8Array) obj = { value: item };
     else obj = item as Record<string, unknown>;
@@ -116,38 +124,56 @@ export class RelationalNormalizer {
       ? derivedId(root.table.name, ...root.upsertKey.map((k) => keyValue(obj, k)))
       : uniqueId();
     const sys: Row = { [SYSTEM_COLUMNS.id]: id, [SYSTEM_COLUMNS.loadId]: this.#loadId };
-    await this.#processRow(root, obj, sys, id, 0);
+    return this.#processRow(root, obj, sys, id, 0);
   }
 
-  async #processRow(
+  #processRow(
     ctx: TableCtx,
     obj: Record<string, unknown>,
     sys: Row,
     rootId: string,
     depth: number,
-  ): Promise<void> {
+  ): Promise<void> | undefined {
     if (this.#schema.getTable(ctx.table.name) === undefined) {
-      if (!this.#allowNewTable(ctx, obj)) return;
+      if (!this.#allowNewTable(ctx, obj)) return undefined;
     }
     const row: Row = sys;
-    const lists: Array<[string, string, unknown[]]> = [];
+    const lists: ChildList[] = [];
     try {
-      for (const [k, v] of Object.entries(sys)) this.#ensureSystemColumn(ctx, k, v);
+      if (!ctx.hasSystemColumns) {
+        for (const [k, v] of Object.entries(sys)) this.#ensureSystemColumn(ctx, k, v);
+        ctx.hasSystemColumns = true;
+      }
       this.#flatten(ctx, row, obj, "", "", true, depth, lists);
     } catch (err) {
       if (err instanceof DiscardRow) {
         this.stats.discardedRows++;
-        return;
+        return undefined;
       }
       throw err;
     }
     const pending = this.#sink.write(ctx.table.name, row);
-    if (pending) await pending;
     this.stats.rows[ctx.table.name] = (this.stats.rows[ctx.table.name] ?? 0) + 1;
+    if (lists.length === 0) return pending;
     const parentId = row[SYSTEM_COLUMNS.id] as string;
-    for (const [name, origin, list] of lists) {
+    if (pending) return pending.then(() => this.#processLists(ctx, lists, parentId, rootId, depth, 0, 0));
+    return this.#processLists(ctx, lists, parentId, rootId, depth, 0, 0);
+  }
+
+  /** Rows of the child lists from list `li`, element `from` on; continues after an awaited write where it stopped. */
+  #processLists(
+    ctx: TableCtx,
+    lists: ChildList[],
+    parentId: string,
+    rootId: string,
+    depth: number,
+    li: number,
+    from: number,
+  ): Promise<void> | undefined {
+    for (let l = li; l < lists.length; l++) {
+      const [name, origin, list] = lists[l] as ChildList;
       const child = this.#childTable(ctx, name, origin);
-      for (let i = 0; i < list.length; i++) {
+      for (let i = l === li ? from : 0; i < list.length; i++) {
         const el = list[i];
         if (el === null || el === undefined) continue;
         const childSys: Row = {
@@ -161,9 +187,13 @@ export class RelationalNormalizer {
         else if (typeof el === "object" && !(el instanceof Uint8Array))
           childObj = el as Record<string, unknown>;
         else childObj = { value: el };
-        await this.#processRow(child, childObj, childSys, rootId, depth + 1);
+        const pending = this.#processRow(child, childObj, childSys, rootId, depth + 1);
+        if (pending) {
+          return pending.then(() => this.#processLists(ctx, lists, parentId, rootId, depth, l, i + 1));
+        }
       }
     }
+    return undefined;
   }
 
   #flatten(
@@ -174,7 +204,7 @@ export class RelationalNormalizer {
     originPrefix: string,
     canonical: boolean,
     depth: number,
-    lists: Array<[string, string, unknown[]]>,
+    lists: ChildList[],
   ): void {
     for (const key in obj) {
       const v = obj[key];

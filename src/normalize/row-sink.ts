@@ -3,5 +3,6 @@ export type Row = Record<string, unknown>;
 
 /** Where the normalizer sends rows (the load-file writer, or an array in tests). */
 export interface RowSink {
-  write(table: string, row: Row): void | Promise<void>;
+  /** Returns a promise only when the caller must wait (backpressure). */
+  write(table: string, row: Row): Promise<void> | undefined;
 }

@@ -175,11 +175,14 @@ describe("RelationalNormalizer: shapes", () => {
       { _ferry_id: childId, _ferry_parent_id: rootId, _ferry_list_idx: 0, _ferry_root_id: rootId, value: 1 },
       { _ferry_id: childId, _ferry_parent_id: rootId, _ferry_list_idx: 0, _ferry_root_id: rootId, value: 2 },
     ]);
-    await assert.rejects(x.n.normalizeItem({ k: "a" }, x.root), (err: unknown) => {
-      assert.ok(err instanceof DataError);
-      assert.equal(err.message, 'primary key "id" is missing in a record');
-      return true;
-    });
+    await assert.rejects(
+      async () => x.n.normalizeItem({ k: "a" }, x.root),
+      (err: unknown) => {
+        assert.ok(err instanceof DataError);
+        assert.equal(err.message, 'primary key "id" is missing in a record');
+        return true;
+      },
+    );
   });
 
   test("null and undefined values create no columns", async () => {
@@ -326,16 +329,19 @@ describe("RelationalNormalizer: schema contracts", () => {
   test("freeze on columns throws SchemaContractError naming table, column, type and value", async () => {
     const x = setup({ schemaContract: { columns: "freeze" } }, await existing());
     await x.n.normalizeItem({ id: 2, name: "b" }, x.root);
-    await assert.rejects(x.n.normalizeItem({ id: 3, extra: 5 }, x.root), (err: unknown) => {
-      assert.ok(err instanceof SchemaContractError);
-      assert.equal(
-        err.message,
-        'schema contract "freeze" on columns of table "t" rejects new column "extra" of type bigint (value: 5)',
-      );
-      assert.deepEqual(err.fields, { table: "t", column: "extra", type: "bigint" });
-      assert.equal(err.code, "schema_contract");
-      return true;
-    });
+    await assert.rejects(
+      async () => x.n.normalizeItem({ id: 3, extra: 5 }, x.root),
+      (err: unknown) => {
+        assert.ok(err instanceof SchemaContractError);
+        assert.equal(
+          err.message,
+          'schema contract "freeze" on columns of table "t" rejects new column "extra" of type bigint (value: 5)',
+        );
+        assert.deepEqual(err.fields, { table: "t", column: "extra", type: "bigint" });
+        assert.equal(err.code, "schema_contract");
+        return true;
+      },
+    );
     assert.deepEqual(cols(x.schema, "t"), [...ROOT_SYS, ["id", "bigint"], ["name", "text"]]);
     assert.equal(x.of("t").length, 1);
   });
@@ -344,7 +350,7 @@ describe("RelationalNormalizer: schema contracts", () => {
     const x = setup({ schemaContract: { data_type: "freeze" } }, await existing());
     await x.n.normalizeItem({ id: 6, name: 5 }, x.root); // 5 fits text losslessly
     assert.equal(x.of("t")[0]?.name, "5");
-    await assert.rejects(x.n.normalizeItem({ id: "x" }, x.root), {
+    await assert.rejects(async () => x.n.normalizeItem({ id: "x" }, x.root), {
       name: "SchemaContractError",
       message:
         'schema contract "freeze" on data_type of table "t" rejects value of type text for column "id" of type bigint (value: "x")',
@@ -392,22 +398,25 @@ describe("RelationalNormalizer: schema contracts", () => {
   test("freeze on tables rejects a new table; existing tables and their children still load", async () => {
     const schema = await existing();
     const x = setup({ schemaContract: { tables: "freeze" } }, schema, "other");
-    await assert.rejects(x.n.normalizeItem({ id: 1, l: [1] }, x.root), (err: unknown) => {
-      assert.ok(err instanceof SchemaContractError);
-      assert.equal(
-        err.message,
-        'schema contract "freeze" on tables rejects new table "other" (first row: {"id":1,"l":[1]})',
-      );
-      assert.deepEqual(err.fields, { table: "other" });
-      return true;
-    });
+    await assert.rejects(
+      async () => x.n.normalizeItem({ id: 1, l: [1] }, x.root),
+      (err: unknown) => {
+        assert.ok(err instanceof SchemaContractError);
+        assert.equal(
+          err.message,
+          'schema contract "freeze" on tables rejects new table "other" (first row: {"id":1,"l":[1]})',
+        );
+        assert.deepEqual(err.fields, { table: "other" });
+        return true;
+      },
+    );
     assert.deepEqual(Object.keys(schema.tables), ["t", "t__tags"]);
 
     const ok = setup({ schemaContract: "freeze" }, schema);
     await ok.n.normalizeItem({ id: 9, name: "z", tags: ["q"] }, ok.root);
     assert.equal(ok.of("t").length, 1);
     assert.equal(ok.of("t__tags")[0]?.value, "q");
-    await assert.rejects(ok.n.normalizeItem({ id: 10, newlist: [1] }, ok.root), {
+    await assert.rejects(async () => ok.n.normalizeItem({ id: 10, newlist: [1] }, ok.root), {
       message: 'schema contract "freeze" on tables rejects new table "t__newlist" (first row: {"value":1})',
     });
   });
@@ -418,7 +427,7 @@ describe("RelationalNormalizer: schema contracts", () => {
       Schema.empty("s"),
       "other",
     );
-    await assert.rejects(frozen.n.normalizeItem({ id: 1 }, frozen.root), SchemaContractError);
+    await assert.rejects(async () => frozen.n.normalizeItem({ id: 1 }, frozen.root), SchemaContractError);
     assert.deepEqual(Object.keys(frozen.schema.tables), []);
 
     const discard = setup(
