@@ -24,8 +24,10 @@ export class RotatingJsonlWriter {
   #current: WrittenFile | undefined;
   #buf: Buffer;
   #pos = 0;
-  /** Filled buffers waiting to be written, in order. */
-  #full: Buffer[] = [];
+  /** Filled buffers waiting to be written, in order, with how many of their bytes are used. */
+  #full: Array<[Buffer, number]> = [];
+  /** Written full-size buffers, reused: a steady stream of writes allocates no new memory. */
+  #spare: Buffer[] = [];
   #seq = 0;
   readonly files: WrittenFile[] = [];
 
@@ -60,9 +62,10 @@ export class RotatingJsonlWriter {
 
   /** Queues the current buffer (if it has data) and starts a new one with room for at least `room` bytes. */
   #retire(room: number): void {
-    if (this.#pos > 0) this.#full.push(this.#buf.subarray(0, this.#pos));
+    if (this.#pos > 0) this.#full.push([this.#buf, this.#pos]);
     const next = Math.min(this.#bufferBytes, Math.max(64 * 1024, this.#buf.length * 2));
-    this.#buf = room === 0 ? Buffer.allocUnsafe(0) : Buffer.allocUnsafe(Math.max(next, room));
+    const spare = next === this.#bufferBytes && room <= next ? this.#spare.pop() : undefined;
+    this.#buf = room === 0 ? Buffer.allocUnsafe(0) : (spare ?? Buffer.allocUnsafe(Math.max(next, room)));
     this.#pos = 0;
   }
 
@@ -88,7 +91,10 @@ export class RotatingJsonlWriter {
     const chunks = this.#full;
     this.#full = [];
     if (!this.#fh) return;
-    for (const chunk of chunks) await this.#fh.write(chunk);
+    for (const [buf, used] of chunks) {
+      await this.#fh.write(buf, 0, used);
+      if (buf.length === this.#bufferBytes && this.#spare.length < 2) this.#spare.push(buf);
+    }
   }
 
   async #closeCurrent(): Promise<void> {
