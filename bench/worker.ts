@@ -20,7 +20,14 @@ const timer = setInterval(sample, 20);
 const dir = mkdtempSync(join(tmpdir(), "ferry-bench-"));
 try {
   const started = Date.now();
-  const result = await scenario.run({ records, dir });
+  const result = await scenario.run({
+    records,
+    dir,
+    peakRssMb: () => {
+      sample();
+      return Math.round(peak / 1024 / 1024);
+    },
+  });
   sample();
   const wallMs = result.measuredMs ?? Date.now() - started;
   process.stdout.write(
@@ -31,7 +38,7 @@ try {
       recordsPerSec: Math.round(result.records / (wallMs / 1000)),
       ...(result.bytes ? { mbPerSec: Number((result.bytes / 1e6 / (wallMs / 1000)).toFixed(1)) } : {}),
       rowsPerSec: Math.round(result.rows / (wallMs / 1000)),
-      peakRssMb: Math.round(peak / 1024 / 1024),
+      peakRssMb: result.peakRssMb ?? Math.round(peak / 1024 / 1024),
     })}\n`,
   );
 } finally {

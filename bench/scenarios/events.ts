@@ -89,7 +89,7 @@ export function eventsResource(file: string) {
 export const events: Scenario = {
   name: "events",
   defaultRecords: 1_000_000,
-  async run({ records: n, dir }) {
+  async run({ records: n, dir, peakRssMb }) {
     const file = join(dir, "events.ndjson");
     const bytes = await writeEvents(file, n);
 
@@ -103,6 +103,7 @@ export const events: Scenario = {
     const t0 = Date.now();
     const info = await p.run(lines);
     const ferryMs = Date.now() - t0;
+    const ferryPeak = peakRssMb();
 
     // The floor, in the same run: DuckDB alone reading the same file into one table.
     const { DuckDBInstance } = await import("@duckdb/node-api");
@@ -120,6 +121,7 @@ export const events: Scenario = {
       rows: Object.values(info.rows).reduce((a, b) => a + b, 0),
       bytes,
       measuredMs: ferryMs,
+      peakRssMb: ferryPeak,
       stagesMs: {
         extract: info.durationsMs.extract,
         normalize: info.durationsMs.normalize,
@@ -128,6 +130,7 @@ export const events: Scenario = {
       extra: {
         tables: Object.keys(info.rows).length,
         floorMs,
+        peakWithFloorRssMb: peakRssMb(),
         floorRecordsPerSec: Math.round(n / (floorMs / 1000)),
         timesFloor: Number((ferryMs / floorMs).toFixed(2)),
       },

@@ -2,7 +2,8 @@
 export interface Scenario {
   name: string;
   defaultRecords: number;
-  run(ctx: { records: number; dir: string }): Promise<ScenarioResult>;
+  /** `peakRssMb()`: the process's peak RSS so far, for scenarios that run a floor after ferry in the same process. */
+  run(ctx: { records: number; dir: string; peakRssMb: () => number }): Promise<ScenarioResult>;
 }
 
 export interface ScenarioResult {
@@ -11,6 +12,8 @@ export interface ScenarioResult {
   stagesMs?: Record<string, number>;
   /** The timed part (without preparing input data); rates use it. Defaults to the whole run. */
   measuredMs?: number;
+  /** Peak RSS of ferry's part, when the scenario runs more than ferry (a floor); default the whole process's. */
+  peakRssMb?: number;
   /** Input bytes, for MB/s. */
   bytes?: number;
   /** Anything else worth printing (requests/s, CPU per request, the floor...). */
