@@ -16,8 +16,42 @@ export class CircularReferenceError extends Error {
   override readonly name = "CircularReferenceError";
 }
 
+/**
+ * True when `value` is plain JSON data that `JSON.stringify` alone encodes exactly: strings (not starting with the
+ * marker), finite numbers, booleans, null, and plain arrays and objects of those, at most `depth` levels deep.
+ * A walk in JS is far cheaper than a replacer function called from the native stringifier for every value.
+ */
+function isPlainJson(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case "string":
+      return value.charCodeAt(0) !== MARKER_CODE;
+    case "number":
+      return Number.isFinite(value);
+    case "boolean":
+    case "undefined":
+      return true;
+    case "object": {
+      if (value === null) return true;
+      if (depth === 0) return false;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) if (!isPlainJson(value[i], depth - 1)) return false;
+        return true;
+      }
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return false;
+      const o = value as Record<string, unknown>;
+      for (const k in o) if (!isPlainJson(o[k], depth - 1)) return false;
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
 /** Encodes one item as a single JSON line (no trailing newline). */
 export function encodeItem(item: unknown, report: EncodeReport): string {
+  // Plain data (most items) needs no replacer; deep or cyclic structures take the careful path, which reports cycles.
+  if (isPlainJson(item, 64)) return JSON.stringify(item) ?? "null";
   // One converted object per Map/Set, so a Map that contains itself is seen as a circle (not endless recursion).
   let converted: Map<object, unknown> | undefined;
   const convert = (raw: Map<unknown, unknown> | Set<unknown>): unknown => {
