@@ -80,6 +80,7 @@ async function startPaused(
   data: CrashData,
   pause: PausePoint,
   skip = 0,
+  workers?: number,
 ): Promise<{ child: ChildProcess; pid: number; kill: () => Promise<void> }> {
   const args: ChildArgs = {
     ...data,
@@ -89,6 +90,7 @@ async function startPaused(
     dataset: env.dataset,
     pause,
     skip,
+    ...(workers !== undefined ? { workers } : {}),
   };
   const child = spawn(process.execPath, ["--import", "tsx", CHILD, JSON.stringify(args)], {
     cwd: ROOT,
@@ -137,8 +139,14 @@ async function startPaused(
 }
 
 /** Runs the child to the pause point and kills it there with SIGKILL. */
-async function crashAt(env: Env, data: CrashData, pause: PausePoint, skip = 0): Promise<number> {
-  const c = await startPaused(env, data, pause, skip);
+async function crashAt(
+  env: Env,
+  data: CrashData,
+  pause: PausePoint,
+  skip = 0,
+  workers?: number,
+): Promise<number> {
+  const c = await startPaused(env, data, pause, skip, workers);
   try {
     assert.equal(isAlive(c.pid), true, "the paused child is still running");
     process.kill(c.pid, "SIGKILL");
@@ -294,6 +302,28 @@ for (const point of ["normalize", "load-job"] as const) {
     }),
   );
 }
+
+test(
+  "killed while normalize workers write a package of several extracted files: the rerun loads it exactly once",
+  { timeout: 180_000 },
+  async () =>
+    withEnv(async (env) => {
+      // 400k records are about 52 MB extracted: four 16 MB files, the first on the main thread, then two workers.
+      const big: CrashData = { start: 1, count: 400_000, mode: "append", tag: "a" };
+      await crashAt(env, big, "normalize-workers", 0, 2);
+      const p = open(env);
+      const pending = await pendingIds(p);
+      assert.deepEqual(await pendingStages(p), ["extracted (normalizing)"]);
+      const info = await p.run(crashResource({ start: 400_001, count: 1000, mode: "append", tag: "b" }));
+      assert.deepEqual(info.pendingCompleted, pending);
+      assert.deepEqual(info.rows, { items: 401_000, items__children: childRows(1, 401_000) });
+      await assertExactlyOnce(p, 1, 401_000, [
+        [1, 400_000, "a"],
+        [400_001, 401_000, "b"],
+      ]);
+      await assertClean(env, p, info, 2);
+    }),
+);
 
 test("killed after the destination committed, before local state: not loaded twice", TIMEOUT, async () =>
   withEnv(async (env) => {

@@ -25,6 +25,8 @@ const TRANSIENT_NODE_CODES = new Set([
   "ENETUNREACH",
   "EAI_AGAIN",
 ]);
+/** Socket errors that mean the server closed or reset the connection under a running statement. */
+const SOCKET_LOST = new Set(["ECONNRESET", "EPIPE"]);
 const TRANSIENT_MESSAGES =
   /Connection terminated|not queryable|Client was closed|timeout expired|connection was lost|server closed the connection/i;
 
@@ -109,6 +111,14 @@ export function connectError(err: unknown, t: PostgresTarget): DestinationError 
 export function withServerContext(err: unknown): unknown {
   if (!(err instanceof Error)) return err;
   const e = err as Error & { detail?: string; where?: string; code?: string };
+  // A socket error alone ("write EPIPE") does not say what happened: the server went away mid-statement.
+  if (e.code !== undefined && SOCKET_LOST.has(e.code)) {
+    const out = new Error(`the connection to Postgres was lost (${e.message})`, { cause: err }) as Error & {
+      code?: string;
+    };
+    out.code = e.code;
+    return out;
+  }
   const extra = [e.detail, e.where].filter((x): x is string => typeof x === "string" && x.length > 0);
   if (extra.length === 0) return err;
   const out = new Error(`${e.message} (${extra.join("; ")})`, { cause: err }) as Error & { code?: string };

@@ -4,7 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { copyTextChunks, copyTextField, rawField } from "../../../src/destinations/postgres/copy-text.js";
-import { isTransientPostgresError } from "../../../src/destinations/postgres/postgres-errors.js";
+import {
+  isTransientPostgresError,
+  withServerContext,
+} from "../../../src/destinations/postgres/postgres-errors.js";
 import { parsePostgresUrl } from "../../../src/destinations/postgres/postgres-url.js";
 import { type Column, DestinationError } from "../../../src/index.js";
 
@@ -116,4 +119,17 @@ describe("postgres COPY text encoding", () => {
     assert.equal(u.safeUrl, "postgresql://etl%40corp@db.example.com/warehouse?sslmode=require");
     assert.equal(u.safeUrl.includes("p%40ss"), false);
   });
+});
+
+test("a socket error under a running statement reads as a lost connection, and stays transient", () => {
+  for (const code of ["EPIPE", "ECONNRESET"]) {
+    const raw = Object.assign(new Error(`write ${code}`), { code });
+    const e = withServerContext(raw) as Error & { code?: string };
+    assert.equal(e.message, `the connection to Postgres was lost (write ${code})`);
+    assert.equal(e.code, code);
+    assert.equal(e.cause, raw);
+    assert.equal(isTransientPostgresError(e), true);
+  }
+  const sql = Object.assign(new Error('relation "x" does not exist'), { code: "42P01" });
+  assert.equal(withServerContext(sql), sql);
 });
