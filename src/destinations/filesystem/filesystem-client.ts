@@ -8,6 +8,7 @@ import { newLoadId, uniqueId } from "../../util/hash.js";
 import type { Logger } from "../../util/log.js";
 import type { DestinationCapabilities, DestinationClient, QueryRow } from "../destination.js";
 import { duckdbDialect } from "../duckdb/duckdb-dialect.js";
+import { loadFailure } from "../load-failure.js";
 import { type Catalog, readCatalog } from "./catalog.js";
 import { convertLoadFile, outputLineBound } from "./convert.js";
 import type { LocalEngine } from "./engine.js";
@@ -276,19 +277,17 @@ export class FilesystemClient implements DestinationClient {
   }
 
   #wrap(err: unknown, loadId: string, job: LoadJob | undefined): unknown {
-    if (err instanceof DestinationError) return err;
-    const transient = isTransientStoreError(err);
-    return new DestinationError(
-      `${job ? `load job ${job.id} (table ${job.table})` : `load ${loadId}`} failed: ${errorMessage(err)}`,
-      {
-        cause: err,
-        transient,
-        fields: { loadId, ...(job ? { job: job.id, table: job.table } : {}) },
-        hint: transient
-          ? "the store was busy or unreachable; ferry retries, and the next run completes this package"
-          : "fix the cause (see the message), then run again: readers do not see this load until it completes",
+    return loadFailure(err, {
+      loadId,
+      job,
+      transient: isTransientStoreError(err),
+      hints: {
+        transient:
+          "the store was busy or unreachable; ferry retries, and the next run completes this package",
+        terminal:
+          "fix the cause (see the message), then run again: readers do not see this load until it completes",
       },
-    );
+    });
   }
 }
 

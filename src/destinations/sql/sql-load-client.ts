@@ -6,9 +6,10 @@ import type {
 } from "../../load/load-client.js";
 import type { Column, StoredSchema, Table } from "../../schema/types.js";
 import { SYSTEM_TABLES } from "../../schema/types.js";
-import { DestinationError, errorMessage } from "../../util/errors.js";
+import { DestinationError } from "../../util/errors.js";
 import type { Logger } from "../../util/log.js";
 import type { DestinationCapabilities, DestinationClient, QueryRow } from "../destination.js";
+import { loadFailure } from "../load-failure.js";
 import { addColumnSql, createTableSql, qualified, systemTablesSql, uniqueKeyIndexSql } from "./ddl.js";
 import { mergeStatements, SEQ_COLUMN } from "./merge-sql.js";
 import type { SqlConnection } from "./sql-connection.js";
@@ -298,19 +299,17 @@ export class SqlLoadClient<C extends SqlConnection = SqlConnection> implements D
   }
 
   #wrap(err: unknown, loadId: string, job?: LoadJob): unknown {
-    if (err instanceof DestinationError) return err;
-    const transient = this.#driver.isTransient(err);
-    return new DestinationError(
-      `${job ? `load job ${job.id} (table ${job.table})` : `load ${loadId}`} failed: ${errorMessage(err)}`,
-      {
-        cause: err,
-        transient,
-        fields: { loadId, ...(job ? { job: job.id, table: job.table } : {}) },
-        hint: transient
-          ? "the destination was busy or unreachable; ferry retries, and the next run completes this package"
-          : "fix the cause (see the message), then run again: the package is kept and nothing of it was committed",
+    return loadFailure(err, {
+      loadId,
+      job,
+      transient: this.#driver.isTransient(err),
+      hints: {
+        transient:
+          "the destination was busy or unreachable; ferry retries, and the next run completes this package",
+        terminal:
+          "fix the cause (see the message), then run again: the package is kept and nothing of it was committed",
       },
-    );
+    });
   }
 }
 

@@ -1,0 +1,31 @@
+import type { LoadJob } from "../load/load-client.js";
+import { DestinationError, errorMessage } from "../util/errors.js";
+
+/**
+ * The error a destination client raises when a package (or one of its jobs) fails to load: names the load and
+ * job, keeps the cause, and says whether a retry can help, with the hint that fits.
+ *
+ * @example
+ * throw loadFailure(err, { loadId, job, transient: isTransient(err), hints: { transient: "...", terminal: "..." } });
+ */
+export function loadFailure(
+  err: unknown,
+  o: {
+    loadId: string;
+    job?: LoadJob | undefined;
+    transient: boolean;
+    hints: { transient: string; terminal: string };
+  },
+): unknown {
+  if (err instanceof DestinationError) return err;
+  const { loadId, job } = o;
+  return new DestinationError(
+    `${job ? `load job ${job.id} (table ${job.table})` : `load ${loadId}`} failed: ${errorMessage(err)}`,
+    {
+      cause: err,
+      transient: o.transient,
+      fields: { loadId, ...(job ? { job: job.id, table: job.table } : {}) },
+      hint: o.transient ? o.hints.transient : o.hints.terminal,
+    },
+  );
+}
