@@ -9,6 +9,7 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { pipeline, silentLogger } from "../../src/index.js";
+import { resultOf } from "./duckdb-run.js";
 import { eventsResource, writeEvents } from "./events.js";
 import type { Scenario } from "./scenario.js";
 
@@ -68,22 +69,15 @@ export const eventsPostgres: Scenario = {
       if (info.rows.events !== n) throw new Error(`expected ${n} events, got ${info.rows.events}`);
       const [check] = await p.dataset().sql("select count(*) as n from events");
       if (check?.n !== n) throw new Error(`expected ${n} rows in Postgres, found ${String(check?.n)}`);
-      const rows = Object.values(info.rows).reduce((a, b) => a + b, 0);
       const loadSec = info.durationsMs.load / 1000;
+      const result = resultOf(info, n, ferryMs);
       return {
-        records: n,
-        rows,
+        ...result,
         bytes,
-        measuredMs: ferryMs,
-        stagesMs: {
-          extract: info.durationsMs.extract,
-          normalize: info.durationsMs.normalize,
-          load: info.durationsMs.load,
-        },
         extra: {
-          tables: Object.keys(info.rows).length,
+          ...result.extra,
           loadRecordsPerSec: Math.round(n / loadSec),
-          loadRowsPerSec: Math.round(rows / loadSec),
+          loadRowsPerSec: Math.round(result.rows / loadSec),
         },
       };
     } finally {

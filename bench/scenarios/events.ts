@@ -10,6 +10,7 @@ import { createReadStream, createWriteStream, statSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { pipeline, resource, silentLogger } from "../../src/index.js";
+import { resultOf } from "./duckdb-run.js";
 import { rng } from "./rng.js";
 import type { Scenario } from "./scenario.js";
 
@@ -117,23 +118,14 @@ export const events: Scenario = {
 
     if (info.rows.events !== n) throw new Error(`expected ${n} events, got ${info.rows.events}`);
     return {
-      records: n,
-      rows: Object.values(info.rows).reduce((a, b) => a + b, 0),
-      bytes,
-      measuredMs: ferryMs,
-      peakRssMb: ferryPeak,
-      stagesMs: {
-        extract: info.durationsMs.extract,
-        normalize: info.durationsMs.normalize,
-        load: info.durationsMs.load,
-      },
-      extra: {
-        tables: Object.keys(info.rows).length,
+      ...resultOf(info, n, ferryMs, {
         floorMs,
         peakWithFloorRssMb: peakRssMb(),
         floorRecordsPerSec: Math.round(n / (floorMs / 1000)),
         timesFloor: Number((ferryMs / floorMs).toFixed(2)),
-      },
+      }),
+      bytes,
+      peakRssMb: ferryPeak,
     };
   },
 };

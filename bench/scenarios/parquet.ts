@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { filesystem } from "../../src/destinations/filesystem/index.js";
 import { type Destination, pipeline, silentLogger } from "../../src/index.js";
 import { uniqueId } from "../../src/util/hash.js";
+import { resultOf } from "./duckdb-run.js";
 import { eventsResource, writeEvents } from "./events.js";
 import type { Scenario, ScenarioResult } from "./scenario.js";
 
@@ -51,7 +52,7 @@ export const parquet: Scenario = {
       n,
       dir,
     );
-    const extra: Record<string, number | string> = { tables: Object.keys(local.info.rows).length };
+    const extra: Record<string, number | string> = {};
     const s3 = s3Destination();
     if (s3) {
       const remote = await runInto("bench_parquet_s3", s3, file, n, dir);
@@ -60,17 +61,6 @@ export const parquet: Scenario = {
       extra.s3LoadMs = remote.info.durationsMs.load;
       extra.s3TimesLocal = Number((remote.ms / local.ms).toFixed(2));
     }
-    return {
-      records: n,
-      rows: Object.values(local.info.rows).reduce((a, b) => a + b, 0),
-      bytes,
-      measuredMs: local.ms,
-      stagesMs: {
-        extract: local.info.durationsMs.extract,
-        normalize: local.info.durationsMs.normalize,
-        load: local.info.durationsMs.load,
-      },
-      extra,
-    };
+    return { ...resultOf(local.info, n, local.ms, extra), bytes };
   },
 };

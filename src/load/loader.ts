@@ -4,15 +4,11 @@ import type { StoredSchema, Table } from "../schema/types.js";
 import { describeError, errorMessage, FerryError, LoadPackageFailedError } from "../util/errors.js";
 import { contentHash } from "../util/hash.js";
 import type { Logger } from "../util/log.js";
+import { type RetryPolicy, withRetry } from "../util/retry.js";
 import type { LoadClient, LoadJob, TableFamilyLoad } from "./load-client.js";
 import type { LoadPackage, NormalizeManifest, PackageManifest } from "./package.js";
 
-export interface RetryPolicy {
-  /** Attempts in all (first try included). */
-  attempts: number;
-  /** Delay before the second attempt; doubles each time. */
-  initialDelayMs: number;
-}
+export type { RetryPolicy };
 
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, initialDelayMs: 500 };
 
@@ -26,16 +22,14 @@ export async function retryTransient<T>(
   retry: RetryPolicy,
   log: Logger,
 ): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (!(err instanceof FerryError && err.transient) || attempt >= retry.attempts) throw err;
-      const delay = retry.initialDelayMs * 2 ** (attempt - 1);
-      log.warn(`${what} attempt ${attempt} failed (${errorMessage(err)}); retrying in ${delay} ms`);
-      await new Promise((r) => setTimeout(r, delay));
-    }
-  }
+  return withRetry(
+    fn,
+    (err) => err instanceof FerryError && err.transient,
+    // Without jitter unless asked: one pipeline retries one thing at a time.
+    { jitter: false, ...retry },
+    (err, attempt, delay) =>
+      log.warn(`${what} attempt ${attempt} failed (${errorMessage(err)}); retrying in ${delay} ms`),
+  );
 }
 
 export interface LoadPackageOptions {

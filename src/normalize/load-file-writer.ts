@@ -1,5 +1,5 @@
 import { RotatingJsonlWriter, type WrittenFile } from "../formats/jsonl-writer.js";
-import type { Schema } from "../schema/schema.js";
+import { columnOf, type Schema } from "../schema/schema.js";
 import type { DataType } from "../schema/types.js";
 import { shortHash } from "../util/hash.js";
 import type { Row, RowSink } from "./row-sink.js";
@@ -91,7 +91,7 @@ export class LoadFileWriter implements RowSink {
       if (v === undefined || v === null) continue;
       let f = fields.get(key);
       if (!f) {
-        const column = t !== undefined && Object.hasOwn(t.columns, key) ? t.columns[key] : undefined;
+        const column = t !== undefined ? columnOf(t, key) : undefined;
         f = { name: `${JSON.stringify(key)}:`, encode: ENCODERS[column?.type ?? "text"] };
         // Cached only once the column exists: its type is final then.
         if (column) fields.set(key, f);

@@ -1,5 +1,5 @@
 import { Worker } from "node:worker_threads";
-import { Schema, stableStringify } from "../schema/schema.js";
+import { columnOf, Schema, stableStringify } from "../schema/schema.js";
 import type { StoredSchema, Table } from "../schema/types.js";
 import { ConfigError, DataError, FerryError, SchemaContractError } from "../util/errors.js";
 import { type LoadFileIndex, LoadFileWriter } from "./load-file-writer.js";
@@ -109,8 +109,9 @@ function mergeSchemas(schema: Schema, results: WorkerResult[]): boolean {
       } else if (tableProps(have) !== tableProps(t)) {
         return false;
       }
+      const table = schema.getTable(t.name) as Table;
       for (const c of Object.values(t.columns)) {
-        const existing = schema.getTable(t.name)?.columns[c.name];
+        const existing = columnOf(table, c.name);
         if (!existing) schema.addColumn(t.name, { ...c });
         else if (stableStringify(existing) !== stableStringify(c)) return false;
       }

@@ -8,7 +8,7 @@ import {
   shortenIdentifier,
   variantColumnName,
 } from "../schema/naming.js";
-import type { Schema } from "../schema/schema.js";
+import { columnOf, type Schema } from "../schema/schema.js";
 import { type Column, type DataType, SYSTEM_COLUMNS, type Table } from "../schema/types.js";
 import { DataError, SchemaContractError } from "../util/errors.js";
 import { derivedId, shortHash, uniqueId } from "../util/hash.js";
@@ -449,11 +449,6 @@ export class RelationalNormalizer {
       }
     }
   }
-}
-
-/** A table's own column (`constructor` or `valueOf` are column names, not properties of every object). */
-function columnOf(table: Table, name: string): Column | undefined {
-  return Object.hasOwn(table.columns, name) ? table.columns[name] : undefined;
 }
 
 function withoutType(hint: Partial<Column>): Partial<Column> {

@@ -154,3 +154,13 @@ export function stableStringify(value: unknown): string {
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(",")}}`;
 }
+
+/**
+ * A table's own column: `constructor` or `valueOf` are column names, not properties every object inherits.
+ *
+ * @example
+ * columnOf({ name: "t", columns: {} }, "constructor") // undefined
+ */
+export function columnOf(table: Table, name: string): Column | undefined {
+  return Object.hasOwn(table.columns, name) ? table.columns[name] : undefined;
+}

@@ -1,10 +1,11 @@
 import { mkdir, rename, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { uniqueId } from "../util/hash.js";
+import { withRetry } from "../util/retry.js";
 import { type Failure, type FailureContext, isRetryable, storeError } from "./failure.js";
 import { checkKey, checkPrefix, compareKeys, fullKey, relativeKey, type StoreLocation } from "./location.js";
 import type { ObjectInfo, ObjectStore } from "./object-store.js";
-import { DEFAULT_STORE_RETRY, type StoreRetryPolicy, withRetry } from "./retry.js";
+import { DEFAULT_STORE_RETRY, type StoreRetryPolicy } from "./retry.js";
 
 /** How large files are uploaded: parts of `partSize` bytes, `concurrency` at a time (memory ~ their product). */
 export interface TransferOptions {
@@ -14,6 +15,12 @@ export interface TransferOptions {
 
 /** 8 MiB parts (S3's minimum is 5 MiB), 4 in flight: about 32 MiB of buffers per upload. */
 export const DEFAULT_TRANSFER: TransferOptions = { partSize: 8 * 1024 * 1024, concurrency: 4 };
+
+/** Part sizes and retries of a cloud store (tests shrink them); every `open*Store` takes one. */
+export interface StoreTuning {
+  transfer?: TransferOptions;
+  retry?: StoreRetryPolicy;
+}
 
 /**
  * Runs `fn` over `items`, at most `limit` at a time (for stores that delete one object per request).

@@ -3,7 +3,7 @@ import { type Source, source } from "../../extract/source.js";
 import { normalizeIdentifier } from "../../schema/naming.js";
 import { ConfigError } from "../../util/errors.js";
 import { connectEngine } from "./connect-engine.js";
-import { parseSqlUrl } from "./connection-url.js";
+import { parseSqlUrl, type SqlUrl } from "./connection-url.js";
 import { describeLocation, type SqlEngine, type SqlTableInfo } from "./engine.js";
 import {
   checkChunkSize,
@@ -34,15 +34,7 @@ export async function sqlDatabase(options: SqlDatabaseOptions): Promise<Source> 
   const wanted = options.tables?.map((t) => checkName("tables[]", t));
   const excluded = options.excludeTables?.map((t) => checkName("excludeTables[]", t)) ?? [];
   const incremental = options.incremental ?? {};
-  const engine = await connectEngine(url);
-  let all: SqlTableInfo[];
-  let schema: string;
-  try {
-    schema = schemaOf(engine, options.schema);
-    all = await engine.reflect({ schema, includeViews: true });
-  } finally {
-    await engine.close();
-  }
+  const { engine, schema, all } = await reflectAll(url, options.schema);
   const includeViews = options.includeViews === true;
   const byName = new Map(all.map((t) => [t.name, t]));
   const explain = (name: string, what: string) => missingTable(engine, schema, all, name, what, includeViews);
@@ -87,15 +79,7 @@ export async function sqlTable(options: SqlTableOptions): Promise<Resource> {
   const url = parseSqlUrl(options.url);
   const chunkSize = checkChunkSize(options.chunkSize);
   const name = checkName("table", options.table);
-  const engine = await connectEngine(url);
-  let all: SqlTableInfo[];
-  let schema: string;
-  try {
-    schema = schemaOf(engine, options.schema);
-    all = await engine.reflect({ schema, includeViews: true });
-  } finally {
-    await engine.close();
-  }
+  const { engine, schema, all } = await reflectAll(url, options.schema);
   const table = all.find((t) => t.name === name);
   if (!table) throw missingTable(engine, schema, all, name, "table", true);
   const pk = options.primaryKey;
@@ -111,6 +95,23 @@ export async function sqlTable(options: SqlTableOptions): Promise<Resource> {
       ? { primaryKey: (Array.isArray(pk) ? pk : [pk]).map((k) => checkName("primaryKey", k)) }
       : {}),
   });
+}
+
+/**
+ * Every table and view of the schema, read once over a connection closed right after: resources open their own
+ * connections when they run. The engine is returned for its location (error messages).
+ */
+async function reflectAll(
+  url: SqlUrl,
+  schemaOption: string | undefined,
+): Promise<{ engine: SqlEngine; schema: string; all: SqlTableInfo[] }> {
+  const engine = await connectEngine(url);
+  try {
+    const schema = schemaOf(engine, schemaOption);
+    return { engine, schema, all: await engine.reflect({ schema, includeViews: true }) };
+  } finally {
+    await engine.close();
+  }
 }
 
 function schemaOf(engine: SqlEngine, schema: string | undefined): string {

@@ -13,9 +13,9 @@ import {
   eachLimit,
   RemoteStore,
   type StoreBackend,
+  type StoreTuning,
   type TransferOptions,
 } from "../remote-store.js";
-import type { StoreRetryPolicy } from "../retry.js";
 import { type AzureConfig, resolveAzureConfig } from "./azure-config.js";
 
 const MISSING_CONTAINER = new Set(["ContainerNotFound", "ContainerBeingDeleted"]);
@@ -153,7 +153,7 @@ export class AzureBackend implements StoreBackend {
 export function openAzureStore(
   location: StoreLocation,
   options: ObjectStoreOptions = {},
-  tuning: { transfer?: TransferOptions; retry?: StoreRetryPolicy } = {},
+  tuning: StoreTuning = {},
 ): ObjectStore {
   const backend = new AzureBackend(resolveAzureConfig(options), location.bucket, tuning.transfer);
   return new RemoteStore(backend, location, tuning.retry);

@@ -7,9 +7,9 @@ import {
   eachLimit,
   RemoteStore,
   type StoreBackend,
+  type StoreTuning,
   type TransferOptions,
 } from "../remote-store.js";
-import type { StoreRetryPolicy } from "../retry.js";
 import { type GcsConfig, resolveGcsConfig } from "./gcs-config.js";
 
 /** Errors google-auth-library raises when a credential is refused or unusable. */
@@ -245,7 +245,7 @@ export class GcsBackend implements StoreBackend {
 export function openGcsStore(
   location: StoreLocation,
   options: ObjectStoreOptions = {},
-  tuning: { transfer?: TransferOptions; retry?: StoreRetryPolicy } = {},
+  tuning: StoreTuning = {},
 ): ObjectStore {
   const backend = new GcsBackend(resolveGcsConfig(options), location.bucket, tuning.transfer);
   return new RemoteStore(backend, location, tuning.retry);

@@ -14,8 +14,13 @@ import { Upload } from "@aws-sdk/lib-storage";
 import { type Failure, type FailureContext, genericFailure } from "../failure.js";
 import type { StoreLocation } from "../location.js";
 import type { ObjectInfo, ObjectStore, ObjectStoreOptions } from "../object-store.js";
-import { DEFAULT_TRANSFER, RemoteStore, type StoreBackend, type TransferOptions } from "../remote-store.js";
-import type { StoreRetryPolicy } from "../retry.js";
+import {
+  DEFAULT_TRANSFER,
+  RemoteStore,
+  type StoreBackend,
+  type StoreTuning,
+  type TransferOptions,
+} from "../remote-store.js";
 import { resolveS3Config, type S3Config } from "./s3-config.js";
 
 const MISSING_BUCKET = new Set(["NoSuchBucket"]);
@@ -195,7 +200,7 @@ export class S3Backend implements StoreBackend {
 export function openS3Store(
   location: StoreLocation,
   options: ObjectStoreOptions = {},
-  tuning: { transfer?: TransferOptions; retry?: StoreRetryPolicy } = {},
+  tuning: StoreTuning = {},
 ): ObjectStore {
   const backend = new S3Backend(resolveS3Config(options), location.bucket, tuning.transfer);
   return new RemoteStore(backend, location, tuning.retry);
