@@ -17,6 +17,7 @@ export { duckdb } from "./destinations/duckdb/index.js";
 export { type FilesystemOptions, filesystem } from "./destinations/filesystem/index.js";
 export { type PostgresOptions, postgres } from "./destinations/postgres/index.js";
 export type { IncrementalContext, IncrementalOptions } from "./extract/incremental.js";
+export { JsonLines, jsonLines, jsonlFile } from "./extract/json-lines.js";
 export {
   type Item,
   Resource,

@@ -9,6 +9,7 @@ import { resolveWriteDisposition } from "../schema/types.js";
 import { ExtractError, errorMessage, FerryError } from "../util/errors.js";
 import { childLogger, type Logger } from "../util/log.js";
 import { type IncrementalContext, type IncrementalState, IncrementalTracker } from "./incremental.js";
+import { JsonLines } from "./json-lines.js";
 import type { Item, ItemSource, Resource, ResourceContext } from "./resource.js";
 import type { Source } from "./source.js";
 
@@ -31,6 +32,8 @@ export interface ExtractSink {
    * Returns a promise only when the caller must wait (backpressure). `json` says the item is plain JSON data.
    */
   write(table: string, item: Item, json: boolean): Promise<void> | undefined;
+  /** Writes NDJSON lines as they are (they are parsed when normalized). */
+  writeLines(table: string, lines: JsonLines): Promise<void> | undefined;
 }
 
 /** Per-resource persistent state as stored in the pipeline state. */
@@ -93,7 +96,8 @@ export async function extractSource(src: Source, opts: ExtractOptions): Promise<
     newStates[r.name] ??= {};
     if (!needed(r)) continue;
     const state = newStates[r.name] as ResourceState;
-    runners.set(r, new ResourceRunner(r, src, state, opts, items));
+    const feeds = (children.get(r) ?? []).some((c) => needed(c));
+    runners.set(r, new ResourceRunner(r, src, state, opts, items, feeds));
   }
   const roots = all.filter((r) => !r.parent && runners.has(r));
   await runConcurrently(roots, Math.max(1, opts.concurrency ?? 1), opts.signal, (r, signal) =>
@@ -177,6 +181,8 @@ class ResourceRunner {
   readonly #limit: number | undefined;
   /** Plain JSON records, unless a map step may have put other values in. */
   readonly #jsonItems: boolean;
+  /** Transformers take this resource's items. */
+  readonly #feeds: boolean;
   #count = 0;
 
   constructor(
@@ -185,8 +191,10 @@ class ResourceRunner {
     state: ResourceState,
     opts: ExtractOptions,
     items: Record<string, number>,
+    feeds: boolean,
   ) {
     this.#r = r;
+    this.#feeds = feeds;
     this.#state = state;
     this.#opts = opts;
     this.#items = items;
@@ -290,6 +298,7 @@ class ResourceRunner {
   }
 
   async #handleChunk(chunk: Item, emit: (chunk: Item) => Promise<void>): Promise<void> {
+    if (chunk instanceof JsonLines) return this.#handleLines(chunk, emit);
     const isPage = Array.isArray(chunk);
     const records = isPage ? (chunk as Item[]) : [chunk];
     const kept: Item[] = [];
@@ -319,6 +328,38 @@ class ResourceRunner {
     if (this.#count > 0 && this.#count % 1000 < kept.length) this.#progress();
     if (kept.length > 0) await emit(isPage ? kept : kept[0]);
     if (limitHit || (this.#limit !== undefined && this.#count >= this.#limit)) throw new LimitReached();
+  }
+
+  /** NDJSON lines go to the package unparsed; only what needs each record at extract rules them out. */
+  async #handleLines(chunk: JsonLines, emit: (chunk: Item) => Promise<void>): Promise<void> {
+    const blocker = this.#tracker
+      ? "an incremental cursor"
+      : this.#r.steps.some((s) => s.kind === "map" || s.kind === "filter")
+        ? "map or filter steps"
+        : this.#limit !== undefined
+          ? "a limit"
+          : this.#staticTable === undefined
+            ? "a table function"
+            : undefined;
+    if (blocker !== undefined) {
+      throw new ExtractError(
+        `resource "${this.#r.name}" yielded jsonLines(), which cannot go through ${blocker}: that needs each record at extract`,
+        {
+          fields: { resource: this.#r.name },
+          hint: "yield parsed records (JSON.parse each line) from this resource instead",
+        },
+      );
+    }
+    if (chunk.lines === 0) return;
+    this.#count += chunk.lines;
+    if (this.#r.selected) {
+      const table = this.#staticTable as string;
+      this.#items[table] = (this.#items[table] ?? 0) + chunk.lines;
+      const pending = this.#opts.sink.writeLines(table, chunk);
+      if (pending) await pending;
+    }
+    if (this.#count % 1000 < chunk.lines) this.#progress();
+    if (this.#feeds) await emit(chunk.records());
   }
 
   #write(rec: Item): Promise<void> | undefined {

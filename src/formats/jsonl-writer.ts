@@ -60,6 +60,24 @@ export class RotatingJsonlWriter {
     return undefined;
   }
 
+  /**
+   * Adds whole lines that are already bytes (ending with a newline); `lines` counts them. Like `write`, returns a
+   * promise only when the disk must be awaited.
+   */
+  writeBytes(bytes: Uint8Array, lines: number): Promise<void> | undefined {
+    if (!this.#current) return this.#openNext().then(() => this.writeBytes(bytes, lines));
+    const cur = this.#current;
+    if (bytes.length > this.#buf.length - this.#pos) this.#retire(bytes.length);
+    this.#buf.set(bytes, this.#pos);
+    this.#pos += bytes.length;
+    cur.lines += lines;
+    cur.bytes += bytes.length;
+    // Not measured per line: the batch's size bounds its longest line.
+    if (bytes.length > cur.maxLineBytes) cur.maxLineBytes = bytes.length;
+    if (this.#full.length > 0 || cur.bytes >= this.#maxFileBytes) return this.#drain(cur);
+    return undefined;
+  }
+
   /** Queues the current buffer (if it has data) and starts a new one with room for at least `room` bytes. */
   #retire(room: number): void {
     if (this.#pos > 0) this.#full.push([this.#buf, this.#pos]);
@@ -72,6 +90,15 @@ export class RotatingJsonlWriter {
   async #drain(cur: WrittenFile): Promise<void> {
     await this.#writeFull();
     if (cur.bytes >= this.#maxFileBytes) await this.#closeCurrent();
+  }
+
+  /** Closes the open file without flushing: for a write that failed (the caller discards the files). */
+  async abort(): Promise<void> {
+    const fh = this.#fh;
+    this.#fh = undefined;
+    this.#current = undefined;
+    this.#full = [];
+    await fh?.close().catch(() => undefined);
   }
 
   async close(): Promise<WrittenFile[]> {

@@ -1,6 +1,6 @@
 import { RotatingJsonlWriter, type WrittenFile } from "../formats/jsonl-writer.js";
 import { columnOf, type Schema } from "../schema/schema.js";
-import type { DataType } from "../schema/types.js";
+import type { DataType, Table } from "../schema/types.js";
 import { shortHash } from "../util/hash.js";
 import type { Row, RowSink } from "./row-sink.js";
 
@@ -27,22 +27,45 @@ export function toJsonText(value: unknown): string {
   );
 }
 
+const NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
+
+/** JSON text of a string; most strings need no escaping, and testing for that is faster than escaping. */
+function jsonString(v: unknown): string {
+  if (typeof v !== "string") return JSON.stringify(v);
+  return NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`;
+}
+
 /**
  * Load files are JSON lines whose values are already in their column's type: the destination reads them with an
  * explicit column list (DuckDB's read_json, Postgres COPY ...). Binary is base64; non-finite doubles are strings.
  */
 const ENCODERS: Record<DataType, Encoder> = {
-  text: (v) => JSON.stringify(v),
+  text: jsonString,
   bigint: (v) => (typeof v === "bigint" ? v.toString() : String(v)),
   double: (v) => (Number.isFinite(v as number) ? String(v) : JSON.stringify(String(v))),
   bool: (v) => (v ? "true" : "false"),
-  timestamp: (v) => JSON.stringify(v),
-  date: (v) => JSON.stringify(v),
-  time: (v) => JSON.stringify(v),
+  timestamp: jsonString,
+  date: jsonString,
+  time: jsonString,
   decimal: (v) => JSON.stringify(String(v)),
   json: (v) => toJsonText(v),
   binary: (v) => JSON.stringify(Buffer.from(v as Uint8Array).toString("base64")),
 };
+
+/** What the writer keeps per table, looked up once per row. */
+interface TableOut {
+  table: Table | undefined;
+  /** A column's `"name":` text and its value encoder, made once (column types never change). */
+  fields: Map<string, Field>;
+  rows: number;
+  writer: RotatingJsonlWriter;
+  /** Rows carry their merge order (`_ferry_seq`). */
+  mergeRoot: boolean;
+  /** The merge root table of a child table: its rows carry the sequence number of their root row. */
+  root: TableOut | undefined;
+  /** Sequence number of the last row written (merge root tables). */
+  lastSeq?: number;
+}
 
 export interface LoadFileIndex {
   /** Table -> load files (basenames) and row count. */
@@ -53,15 +76,10 @@ export interface LoadFileIndex {
 export class LoadFileWriter implements RowSink {
   readonly #dir: string;
   readonly #schema: Schema;
-  readonly #writers = new Map<string, RotatingJsonlWriter>();
-  readonly #rows = new Map<string, number>();
-  /** Sequence number of the last row written to each merge root table. */
-  readonly #rootSeq = new Map<string, number>();
+  readonly #tables = new Map<string, TableOut>();
   readonly #maxFileBytes: number | undefined;
 
   readonly #prefix: string;
-  /** Per table: a column's `"name":` text and its value encoder, made once (column types never change). */
-  readonly #fields = new Map<string, Map<string, Field>>();
   /** Added to merge sequence numbers: input files of a package number their rows in file order. */
   #seqBase = 0;
 
@@ -79,19 +97,15 @@ export class LoadFileWriter implements RowSink {
   }
 
   write(table: string, row: Row): Promise<void> | undefined {
-    const t = this.#schema.getTable(table);
-    let fields = this.#fields.get(table);
-    if (!fields) {
-      fields = new Map();
-      this.#fields.set(table, fields);
-    }
+    const out = this.#tables.get(table) ?? this.#openTable(table);
+    const fields = out.fields;
     let line = "{";
     for (const key in row) {
       const v = row[key];
       if (v === undefined || v === null) continue;
       let f = fields.get(key);
       if (!f) {
-        const column = t !== undefined ? columnOf(t, key) : undefined;
+        const column = out.table !== undefined ? columnOf(out.table, key) : undefined;
         f = { name: `${JSON.stringify(key)}:`, encode: ENCODERS[column?.type ?? "text"] };
         // Cached only once the column exists: its type is final then.
         if (column) fields.set(key, f);
@@ -99,53 +113,60 @@ export class LoadFileWriter implements RowSink {
       line += line.length === 1 ? f.name : `,${f.name}`;
       line += f.encode(v);
     }
-    const n = (this.#rows.get(table) ?? 0) + 1;
+    const n = ++out.rows;
     // Merge root rows carry their arrival order so "latest wins" deduplication is exact. Their child rows carry
     // the order of their root row: with upsert, duplicates of a key share ids, and only the winner's children load.
-    if (t?.writeDisposition === "merge" && t.parent === undefined) {
+    if (out.mergeRoot) {
       const seq = this.#seqBase + n;
       line += `,"${SEQ_FIELD}":${seq}`;
-      this.#rootSeq.set(table, seq);
-    } else if (t?.parent !== undefined) {
-      const root = this.#mergeRootOf(table);
-      const seq = root === undefined ? undefined : this.#rootSeq.get(root);
+      out.lastSeq = seq;
+    } else if (out.root !== undefined) {
+      const seq = out.root.lastSeq;
       if (seq !== undefined) line += `,"${SEQ_FIELD}":${seq}`;
     }
     line += "}";
-    let w = this.#writers.get(table);
-    if (!w) {
-      w = new RotatingJsonlWriter(
+    return out.writer.write(line);
+  }
+
+  /** A table's output state, made on its first row (the table is in the schema by then). */
+  #openTable(table: string): TableOut {
+    const t = this.#schema.getTable(table);
+    const rootTable = t?.parent !== undefined ? this.#schema.rootOf(table) : undefined;
+    const out: TableOut = {
+      table: t,
+      fields: new Map(),
+      rows: 0,
+      mergeRoot: t?.writeDisposition === "merge" && t.parent === undefined,
+      root:
+        rootTable?.writeDisposition === "merge"
+          ? (this.#tables.get(rootTable.name) ?? this.#openTable(rootTable.name))
+          : undefined,
+      writer: new RotatingJsonlWriter(
         this.#dir,
         fileSafe(table) + this.#prefix,
         this.#maxFileBytes ? { maxFileBytes: this.#maxFileBytes } : {},
-      );
-      this.#writers.set(table, w);
-    }
-    this.#rows.set(table, n);
-    return w.write(line);
+      ),
+    };
+    this.#tables.set(table, out);
+    return out;
   }
 
-  /** The merge root of a child table (cached: this runs for every child row). */
-  #mergeRootOf(table: string): string | undefined {
-    if (!this.#mergeRoots.has(table)) {
-      const root = this.#schema.rootOf(table);
-      this.#mergeRoots.set(table, root?.writeDisposition === "merge" ? root.name : undefined);
-    }
-    return this.#mergeRoots.get(table);
+  /** Closes every open file after a failure (their content is discarded with the normalize folder). */
+  async abort(): Promise<void> {
+    for (const out of this.#tables.values()) await out.writer.abort();
   }
-
-  readonly #mergeRoots = new Map<string, string | undefined>();
 
   async close(): Promise<LoadFileIndex> {
     const tables: LoadFileIndex["tables"] = {};
-    for (const [table, w] of this.#writers) {
-      const files: WrittenFile[] = await w.close();
+    for (const [table, out] of this.#tables) {
+      if (out.rows === 0) continue;
+      const files: WrittenFile[] = await out.writer.close();
       tables[table] = {
         files: files.map((f) => f.path.slice(this.#dir.length + 1)),
         maxLineBytes: Object.fromEntries(
           files.map((f) => [f.path.slice(this.#dir.length + 1), f.maxLineBytes]),
         ),
-        rows: this.#rows.get(table) ?? 0,
+        rows: out.rows,
       };
     }
     return { tables };

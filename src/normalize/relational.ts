@@ -3,7 +3,6 @@ import { type ResolvedContract, resolveContract } from "../schema/contract.js";
 import { CANNOT_COERCE, coerce, inferType } from "../schema/infer.js";
 import {
   identifierWithin,
-  joinPath,
   normalizeIdentifier,
   shortenIdentifier,
   variantColumnName,
@@ -12,10 +11,13 @@ import { columnOf, type Schema } from "../schema/schema.js";
 import { type Column, type DataType, SYSTEM_COLUMNS, type Table } from "../schema/types.js";
 import { DataError, SchemaContractError } from "../util/errors.js";
 import { derivedId, shortHash, uniqueId } from "../util/hash.js";
+import { type KeySlot, keySlot, rootSlot } from "./key-slot.js";
 import type { Row, RowSink } from "./row-sink.js";
 
 /** Nesting beyond this many levels (objects or lists) is stored as json, whatever the hints say. */
 export const HARD_NESTING_LIMIT = 32;
+
+const MAX_SLOTS_PER_OBJECT = 4096;
 
 export interface NormalizerOptions {
   schema: Schema;
@@ -45,12 +47,16 @@ interface TableCtx {
   maxNesting: number;
   /** The table's system columns are in the schema (checked once per table, not per row). */
   hasSystemColumns?: boolean;
+  /** The table is in the schema (checked per row until it is). */
+  inSchema?: boolean;
+  /** What flattening learned about the table's keys (names, columns), so the next row reuses it. */
+  slots: KeySlot;
 }
 
 class DiscardRow extends Error {}
 
-/** A list found while flattening a row: child table name, source path, elements. */
-type ChildList = [name: string, origin: string, list: unknown[]];
+/** A list found while flattening a row: its key's slot (child table name, source path) and its elements. */
+type ChildList = [slot: KeySlot, list: unknown[]];
 
 /**
  * Turns nested items into relational rows: objects flatten to `a__b` columns, lists become child tables
@@ -95,6 +101,7 @@ export class RelationalNormalizer {
       upsertKey: merge && hints.mergeStrategy === "upsert" ? hints.primaryKey : undefined,
       rootName: name,
       maxNesting: Math.min(hints.maxTableNesting ?? HARD_NESTING_LIMIT, HARD_NESTING_LIMIT),
+      slots: rootSlot(),
     };
     const tableHints: Partial<Table> = {
       resource: hints.resource,
@@ -134,8 +141,11 @@ export class RelationalNormalizer {
     rootId: string,
     depth: number,
   ): Promise<void> | undefined {
-    if (this.#schema.getTable(ctx.table.name) === undefined) {
-      if (!this.#allowNewTable(ctx, obj)) return undefined;
+    if (!ctx.inSchema) {
+      if (this.#schema.getTable(ctx.table.name) === undefined && !this.#allowNewTable(ctx, obj))
+        return undefined;
+      // Tables are never removed while normalizing: once in the schema, the check is done.
+      ctx.inSchema = true;
     }
     const row: Row = sys;
     const lists: ChildList[] = [];
@@ -144,7 +154,7 @@ export class RelationalNormalizer {
         for (const [k, v] of Object.entries(sys)) this.#ensureSystemColumn(ctx, k, v);
         ctx.hasSystemColumns = true;
       }
-      this.#flatten(ctx, row, obj, "", "", true, depth, lists);
+      this.#flatten(ctx, row, obj, ctx.slots, depth, lists);
     } catch (err) {
       if (err instanceof DiscardRow) {
         this.stats.discardedRows++;
@@ -171,8 +181,11 @@ export class RelationalNormalizer {
     from: number,
   ): Promise<void> | undefined {
     for (let l = li; l < lists.length; l++) {
-      const [name, origin, list] = lists[l] as ChildList;
-      const child = this.#childTable(ctx, name, origin);
+      const [slot, list] = lists[l] as ChildList;
+      // The child table of a key is cached on its slot (the slot belongs to this parent table).
+      const child =
+        (slot.childTable as TableCtx | undefined) ?? this.#childTable(ctx, slot.name, slot.origin);
+      slot.childTable = child;
       for (let i = l === li ? from : 0; i < list.length; i++) {
         const el = list[i];
         if (el === null || el === undefined) continue;
@@ -200,46 +213,56 @@ export class RelationalNormalizer {
     ctx: TableCtx,
     row: Row,
     obj: Record<string, unknown>,
-    prefix: string,
-    originPrefix: string,
-    canonical: boolean,
+    parent: KeySlot,
     depth: number,
     lists: ChildList[],
   ): void {
+    const slots = parent.nested ?? new Map<string, KeySlot>();
+    parent.nested = slots;
     for (const key in obj) {
       const v = obj[key];
       if (v === null || v === undefined) continue;
-      const norm = normalizeIdentifier(key);
-      const name = joinPath(prefix, norm);
-      const origin = originPrefix === "" ? key : `${originPrefix}.${key}`;
-      // Canonical: every key on the path already is its normalized name, so the column name is the origin.
-      const canon = canonical && norm === key;
+      let slot = slots.get(key);
+      if (slot === undefined) {
+        slot = keySlot(parent, key);
+        // Data whose keys are ids (`{"u123": ...}`) would grow this without end: beyond a bound, slots are not kept.
+        if (slots.size < MAX_SLOTS_PER_OBJECT) slots.set(key, slot);
+      }
       if (typeof v === "object" && !(v instanceof Uint8Array)) {
         const tooDeep =
           ctx.nesting + (Array.isArray(v) ? 1 : 0) > ctx.maxNesting || depth >= HARD_NESTING_LIMIT;
-        const asJson = tooDeep || this.#hintedJson(ctx, name);
+        const asJson = tooDeep || this.#hintedJson(ctx, slot.name);
         if (!asJson) {
           if (Array.isArray(v)) {
-            if (v.length > 0) lists.push([name, origin, v]);
+            if (v.length > 0) lists.push([slot, v]);
           } else {
-            this.#flatten(ctx, row, v as Record<string, unknown>, name, origin, canon, depth + 1, lists);
+            this.#flatten(ctx, row, v as Record<string, unknown>, slot, depth + 1, lists);
           }
           continue;
         }
-        this.#setValue(ctx, row, name, origin, canon, v, "json");
+        this.#setValue(ctx, row, slot.name, slot.origin, slot.canonical, v, "json");
         continue;
       }
       const t = inferType(v);
       if (t === undefined) continue;
-      this.#setValue(
+      // The common case: the key's column is known and the value already has its type (decimals need a range check).
+      const known = slot.column;
+      if (known !== undefined && known.type === t && t !== "decimal") {
+        if (typeof v !== "string" || v.isWellFormed()) {
+          row[known.name] = v;
+          continue;
+        }
+      }
+      const placed = this.#setValue(
         ctx,
         row,
-        name,
-        origin,
-        canon,
+        slot.name,
+        slot.origin,
+        slot.canonical,
         typeof v === "string" && !v.isWellFormed() ? v.toWellFormed() : v,
         t,
       );
+      if (placed !== undefined && placed.type === t) slot.column = placed;
     }
   }
 
@@ -259,7 +282,7 @@ export class RelationalNormalizer {
     canonical: boolean,
     value: unknown,
     type: DataType,
-  ): void {
+  ): Column | undefined {
     // A bigint too wide even for a default decimal (38, 9) would fail the load: it is kept exactly, as text.
     if (
       type === "decimal" &&
@@ -267,7 +290,7 @@ export class RelationalNormalizer {
       coerce(value, type, { name: rawName, type }) === CANNOT_COERCE
     ) {
       this.#setValue(ctx, row, rawName, origin, canonical, value.toString(), "text");
-      return;
+      return undefined;
     }
     let name = this.#columnName(rawName);
     let col = columnOf(ctx.table, name);
@@ -278,14 +301,15 @@ export class RelationalNormalizer {
     }
     if (col === undefined) {
       col = this.#newColumn(ctx, name, origin, canonical && name === rawName, value, type);
-      if (col === undefined) return;
+      if (col === undefined) return undefined;
     }
     const coerced = coerce(value, type, col);
     if (coerced !== CANNOT_COERCE) {
       row[name] = coerced;
-      return;
+      return col;
     }
     this.#setVariant(ctx, row, col, value, type);
+    return undefined;
   }
 
   #conflictName(name: string, origin: string): string {
@@ -400,6 +424,7 @@ export class RelationalNormalizer {
       upsertKey: undefined,
       rootName: parent.rootName,
       maxNesting: parent.maxNesting,
+      slots: rootSlot(),
     };
     this.#ctx.set(tableName, ctx);
     return ctx;

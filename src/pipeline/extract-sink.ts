@@ -1,17 +1,20 @@
 import { join } from "node:path";
 import type { ExtractSink, TableHints } from "../extract/extractor.js";
+import type { JsonLines } from "../extract/json-lines.js";
 import type { Item } from "../extract/resource.js";
 import {
   CircularReferenceError,
   type EncodeReport,
   encodeItem,
   encodeJsonItem,
+  MARKER,
 } from "../formats/item-codec.js";
 import { RotatingJsonlWriter } from "../formats/jsonl-writer.js";
-import { DataError } from "../util/errors.js";
+import { DataError, errorMessage } from "../util/errors.js";
 import { shortHash } from "../util/hash.js";
 
 const EXTRACT_FILE_BYTES = 16 * 1024 * 1024;
+const MARKER_BYTES = Buffer.from(MARKER, "utf8");
 
 /** Writes extracted items of each table into a load package's `extracted/` folder. */
 export class PackageExtractSink implements ExtractSink {
@@ -47,6 +50,41 @@ export class PackageExtractSink implements ExtractSink {
       }
       throw err;
     }
+    return this.#track(table, this.#writer(table).write(line));
+  }
+
+  writeLines(table: string, lines: JsonLines): Promise<void> | undefined {
+    const pending = this.#pending.get(table);
+    if (pending) return pending.then(() => this.writeLines(table, lines));
+    // A string starting with the marker character would be read back as an encoded value: such (rare) batches
+    // are parsed and encoded record by record, which escapes it.
+    if (
+      Buffer.from(lines.bytes.buffer, lines.bytes.byteOffset, lines.bytes.byteLength).includes(MARKER_BYTES)
+    )
+      return this.#writeParsed(table, lines);
+    return this.#track(table, this.#writer(table).writeBytes(lines.bytes, lines.lines));
+  }
+
+  async #writeParsed(table: string, lines: JsonLines): Promise<void> {
+    let records: unknown[];
+    try {
+      records = lines.records();
+    } catch (err) {
+      throw new DataError(
+        `jsonLines() for table "${table}" hold a line that is not JSON: ${errorMessage(err)}`,
+        {
+          fields: { table, resource: this.tables[table]?.resource },
+          hint: "fix the input, or parse the lines in the resource and skip the bad ones",
+        },
+      );
+    }
+    for (const rec of records) {
+      const pending = this.write(table, rec, true);
+      if (pending) await pending;
+    }
+  }
+
+  #writer(table: string): RotatingJsonlWriter {
     let w = this.#writers.get(table);
     if (!w) {
       const prefix = /^[a-z0-9_]{1,60}$/.test(table) ? table : `t_${shortHash(table, 10)}`;
@@ -55,7 +93,11 @@ export class PackageExtractSink implements ExtractSink {
       w = new RotatingJsonlWriter(this.#dir, prefix, { maxFileBytes: EXTRACT_FILE_BYTES });
       this.#writers.set(table, w);
     }
-    const waiting = w.write(line);
+    return w;
+  }
+
+  /** A write that waits for the disk holds later writes to its table until it is done. */
+  #track(table: string, waiting: Promise<void> | undefined): Promise<void> | undefined {
     if (!waiting) return undefined;
     const tracked: Promise<void> = waiting.finally(() => {
       if (this.#pending.get(table) === tracked) this.#pending.delete(table);
