@@ -1,6 +1,9 @@
 import { type FileHandle, mkdir, open } from "node:fs/promises";
 import { join } from "node:path";
 
+/** Lines are gathered as text up to this many UTF-16 code units before they are encoded. */
+const TEXT_FLUSH_CHARS = 32 * 1024;
+
 export interface WrittenFile {
   path: string;
   lines: number;
@@ -24,6 +27,8 @@ export class RotatingJsonlWriter {
   #current: WrittenFile | undefined;
   #buf: Buffer;
   #pos = 0;
+  /** Lines not yet encoded into `#buf`. */
+  #text = "";
   /** Filled buffers waiting to be written, in order, with how many of their bytes are used. */
   #full: Array<[Buffer, number]> = [];
   /** Written full-size buffers, reused: a steady stream of writes allocates no new memory. */
@@ -47,17 +52,33 @@ export class RotatingJsonlWriter {
   write(line: string): Promise<void> | undefined {
     if (!this.#current) return this.#openNext().then(() => this.write(line));
     const cur = this.#current;
-    // A UTF-16 code unit takes at most 3 UTF-8 bytes: the bound says whether the line surely fits.
-    const bound = line.length * 3 + 1;
-    if (bound > this.#buf.length - this.#pos) this.#retire(bound);
-    const n = this.#buf.write(line, this.#pos, "utf8");
-    this.#pos += n;
-    this.#buf[this.#pos++] = 10;
+    // Exact sizes only for lines that may be the longest (a UTF-16 code unit is at most 3 UTF-8 bytes).
+    if (line.length * 3 + 1 > cur.maxLineBytes) {
+      const bytes = Buffer.byteLength(line, "utf8") + 1;
+      if (bytes > cur.maxLineBytes) cur.maxLineBytes = bytes;
+    }
+    this.#text += `${line}\n`;
     cur.lines += 1;
-    cur.bytes += n + 1;
-    if (n + 1 > cur.maxLineBytes) cur.maxLineBytes = n + 1;
+    return this.#text.length < TEXT_FLUSH_CHARS ? undefined : this.#flushText(cur);
+  }
+
+  /** Encodes the gathered lines, then writes full buffers out (and rotates) when due. */
+  #flushText(cur: WrittenFile): Promise<void> | undefined {
+    this.#encodeText(cur);
     if (this.#full.length > 0 || cur.bytes >= this.#maxFileBytes) return this.#drain(cur);
     return undefined;
+  }
+
+  /** Encodes the lines gathered as text into the byte buffer: one encoding call per ~32 KB instead of per line. */
+  #encodeText(cur: WrittenFile): void {
+    const text = this.#text;
+    if (text.length === 0) return;
+    this.#text = "";
+    const bound = text.length * 3;
+    if (bound > this.#buf.length - this.#pos) this.#retire(bound);
+    const n = this.#buf.write(text, this.#pos, "utf8");
+    this.#pos += n;
+    cur.bytes += n;
   }
 
   /**
@@ -67,6 +88,8 @@ export class RotatingJsonlWriter {
   writeBytes(bytes: Uint8Array, lines: number): Promise<void> | undefined {
     if (!this.#current) return this.#openNext().then(() => this.writeBytes(bytes, lines));
     const cur = this.#current;
+    // Lines written as text come first.
+    this.#encodeText(cur);
     if (bytes.length > this.#buf.length - this.#pos) this.#retire(bytes.length);
     this.#buf.set(bytes, this.#pos);
     this.#pos += bytes.length;
@@ -98,6 +121,7 @@ export class RotatingJsonlWriter {
     this.#fh = undefined;
     this.#current = undefined;
     this.#full = [];
+    this.#text = "";
     await fh?.close().catch(() => undefined);
   }
 
@@ -126,6 +150,7 @@ export class RotatingJsonlWriter {
 
   async #closeCurrent(): Promise<void> {
     if (!this.#fh) return;
+    if (this.#current) this.#encodeText(this.#current);
     if (this.#pos > 0) this.#retire(0);
     await this.#writeFull();
     await this.#fh.sync();

@@ -49,6 +49,8 @@ interface TableCtx {
   hasSystemColumns?: boolean;
   /** The table is in the schema (checked per row until it is). */
   inSchema?: boolean;
+  /** Rows written. */
+  rows: number;
   /** What flattening learned about the table's keys (names, columns), so the next row reuses it. */
   slots: KeySlot;
 }
@@ -69,13 +71,22 @@ export class RelationalNormalizer {
   readonly #maxLen: number;
   readonly #sink: RowSink;
   readonly #ctx = new Map<string, TableCtx>();
-  readonly stats: NormalizeStats = {
+  readonly #stats: NormalizeStats = {
     rows: {},
     discardedRows: 0,
     discardedValues: 0,
     skippedNullItems: 0,
     warnings: [],
   };
+
+  /** Counters so far; rows per table are counted on each table's state (a per-row object write is costly). */
+  get stats(): NormalizeStats {
+    const rows: Record<string, number> = {};
+    for (const ctx of this.#ctx.values())
+      if (ctx.rows > 0) rows[ctx.table.name] = (rows[ctx.table.name] ?? 0) + ctx.rows;
+    this.#stats.rows = rows;
+    return this.#stats;
+  }
 
   constructor(opts: NormalizerOptions) {
     this.#schema = opts.schema;
@@ -102,6 +113,7 @@ export class RelationalNormalizer {
       rootName: name,
       maxNesting: Math.min(hints.maxTableNesting ?? HARD_NESTING_LIMIT, HARD_NESTING_LIMIT),
       slots: rootSlot(),
+      rows: 0,
     };
     const tableHints: Partial<Table> = {
       resource: hints.resource,
@@ -122,7 +134,7 @@ export class RelationalNormalizer {
   normalizeItem(item: unknown, root: TableCtx): Promise<void> | undefined {
     let obj: Record<string, unknown>;
     if (item === null || item === undefined) {
-      this.stats.skippedNullItems++;
+      this.#stats.skippedNullItems++;
       return undefined;
     }
     if (typeof item !== "object" || Array.isArray(item) || item instanceof Uint8Array) obj = { value: item };
@@ -131,13 +143,14 @@ export class RelationalNormalizer {
       ? derivedId(root.table.name, ...root.upsertKey.map((k) => keyValue(obj, k)))
       : uniqueId();
     const sys: Row = { [SYSTEM_COLUMNS.id]: id, [SYSTEM_COLUMNS.loadId]: this.#loadId };
-    return this.#processRow(root, obj, sys, id, 0);
+    return this.#processRow(root, obj, sys, id, id, 0);
   }
 
   #processRow(
     ctx: TableCtx,
     obj: Record<string, unknown>,
     sys: Row,
+    rowId: string,
     rootId: string,
     depth: number,
   ): Promise<void> | undefined {
@@ -157,17 +170,16 @@ export class RelationalNormalizer {
       this.#flatten(ctx, row, obj, ctx.slots, depth, lists);
     } catch (err) {
       if (err instanceof DiscardRow) {
-        this.stats.discardedRows++;
+        this.#stats.discardedRows++;
         return undefined;
       }
       throw err;
     }
     const pending = this.#sink.write(ctx.table.name, row);
-    this.stats.rows[ctx.table.name] = (this.stats.rows[ctx.table.name] ?? 0) + 1;
+    ctx.rows++;
     if (lists.length === 0) return pending;
-    const parentId = row[SYSTEM_COLUMNS.id] as string;
-    if (pending) return pending.then(() => this.#processLists(ctx, lists, parentId, rootId, depth, 0, 0));
-    return this.#processLists(ctx, lists, parentId, rootId, depth, 0, 0);
+    if (pending) return pending.then(() => this.#processLists(ctx, lists, rowId, rootId, depth, 0, 0));
+    return this.#processLists(ctx, lists, rowId, rootId, depth, 0, 0);
   }
 
   /** Rows of the child lists from list `li`, element `from` on; continues after an awaited write where it stopped. */
@@ -189,8 +201,9 @@ export class RelationalNormalizer {
       for (let i = l === li ? from : 0; i < list.length; i++) {
         const el = list[i];
         if (el === null || el === undefined) continue;
+        const childId = derivedId(parentId, child.table.name, String(i));
         const childSys: Row = {
-          [SYSTEM_COLUMNS.id]: derivedId(parentId, child.table.name, String(i)),
+          [SYSTEM_COLUMNS.id]: childId,
           [SYSTEM_COLUMNS.parentId]: parentId,
           [SYSTEM_COLUMNS.listIdx]: i,
         };
@@ -200,7 +213,7 @@ export class RelationalNormalizer {
         else if (typeof el === "object" && !(el instanceof Uint8Array))
           childObj = el as Record<string, unknown>;
         else childObj = { value: el };
-        const pending = this.#processRow(child, childObj, childSys, rootId, depth + 1);
+        const pending = this.#processRow(child, childObj, childSys, childId, rootId, depth + 1);
         if (pending) {
           return pending.then(() => this.#processLists(ctx, lists, parentId, rootId, depth, l, i + 1));
         }
@@ -357,7 +370,7 @@ export class RelationalNormalizer {
     existingType?: DataType,
   ): boolean {
     if (mode === "discard_value") {
-      this.stats.discardedValues++;
+      this.#stats.discardedValues++;
       return false;
     }
     if (mode === "discard_row") throw new DiscardRow();
@@ -382,7 +395,7 @@ export class RelationalNormalizer {
       return true;
     }
     if (ctx.contract.tables === "discard_row" || ctx.contract.tables === "discard_value") {
-      this.stats.discardedRows++;
+      this.#stats.discardedRows++;
       return false;
     }
     throw new SchemaContractError(
@@ -425,6 +438,7 @@ export class RelationalNormalizer {
       rootName: parent.rootName,
       maxNesting: parent.maxNesting,
       slots: rootSlot(),
+      rows: 0,
     };
     this.#ctx.set(tableName, ctx);
     return ctx;

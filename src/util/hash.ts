@@ -32,36 +32,61 @@ export function uniqueId(length = 14): string {
   return out;
 }
 
-/** 53-bit string hash (cyrb53): fast, well mixed; not for security. */
-function hash53(s: string, seed: number): number {
-  let h1 = 0xdeadbeef ^ seed;
-  let h2 = 0x41c6ce57 ^ seed;
-  for (let i = 0; i < s.length; i++) {
-    const ch = s.charCodeAt(i);
-    h1 = Math.imul(h1 ^ ch, 2654435761);
-    h2 = Math.imul(h2 ^ ch, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+/** The low 53 bits of a cyrb53 state pair (h1, h2), finalized. */
+function finish53(h1: number, h2: number): number {
+  const f1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  const f2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(f1 ^ (f1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & f2) + (f1 >>> 0);
 }
 
-function base62(n: number, width: number): string {
+/** Two base-62 digits (least significant first) for every number below 62 * 62. */
+const PAIRS: string[] = Array.from(
+  { length: 62 * 62 },
+  (_, r) => `${ID_ALPHABET[r % 62]}${ID_ALPHABET[Math.floor(r / 62)]}`,
+);
+
+/** Nine base-62 digits of `n`, least significant first (a pair per step). */
+function base62x9(n: number): string {
   let out = "";
-  for (let i = 0; i < width; i++) {
-    out += ID_ALPHABET[n % 62];
-    n = Math.floor(n / 62);
+  for (let i = 0; i < 4; i++) {
+    const q = Math.floor(n / 3844);
+    out += PAIRS[n - q * 3844];
+    n = q;
   }
-  return out;
+  return out + ID_ALPHABET[n % 62];
 }
 
 /**
  * A deterministic 18-character row id derived from its parts (child rows, upsert keys): two independent 53-bit
- * hashes, about 106 bits, so collisions stay negligible at billions of rows. Computed per row, so no crypto.
+ * cyrb53 hashes (seeds 1 and 2) of the parts joined by NUL, about 106 bits, so collisions stay negligible at
+ * billions of rows. Computed for every child row: both hashes run in one pass, without joining the parts.
+ *
+ * @example
+ * derivedId(parentId, "orders__items", "0") // 18 characters of [0-9A-Za-z], the same on every run
  */
 export function derivedId(...parts: string[]): string {
-  const s = parts.join("\u0000");
-  return base62(hash53(s, 1), 9) + base62(hash53(s, 2), 9);
+  let a1 = 0xdeadbeef ^ 1;
+  let a2 = 0x41c6ce57 ^ 1;
+  let b1 = 0xdeadbeef ^ 2;
+  let b2 = 0x41c6ce57 ^ 2;
+  for (let p = 0; p < parts.length; p++) {
+    const s = parts[p] as string;
+    // The NUL separator between parts hashes like any character (ch = 0).
+    if (p > 0) {
+      a1 = Math.imul(a1, 2654435761);
+      a2 = Math.imul(a2, 1597334677);
+      b1 = Math.imul(b1, 2654435761);
+      b2 = Math.imul(b2, 1597334677);
+    }
+    for (let i = 0; i < s.length; i++) {
+      const ch = s.charCodeAt(i);
+      a1 = Math.imul(a1 ^ ch, 2654435761);
+      a2 = Math.imul(a2 ^ ch, 1597334677);
+      b1 = Math.imul(b1 ^ ch, 2654435761);
+      b2 = Math.imul(b2 ^ ch, 1597334677);
+    }
+  }
+  return base62x9(finish53(a1, a2)) + base62x9(finish53(b1, b2));
 }
 
 /** Load ids sort by creation time: `<epoch ms>.<random>`. */
