@@ -36,8 +36,16 @@ export class RotatingJsonlWriter {
   #seq = 0;
   readonly files: WrittenFile[] = [];
 
-  constructor(dir: string, prefix: string, options: { maxFileBytes?: number; bufferBytes?: number } = {}) {
+  readonly #onClose: ((file: WrittenFile) => void) | undefined;
+
+  /** `onClose` hears of each file once it is complete (synced and closed). */
+  constructor(
+    dir: string,
+    prefix: string,
+    options: { maxFileBytes?: number; bufferBytes?: number; onClose?: (file: WrittenFile) => void } = {},
+  ) {
     this.#dir = dir;
+    this.#onClose = options.onClose;
     this.#prefix = prefix;
     this.#maxFileBytes = options.maxFileBytes ?? 128 * 1024 * 1024;
     this.#bufferBytes = options.bufferBytes ?? 1024 * 1024;
@@ -155,7 +163,9 @@ export class RotatingJsonlWriter {
     await this.#writeFull();
     await this.#fh.sync();
     await this.#fh.close();
+    const closed = this.#current;
     this.#fh = undefined;
     this.#current = undefined;
+    if (closed) this.#onClose?.(closed);
   }
 }

@@ -95,7 +95,12 @@ export class LoadPackage {
   /** Starts normalize from scratch (drops output of an interrupted attempt). */
   async resetNormalizing(): Promise<string> {
     await removeDir(this.normalizingDir);
-    await mkdir(join(this.normalizingDir, "new"), { recursive: true });
+    await mkdir(this.normalizeOutDir, { recursive: true });
+    return this.normalizeOutDir;
+  }
+
+  /** Where normalize writes load files (inside `normalizingDir`). */
+  get normalizeOutDir(): string {
     return join(this.normalizingDir, "new");
   }
 

@@ -4,8 +4,9 @@ import type { Schema, SchemaChange } from "../schema/schema.js";
 import type { Logger } from "../util/log.js";
 import { type LoadFileIndex, LoadFileWriter } from "./load-file-writer.js";
 import { normalizeUnit } from "./normalize-unit.js";
-import { normalizeInWorkers } from "./parallel-normalize.js";
+import { mergeWorkerResults, normalizeInWorkers } from "./parallel-normalize.js";
 import { type NormalizeStats, RelationalNormalizer } from "./relational.js";
+import type { StreamingNormalize } from "./streaming-normalize.js";
 
 export interface NormalizeInput {
   table: string;
@@ -76,6 +77,18 @@ export async function normalizeFiles(opts: NormalizeFilesOptions): Promise<Norma
     stats: normalizer.stats,
     schemaChanges: opts.schema.changes.slice(changesBefore),
   });
+}
+
+/**
+ * Waits for a package normalized while it was extracted and merges its workers' results into `opts.schema`.
+ * Undefined when the workers disagree (the caller normalizes the package again on one thread).
+ */
+export async function finishStreamedFiles(
+  opts: Pick<NormalizeFilesOptions, "schema" | "inputs" | "loadId" | "maxIdentifierLength">,
+  streamed: StreamingNormalize,
+): Promise<NormalizeFilesResult | undefined> {
+  const merged = mergeWorkerResults(opts, await streamed.finish());
+  return merged ? withWarnings(merged) : undefined;
 }
 
 /** Turns the counters of what was skipped or discarded into warnings (nothing is dropped silently). */

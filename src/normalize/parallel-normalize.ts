@@ -1,4 +1,5 @@
 import { Worker } from "node:worker_threads";
+import type { TableHints } from "../extract/extractor.js";
 import { columnOf, Schema, stableStringify } from "../schema/schema.js";
 import type { StoredSchema, Table } from "../schema/types.js";
 import { ConfigError, DataError, FerryError, SchemaContractError } from "../util/errors.js";
@@ -6,6 +7,7 @@ import { type LoadFileIndex, LoadFileWriter } from "./load-file-writer.js";
 import type { NormalizeFilesOptions, NormalizeFilesResult } from "./normalize-files.js";
 import { normalizeUnit } from "./normalize-unit.js";
 import { type NormalizeStats, RelationalNormalizer } from "./relational.js";
+import { UnitQueue } from "./unit-queue.js";
 import type { FromWorker, NormalizeUnit, SerializedError, ToWorker } from "./worker-protocol.js";
 
 /** Starts a normalize worker; from TypeScript sources (tests, benchmarks) through tsx's loader. */
@@ -30,25 +32,40 @@ function rebuild(e: SerializedError): Error {
   });
 }
 
-interface WorkerResult {
+export interface WorkerResult {
   schema: StoredSchema;
   index: LoadFileIndex;
   stats: NormalizeStats;
 }
 
-/** Runs the units on `count` workers, each taking the next file when it is done with one. */
-async function runWorkers(
-  opts: NormalizeFilesOptions,
-  units: NormalizeUnit[],
+/** What a team of workers needs besides its units. */
+export interface WorkerTeamOptions {
+  loadId: string;
+  outDir: string;
+  maxIdentifierLength: number;
+  maxFileBytes?: number;
+  /** Root tables known up front, with their hints: every worker shapes its schema alike. */
+  tables: { table: string; hints: TableHints }[];
+  /** Load file names of this team start with it (teams sharing a folder keep apart). */
+  prefix: string;
+  onProgress?: (table: string, items: number) => void;
+  /** Items normalized so far per table, shared by the teams of one package. */
+  progress: Map<string, number>;
+  /** Stops the workers (their results are rejected). */
+  signal?: AbortSignal;
+}
+
+/** Runs the queue's units on `count` workers, each taking the next file when it is done with one. */
+export async function runWorkers(
+  opts: WorkerTeamOptions,
+  queue: UnitQueue,
   count: number,
   base: StoredSchema,
 ): Promise<WorkerResult[]> {
-  const tables = opts.inputs.map((i) => ({ table: i.table, hints: i.hints }));
-  let next = 0;
-  const itemsByTable = new Map<string, number>();
   const workers = Array.from({ length: count }, () => startWorker());
   const feeders: (() => void)[] = [];
   let ready = 0;
+  const stopped = () => opts.signal?.reason ?? new Error("normalize workers were stopped");
   try {
     return await Promise.all(
       workers.map(
@@ -56,10 +73,11 @@ async function runWorkers(
           new Promise<WorkerResult>((resolve, reject) => {
             const send = (m: ToWorker) => w.postMessage(m);
             const feed = () => {
-              const unit = units[next++];
-              send(unit ? { type: "unit", unit } : { type: "finish" });
+              queue.next().then((unit) => send(unit ? { type: "unit", unit } : { type: "finish" }), reject);
             };
             feeders.push(feed);
+            if (opts.signal?.aborted) reject(stopped());
+            opts.signal?.addEventListener("abort", () => reject(stopped()), { once: true });
             w.on("error", reject);
             w.on("exit", (code) => reject(new Error(`normalize worker exited with code ${code}`)));
             w.on("message", (m: FromWorker) => {
@@ -67,8 +85,8 @@ async function runWorkers(
               if (m.type === "ready") {
                 if (++ready === workers.length) for (const f of feeders) f();
               } else if (m.type === "unit-done") {
-                itemsByTable.set(m.table, (itemsByTable.get(m.table) ?? 0) + m.items);
-                opts.onProgress?.(m.table, itemsByTable.get(m.table) ?? 0);
+                opts.progress.set(m.table, (opts.progress.get(m.table) ?? 0) + m.items);
+                opts.onProgress?.(m.table, opts.progress.get(m.table) ?? 0);
                 feed();
               } else if (m.type === "result") resolve({ schema: m.schema, index: m.index, stats: m.stats });
               else reject(rebuild(m.error));
@@ -76,11 +94,11 @@ async function runWorkers(
             send({
               type: "init",
               baseSchema: base,
-              tables,
+              tables: opts.tables,
               loadId: opts.loadId,
               maxIdentifierLength: opts.maxIdentifierLength,
               outDir: opts.outDir,
-              prefix: `w${k}`,
+              prefix: `${opts.prefix}${k}`,
               ...(opts.maxFileBytes ? { maxFileBytes: opts.maxFileBytes } : {}),
             });
           }),
@@ -171,10 +189,31 @@ export async function normalizeInWorkers(
   // from a schema that already knows them and rarely disagree later (data whose types vary between records).
   const seed = Schema.fromStored(opts.schema.toStored());
   const seedResult = await normalizeSeed(opts, seed, first);
+  const team: WorkerTeamOptions = {
+    loadId: opts.loadId,
+    outDir: opts.outDir,
+    maxIdentifierLength: opts.maxIdentifierLength,
+    ...(opts.maxFileBytes ? { maxFileBytes: opts.maxFileBytes } : {}),
+    tables: opts.inputs.map((i) => ({ table: i.table, hints: i.hints })),
+    prefix: "w",
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    progress: new Map([[first.table, seedResult.itemsOfSeed]]),
+  };
   const results = [
     seedResult,
-    ...(await runWorkers(opts, rest, Math.min(workers, rest.length), seed.toStored())),
+    ...(await runWorkers(team, UnitQueue.of(rest), Math.min(workers, rest.length), seed.toStored())),
   ];
+  return mergeWorkerResults(opts, results);
+}
+
+/**
+ * Merges what workers produced for a package into `opts.schema`, their load file indexes and counters. Returns
+ * undefined, with `opts.schema` untouched, when workers disagree about a table or column.
+ */
+export function mergeWorkerResults(
+  opts: Pick<NormalizeFilesOptions, "schema" | "inputs" | "loadId" | "maxIdentifierLength">,
+  results: WorkerResult[],
+): NormalizeFilesResult | undefined {
   // Merge into a copy first: on disagreement the caller's schema must stay as it was.
   const trial = Schema.fromStored(opts.schema.toStored());
   shape(trial, opts);
@@ -194,7 +233,7 @@ async function normalizeSeed(
   opts: NormalizeFilesOptions,
   schema: Schema,
   unit: NormalizeUnit,
-): Promise<WorkerResult> {
+): Promise<WorkerResult & { itemsOfSeed: number }> {
   const writer = new LoadFileWriter(opts.outDir, schema, {
     prefix: "m",
     ...(opts.maxFileBytes ? { maxFileBytes: opts.maxFileBytes } : {}),
@@ -209,11 +248,19 @@ async function normalizeSeed(
   const items = await normalizeUnit(normalizer, writer, unit);
   opts.onProgress?.(unit.table, items);
   normalizer.finish();
-  return { schema: schema.toStored(), index: await writer.close(), stats: normalizer.stats };
+  return {
+    schema: schema.toStored(),
+    index: await writer.close(),
+    stats: normalizer.stats,
+    itemsOfSeed: items,
+  };
 }
 
 /** Applies the tables' hints to a schema the way each worker did before its first row. */
-function shape(schema: Schema, opts: NormalizeFilesOptions): void {
+function shape(
+  schema: Schema,
+  opts: Pick<NormalizeFilesOptions, "inputs" | "loadId" | "maxIdentifierLength">,
+): void {
   const shaper = new RelationalNormalizer({
     schema,
     loadId: opts.loadId,

@@ -9,7 +9,7 @@ import {
   encodeJsonItem,
   MARKER,
 } from "../formats/item-codec.js";
-import { RotatingJsonlWriter } from "../formats/jsonl-writer.js";
+import { RotatingJsonlWriter, type WrittenFile } from "../formats/jsonl-writer.js";
 import { DataError, errorMessage } from "../util/errors.js";
 import { shortHash } from "../util/hash.js";
 
@@ -25,8 +25,12 @@ export class PackageExtractSink implements ExtractSink {
   readonly tables: Record<string, TableHints> = {};
   readonly report: EncodeReport = { skipped: new Map() };
 
-  constructor(extractedDir: string) {
+  readonly #onFile: ((table: string, hints: TableHints, path: string) => void) | undefined;
+
+  /** `onFile` hears of each extracted file once it is complete (for normalizing while extraction goes on). */
+  constructor(extractedDir: string, onFile?: (table: string, hints: TableHints, path: string) => void) {
     this.#dir = extractedDir;
+    this.#onFile = onFile;
   }
 
   declareTable(table: string, hints: TableHints): void {
@@ -90,7 +94,12 @@ export class PackageExtractSink implements ExtractSink {
       const prefix = /^[a-z0-9_]{1,60}$/.test(table) ? table : `t_${shortHash(table, 10)}`;
       // Extracted files rotate small enough that a big table spreads over several files: normalize workers
       // take them one at a time.
-      w = new RotatingJsonlWriter(this.#dir, prefix, { maxFileBytes: EXTRACT_FILE_BYTES });
+      const onFile = this.#onFile;
+      const hints = this.tables[table];
+      w = new RotatingJsonlWriter(this.#dir, prefix, {
+        maxFileBytes: EXTRACT_FILE_BYTES,
+        ...(onFile && hints ? { onClose: (f: WrittenFile) => onFile(table, hints, f.path) } : {}),
+      });
       this.#writers.set(table, w);
     }
     return w;

@@ -1,9 +1,12 @@
-import { extractSource } from "../extract/extractor.js";
+import { extractSource, type TableHints } from "../extract/extractor.js";
+import type { LoadPackage } from "../load/package.js";
+import { StreamingNormalize } from "../normalize/streaming-normalize.js";
 import { newLoadId } from "../util/hash.js";
 import type { Logger } from "../util/log.js";
 import type { PipelineContext } from "./context.js";
 import { assertDispositionsSupported } from "./disposition-check.js";
 import { PackageExtractSink } from "./extract-sink.js";
+import { schemaBefore } from "./normalize-step.js";
 import { emptyState, type PipelineState } from "./pipeline-state.js";
 import { type RunData, type RunOptions, toSource } from "./run-data.js";
 
@@ -35,13 +38,15 @@ export async function extractStep(
   ctx: PipelineContext,
   data: RunData,
   options: RunOptions,
+  streamNormalize = false,
 ): Promise<ExtractInfo> {
   const src = toSource(data, options, ctx.name);
   assertDispositionsSupported(await ctx.destination(), src);
   const base = await baseState(ctx);
   const loadId = newLoadId();
   const pkg = await ctx.store.create(loadId);
-  const sink = new PackageExtractSink(pkg.extractedDir);
+  const streaming = streamNormalize ? await streamingNormalizer(ctx, pkg, src.name) : undefined;
+  const sink = new PackageExtractSink(pkg.extractedDir, streaming?.onFile);
   ctx.emit({ stage: "extract", event: "start", loadId });
   const controller = new AbortController();
   // What resources log as warnings (ctx.log.warn) are warnings of the run: they reach LoadInfo.warnings too.
@@ -65,6 +70,7 @@ export async function extractStep(
       onProgress: (p) => ctx.emit({ stage: "extract", resource: p.resource, items: p.items }),
       concurrency: options.extractConcurrency ?? defaultExtractConcurrency(),
     });
+    streaming?.closing();
     const files = await sink.close();
     const sinkWarnings = sink.warnings();
     for (const w of sinkWarnings) ctx.log.warn(w);
@@ -93,12 +99,49 @@ export async function extractStep(
       items: result.items,
       warnings,
     });
+    const streamed = streaming?.normalizer();
+    if (streamed) ctx.streamed.set(loadId, streamed);
     ctx.emit({ stage: "extract", event: "end", loadId });
     return { loadId, items: result.items };
   } catch (err) {
     controller.abort();
+    await streaming?.normalizer()?.abort();
     await sink.close().catch(() => undefined);
     await pkg.remove();
     throw err;
   }
+}
+
+/**
+ * Hands the package's extracted files to a streaming normalizer as they are completed, once a file has been
+ * completed while extraction goes on (a package of one file, completed at the end, is normalized as usual).
+ */
+async function streamingNormalizer(ctx: PipelineContext, pkg: LoadPackage, schemaName: string) {
+  if (ctx.normalizeWorkers <= 1) return undefined;
+  const destination = await ctx.destination();
+  // A new package: its normalize folder does not exist yet (workers' writers create it with their first file).
+  const outDir = pkg.normalizeOutDir;
+  const baseSchema = (await schemaBefore(ctx, schemaName, pkg)).toStored();
+  let streamed: StreamingNormalize | undefined;
+  let ending = false;
+  return {
+    onFile(table: string, hints: TableHints, file: string): void {
+      if (streamed === undefined && ending) return;
+      streamed ??= new StreamingNormalize({
+        loadId: pkg.loadId,
+        outDir,
+        baseSchema,
+        maxIdentifierLength: destination.capabilities.maxIdentifierLength,
+        ...(ctx.maxFileBytes ? { maxFileBytes: ctx.maxFileBytes } : {}),
+        workers: ctx.normalizeWorkers,
+        onProgress: (t, items) => ctx.emit({ stage: "normalize", table: t, items, loadId: pkg.loadId }),
+      });
+      streamed.add(table, hints, file);
+    },
+    /** Extraction is over: the files completed from now on are the last ones. */
+    closing(): void {
+      ending = true;
+    },
+    normalizer: () => streamed,
+  };
 }

@@ -1,8 +1,14 @@
 import { join } from "node:path";
 import { compareLoadIds, type LoadPackage } from "../load/package.js";
-import { normalizeFiles } from "../normalize/normalize-files.js";
+import {
+  finishStreamedFiles,
+  type NormalizeFilesOptions,
+  type NormalizeFilesResult,
+  normalizeFiles,
+} from "../normalize/normalize-files.js";
+import type { StreamingNormalize } from "../normalize/streaming-normalize.js";
 import { identifierWithin } from "../schema/naming.js";
-import { Schema, type SchemaChange } from "../schema/schema.js";
+import { Schema, type SchemaChange, stableStringify } from "../schema/schema.js";
 import { DataError, SchemaContractError } from "../util/errors.js";
 import { addCounts, type PipelineContext } from "./context.js";
 
@@ -14,7 +20,11 @@ export interface NormalizeInfo {
 }
 
 /** The schema a package normalizes against: the newest older pending package's, else the committed one. */
-async function schemaBefore(ctx: PipelineContext, schemaName: string, pkg: LoadPackage): Promise<Schema> {
+export async function schemaBefore(
+  ctx: PipelineContext,
+  schemaName: string,
+  pkg: LoadPackage,
+): Promise<Schema> {
   const pending = await ctx.store.list();
   for (let i = pending.length - 1; i >= 0; i--) {
     const p = pending[i]!;
@@ -34,23 +44,29 @@ export async function normalizeStep(ctx: PipelineContext): Promise<NormalizeInfo
     if ((await pkg.stage()) !== "extracted") continue;
     const manifest = (await pkg.manifest())!;
     const schema = await schemaBefore(ctx, manifest.schemaName, pkg);
-    const outDir = await pkg.resetNormalizing();
+    const streamed = ctx.streamed.get(pkg.loadId);
+    ctx.streamed.delete(pkg.loadId);
     ctx.emit({ stage: "normalize", event: "start", loadId: pkg.loadId });
-    const result = await normalizeFiles({
-      inputs: Object.entries(manifest.tables).map(([table, hints]) => ({
-        table,
-        hints,
-        files: (manifest.files[table] ?? []).map((f) => join(pkg.extractedDir, f)),
-      })),
+    const inputs = Object.entries(manifest.tables).map(([table, hints]) => ({
+      table,
+      hints,
+      files: (manifest.files[table] ?? []).map((f) => join(pkg.extractedDir, f)),
+    }));
+    const options = async (): Promise<NormalizeFilesOptions> => ({
+      inputs,
       schema,
       loadId: pkg.loadId,
-      outDir,
+      outDir: await pkg.resetNormalizing(),
       maxIdentifierLength: destination.capabilities.maxIdentifierLength,
       ...(ctx.maxFileBytes ? { maxFileBytes: ctx.maxFileBytes } : {}),
       workers: ctx.normalizeWorkers,
       log: ctx.log,
       onProgress: (table, items) => ctx.emit({ stage: "normalize", table, items, loadId: pkg.loadId }),
-    }).catch(async (err: unknown) => {
+    });
+    const result = await (streamed
+      ? finishStreamed(schema, inputs, streamed, options)
+      : options().then(normalizeFiles)
+    ).catch(async (err: unknown) => {
       // Data the contract rejects fails the same way every time: set the package aside so the next run
       // (with a changed contract or fixed data) is not blocked by it. Its state was never committed.
       if (err instanceof SchemaContractError || err instanceof DataError) {
@@ -81,4 +97,36 @@ export async function normalizeStep(ctx: PipelineContext): Promise<NormalizeInfo
     ctx.emit({ stage: "normalize", event: "end", loadId: pkg.loadId });
   }
   return info;
+}
+
+/**
+ * The result of a package normalized while it was extracted, when it is usable: the schema it started from is still
+ * the package's and it saw every extracted file. Otherwise (or when its workers disagree) the package is
+ * normalized again from its files.
+ */
+async function finishStreamed(
+  schema: Schema,
+  inputs: NormalizeFilesOptions["inputs"],
+  streamed: StreamingNormalize,
+  options: () => Promise<NormalizeFilesOptions>,
+): Promise<NormalizeFilesResult> {
+  const files = inputs.reduce((n, i) => n + i.files.length, 0);
+  if (
+    stableStringify(schema.toStored().tables) !== stableStringify(streamed.baseSchema.tables) ||
+    streamed.files !== files
+  ) {
+    await streamed.abort();
+    return normalizeFiles(await options());
+  }
+  const merged = await finishStreamedFiles(
+    { schema, inputs, loadId: streamed.loadId, maxIdentifierLength: streamed.maxIdentifierLength },
+    streamed,
+  );
+  if (merged) return merged;
+  // The workers disagreed on a column (a type, an origin): one thread decides, as it would have alone.
+  const opts = await options();
+  opts.log?.info(
+    "normalize workers inferred different types for a column; normalizing this package on one thread",
+  );
+  return normalizeFiles({ ...opts, workers: 1 });
 }

@@ -98,6 +98,7 @@ export class Pipeline {
       retry: options.retry,
       maxFileBytes: options.maxFileBytes,
       normalizeWorkers: options.normalizeWorkers ?? defaultWorkers(),
+      streamed: new Map(),
       get warnings() {
         return self.#warnings;
       },
@@ -163,7 +164,10 @@ export class Pipeline {
         pendingCompleted.push(...l.loadIds);
       }
       if (data !== undefined) {
-        extracted = await trace.step("extract", () => extractStep(ctx, data, options));
+        // run() normalizes right after extracting: big packages start normalizing while they are extracted
+        // (FERRY_STREAM_NORMALIZE=0 turns that off).
+        const streaming = process.env.FERRY_STREAM_NORMALIZE !== "0";
+        extracted = await trace.step("extract", () => extractStep(ctx, data, options, streaming));
         const n = await trace.step("normalize", () => normalizeStep(ctx));
         changes.push(...n.schemaChanges);
         const l = await trace.step("load", () => loadStep(ctx));

@@ -325,6 +325,24 @@ test(
     }),
 );
 
+test(
+  "killed while workers normalize a package that is still being extracted: it is discarded, the rerun loads every id once",
+  { timeout: 180_000 },
+  async () =>
+    withEnv(async (env) => {
+      // 800 pages, 5 ms apart: the first 16 MB file is done long before the last page.
+      const big: CrashData = { start: 1, count: 400_000, mode: "append", tag: "a", pageDelayMs: 5 };
+      await crashAt(env, big, "stream-normalize", 0, 2);
+      const p = open(env);
+      assert.deepEqual(await pendingStages(p), ["extracting (normalizing)"]);
+      const info = await p.run(crashResource({ start: 1, count: 401_000, mode: "append", tag: "b" }));
+      assert.deepEqual(info.pendingCompleted, [], "the half-extracted package is not loaded");
+      assert.deepEqual(info.rows, { items: 401_000, items__children: childRows(1, 401_000) });
+      await assertExactlyOnce(p, 1, 401_000, [[1, 401_000, "b"]]);
+      await assertClean(env, p, info, 1);
+    }),
+);
+
 test("killed after the destination committed, before local state: not loaded twice", TIMEOUT, async () =>
   withEnv(async (env) => {
     await crashAt(env, batch1("incremental"), "load-committed");
