@@ -204,6 +204,12 @@ export class Pipeline {
       };
       throw err;
     } finally {
+      // Workers of a package normalized while extracting that the run did not get to (it failed first) stop here;
+      // the package itself is normalized again by the next run.
+      for (const [loadId, streamed] of ctx.streamed) {
+        ctx.streamed.delete(loadId);
+        await streamed.abort();
+      }
       trace.trace.finishedAt = new Date().toISOString();
       this.#lastTrace = trace.trace;
       await mkdir(this.dir, { recursive: true });
