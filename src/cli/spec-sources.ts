@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
+import { jsonlFile } from "../extract/json-lines.js";
 import { resource } from "../extract/resource.js";
 import { source } from "../extract/source.js";
-import { readLines } from "../formats/jsonl-reader.js";
 import type { RunData } from "../pipeline/run-data.js";
 import { ConfigError } from "../util/errors.js";
 
@@ -43,7 +43,8 @@ const jsonFiles: SpecSourceFactory = async (config, ctx) => {
       },
       async function* () {
         if (path.endsWith(".jsonl") || path.endsWith(".ndjson")) {
-          for await (const line of readLines(path)) yield JSON.parse(line);
+          // Lines go to the package unparsed; each record is parsed once, while normalizing.
+          yield* jsonlFile(path);
         } else {
           yield JSON.parse(await readFile(path, "utf8"));
         }

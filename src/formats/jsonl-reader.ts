@@ -1,11 +1,6 @@
 import { createReadStream } from "node:fs";
 import { StringDecoder } from "node:string_decoder";
 
-/** Streams the lines of a JSONL file (skipping empty lines) with bounded memory. */
-export async function* readLines(path: string): AsyncGenerator<string> {
-  for await (const batch of readLineBatches(path)) yield* batch;
-}
-
 /**
  * Streams the lines of a JSONL file in batches (one per chunk read from disk, skipping empty lines): a caller that
  * handles lines synchronously pays one await per batch instead of one per line. Lines end at `\n` (a `\r` before it
