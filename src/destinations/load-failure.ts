@@ -13,6 +13,8 @@ export function loadFailure(
   o: {
     loadId: string;
     job?: LoadJob | undefined;
+    /** Jobs loaded together with `job` (one statement for several files of its table). */
+    jobs?: number;
     transient: boolean;
     hints: { transient: string; terminal: string };
   },
@@ -20,7 +22,7 @@ export function loadFailure(
   if (err instanceof DestinationError) return err;
   const { loadId, job } = o;
   return new DestinationError(
-    `${job ? `load job ${job.id} (table ${job.table})` : `load ${loadId}`} failed: ${errorMessage(err)}`,
+    `${job ? `load job ${job.id}${(o.jobs ?? 1) > 1 ? ` and ${(o.jobs ?? 1) - 1} more` : ""} (table ${job.table})` : `load ${loadId}`} failed: ${errorMessage(err)}`,
     {
       cause: err,
       transient: o.transient,

@@ -13,7 +13,8 @@ import type { SqlConnection } from "../sql/sql-connection.js";
 import { type SqlDriver, SqlLoadClient } from "../sql/sql-load-client.js";
 import { DuckDbConnection } from "./duckdb-connection.js";
 import { duckdbDialect } from "./duckdb-dialect.js";
-import { loadFileSelectExpr, readLoadFilesSql } from "./load-file-sql.js";
+import { loadFileSelectExpr, readJsonObjectSize, readLoadFilesSql } from "./load-file-sql.js";
+import { readJsonMemoryNeed, withMemoryFor } from "./memory-limit.js";
 
 export const duckdbCapabilities: DestinationCapabilities = Object.freeze({
   maxIdentifierLength: 120,
@@ -25,44 +26,67 @@ export const duckdbCapabilities: DestinationCapabilities = Object.freeze({
   supportsSql: true,
 });
 
-/** The statement that inserts a JSONL load file into `target` with DuckDB's read_json. */
-function copyFileSql(job: LoadJob, target: string, columns: Column[], extra: Column[]): string {
+/**
+ * The statement that inserts JSONL load files into `target` with DuckDB's read_json. All files of a table go in one
+ * INSERT: DuckDB writes one large insert straight to the database file, while many inserts into a table in one
+ * transaction go through the WAL and are written again at checkpoint (twice the CPU for a big package).
+ */
+function copyFilesSql(jobs: LoadJob[], target: string, columns: Column[], extra: Column[]): string {
   const all = [...columns, ...extra];
   const q = duckdbDialect.quoteIdent;
+  const paths = jobs.map((j) => j.path);
   return (
     `INSERT INTO ${target} (${all.map((c) => q(c.name)).join(", ")}) ` +
-    `SELECT ${all.map(loadFileSelectExpr).join(", ")} FROM ${readLoadFilesSql(job.path, all, job.maxLineBytes)}`
+    `SELECT ${all.map(loadFileSelectExpr).join(", ")} FROM ${readLoadFilesSql(paths, all, longestLine(jobs))}`
   );
 }
 
-const driver: SqlDriver = {
-  dialect: duckdbDialect,
-  capabilities: duckdbCapabilities,
-  staging: { kind: "temp" },
-  async loadFile(conn, job, target, columns, extra) {
-    await conn.execute(copyFileSql(job, target, columns, extra));
+/** The longest line of the jobs' files; unknown for one file means unknown (read_json's safe default). */
+function longestLine(jobs: LoadJob[]): number | undefined {
+  const sizes = jobs.map((j) => j.maxLineBytes);
+  return sizes.some((n) => n === undefined) ? undefined : Math.max(...(sizes as number[]));
+}
+
+/** The DuckDB driver of the shared SQL loader, for a database kept to `memoryLimit`. */
+function duckdbDriver(memoryLimit: string): SqlDriver {
+  const loadFiles: NonNullable<SqlDriver["loadFiles"]> = async (conn, jobs, target, columns, extra) => {
+    const need = readJsonMemoryNeed(readJsonObjectSize(longestLine(jobs)));
+    await withMemoryFor(conn, memoryLimit, need, () =>
+      conn.execute(copyFilesSql(jobs, target, columns, extra)),
+    );
     return undefined;
-  },
-  async existingColumns(conn: SqlConnection, dataset: string) {
-    const rows = await conn.query(
-      "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = $1 AND table_catalog = current_database() ORDER BY table_name, ordinal_position",
-      [dataset],
-    );
-    return columnsByTable(rows);
-  },
-  isTransient(err: unknown): boolean {
-    return /Could not set lock|Conflicting lock|database is locked|Resource temporarily unavailable/i.test(
-      errorMessage(err),
-    );
-  },
-};
+  };
+  return {
+    dialect: duckdbDialect,
+    capabilities: duckdbCapabilities,
+    staging: { kind: "temp" },
+    loadFile: (conn, job, target, columns, extra) => loadFiles(conn, [job], target, columns, extra),
+    loadFiles,
+    async existingColumns(conn: SqlConnection, dataset: string) {
+      const rows = await conn.query(
+        "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = $1 AND table_catalog = current_database() ORDER BY table_name, ordinal_position",
+        [dataset],
+      );
+      return columnsByTable(rows);
+    },
+    isTransient(err: unknown): boolean {
+      return /Could not set lock|Conflicting lock|database is locked|Resource temporarily unavailable/i.test(
+        errorMessage(err),
+      );
+    },
+  };
+}
+
+/** Enough for DuckDB to insert millions of rows per table in one statement, spilling beyond it. */
+const DEFAULT_MEMORY_LIMIT = "192MB";
 
 export interface DuckDbOptions {
   /** Database file; `:memory:` for an in-memory database. */
   path: string;
   /**
-   * DuckDB's memory limit (default 256MB, or `FERRY_DUCKDB_MEMORY_LIMIT`): loads stay within it whatever their size,
-   * spilling to `<file>.tmp` when needed.
+   * DuckDB's memory limit (default 192MB, or `FERRY_DUCKDB_MEMORY_LIMIT`): loads stay within it whatever their size,
+   * spilling to `<file>.tmp` when needed. A load file with very long lines (a 50 MB value) raises it for its own
+   * statement, to what its read buffers need.
    */
   memoryLimit?: string;
 }
@@ -76,7 +100,12 @@ export interface DuckDbOptions {
  */
 export function duckdb(options: DuckDbOptions): Destination {
   const path = options.path === ":memory:" || isAbsolute(options.path) ? options.path : resolve(options.path);
-  const memoryLimit = options.memoryLimit ?? process.env.FERRY_DUCKDB_MEMORY_LIMIT ?? "256MB";
+  // An in-memory database holds all its data in the buffer pool: it keeps the larger limit.
+  const memoryLimit =
+    options.memoryLimit ??
+    process.env.FERRY_DUCKDB_MEMORY_LIMIT ??
+    (path === ":memory:" ? "256MB" : DEFAULT_MEMORY_LIMIT);
+  const driver = duckdbDriver(memoryLimit);
   let memoryInstance: Promise<import("@duckdb/node-api").DuckDBInstance> | undefined;
   return {
     name: "duckdb",

@@ -41,6 +41,18 @@ export interface SqlDriver<C extends SqlConnection = SqlConnection> {
     columns: Column[],
     extra: Column[],
   ): Promise<number | undefined>;
+  /**
+   * Optional: loads several load files of one table with one statement. Engines that write a large insert straight
+   * to storage do much less work this way than file by file (DuckDB: about half the CPU, and no second pass over
+   * the data at checkpoint).
+   */
+  loadFiles?(
+    conn: C,
+    jobs: LoadJob[],
+    target: string,
+    columns: Column[],
+    extra: Column[],
+  ): Promise<number | undefined>;
   /** Existing tables and their columns in the dataset. */
   existingColumns(conn: C, dataset: string): Promise<Map<string, Set<string>>>;
   /** Whether a driver error may go away on retry (lock held, connection reset...). */
@@ -48,6 +60,17 @@ export interface SqlDriver<C extends SqlConnection = SqlConnection> {
 }
 
 const seqColumn: Column = { name: SEQ_COLUMN, type: "bigint" };
+
+/** Jobs grouped by table, tables in the order their first job comes. */
+function byTable(jobs: LoadJob[]): LoadJob[][] {
+  const groups = new Map<string, LoadJob[]>();
+  for (const job of jobs) {
+    const group = groups.get(job.table);
+    if (group) group.push(job);
+    else groups.set(job.table, [job]);
+  }
+  return [...groups.values()];
+}
 
 /**
  * The shared loader of SQL destinations: migrates the dataset schema from the ferry schema, loads each job
@@ -133,11 +156,11 @@ export class SqlLoadClient<C extends SqlConnection = SqlConnection> implements D
         await this.#exec(`DELETE FROM ${qualified(this.#d, this.#dataset, t.name)}`);
     }
     if (disposition !== "merge") {
-      for (const job of family.jobs) {
-        const table = tables.find((t) => t.name === job.table);
+      for (const jobs of byTable(family.jobs)) {
+        const table = tables.find((t) => t.name === jobs[0]?.table);
         if (!table) continue;
-        await this.#runJob(
-          job,
+        await this.#runJobs(
+          jobs,
           req,
           qualified(this.#d, this.#dataset, table.name),
           Object.values(table.columns),
@@ -148,10 +171,10 @@ export class SqlLoadClient<C extends SqlConnection = SqlConnection> implements D
     if (family.jobs.length === 0) return;
     const plan = stagingPlan(this.#d, this.#driver.staging, this.#dataset, tables);
     for (const sql of plan.setup([seqColumn])) await this.#exec(sql);
-    for (const job of family.jobs) {
-      const table = tables.find((t) => t.name === job.table);
+    for (const jobs of byTable(family.jobs)) {
+      const table = tables.find((t) => t.name === jobs[0]?.table);
       if (!table) continue;
-      await this.#runJob(job, req, plan.name(table.name), Object.values(table.columns), [seqColumn]);
+      await this.#runJobs(jobs, req, plan.name(table.name), Object.values(table.columns), [seqColumn]);
     }
     const children = tables.filter((t) => t !== root);
     for (const sql of mergeStatements({
@@ -165,6 +188,31 @@ export class SqlLoadClient<C extends SqlConnection = SqlConnection> implements D
       await this.#exec(sql);
     }
     for (const sql of plan.teardown()) await this.#exec(sql);
+  }
+
+  /** Loads the jobs of one table: in one statement when the driver can, else one by one. */
+  async #runJobs(
+    jobs: LoadJob[],
+    req: PackageLoadRequest,
+    target: string,
+    columns: Column[],
+    extra: Column[] = [],
+  ): Promise<void> {
+    const loadFiles = this.#driver.loadFiles;
+    if (loadFiles === undefined || jobs.length === 1) {
+      for (const job of jobs) await this.#runJob(job, req, target, columns, extra);
+      return;
+    }
+    for (const job of jobs) await req.onJobStarted(job);
+    try {
+      const rows = await loadFiles.call(this.#driver, this.#conn, jobs, target, columns, extra);
+      if (rows !== undefined)
+        this.#log.debug(`loaded ${rows} rows of ${jobs[0]?.table} from ${jobs.length} files`);
+    } catch (err) {
+      // Named by the last job started: the one the loader sets aside as failed.
+      throw this.#wrap(err, req.loadId, jobs.at(-1), jobs.length);
+    }
+    for (const job of jobs) await req.onJobCompleted(job);
   }
 
   async #runJob(
@@ -298,10 +346,11 @@ export class SqlLoadClient<C extends SqlConnection = SqlConnection> implements D
     await this.#conn.execute(sql);
   }
 
-  #wrap(err: unknown, loadId: string, job?: LoadJob): unknown {
+  #wrap(err: unknown, loadId: string, job?: LoadJob, jobs = 1): unknown {
     return loadFailure(err, {
       loadId,
       job,
+      jobs,
       transient: this.#driver.isTransient(err),
       hints: {
         transient:
