@@ -7,7 +7,9 @@
  *   npm run bench -- nested --records 10000      # one custom size
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SCENARIOS } from "./scenarios/index.js";
 
@@ -27,10 +29,27 @@ const sizes = sizesArg
     ? [50_000, 200_000, 400_000]
     : [scenario.defaultRecords];
 const worker = fileURLToPath(new URL("./worker.ts", import.meta.url));
+// ferry itself runs from the built package (see use-dist.mjs); FERRY_BENCH_SRC=1 runs the TypeScript sources.
+const useDist =
+  process.env.FERRY_BENCH_SRC === "1"
+    ? []
+    : ["--import", fileURLToPath(new URL("./use-dist.mjs", import.meta.url))];
 
 const results: Record<string, unknown>[] = [];
 for (const n of sizes) {
-  const r = spawnSync(process.execPath, ["--import", "tsx", worker, name, String(n)], { encoding: "utf8" });
+  const dir = mkdtempSync(join(tmpdir(), "ferry-bench-"));
+  if (scenario.prepare) {
+    const prep = spawnSync(process.execPath, ["--import", "tsx", worker, name, String(n), dir, "--prepare"], {
+      encoding: "utf8",
+    });
+    if (prep.status !== 0) {
+      process.stderr.write(prep.stderr);
+      process.exit(1);
+    }
+  }
+  const r = spawnSync(process.execPath, ["--import", "tsx", ...useDist, worker, name, String(n), dir], {
+    encoding: "utf8",
+  });
   if (r.status !== 0) {
     process.stderr.write(r.stderr);
     process.exit(1);

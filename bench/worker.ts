@@ -1,23 +1,28 @@
 /**
  * Runs one scenario in this (fresh) process and prints one JSON line: timings, throughput and peak RSS.
- *   node --import tsx bench/worker.ts <scenario> <records>
+ *   node --import tsx bench/worker.ts <scenario> <records> <dir>            (removes <dir> when done)
+ *   node --import tsx bench/worker.ts <scenario> <records> <dir> --prepare  (only writes the input into <dir>)
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SCENARIOS } from "./scenarios/index.js";
 
-const [name = "nested", recordsArg] = process.argv.slice(2);
+const [name = "nested", recordsArg, dirArg, mode] = process.argv.slice(2);
 const scenario = SCENARIOS[name];
 if (!scenario) throw new Error(`unknown scenario ${name}; scenarios: ${Object.keys(SCENARIOS).join(", ")}`);
 const records = Number(recordsArg ?? scenario.defaultRecords);
+const dir = dirArg ?? mkdtempSync(join(tmpdir(), "ferry-bench-"));
+if (mode === "--prepare") {
+  await scenario.prepare?.({ records, dir });
+  process.exit(0);
+}
 
 let peak = 0;
 const sample = () => {
   peak = Math.max(peak, process.memoryUsage().rss);
 };
 const timer = setInterval(sample, 20);
-const dir = mkdtempSync(join(tmpdir(), "ferry-bench-"));
 try {
   const started = Date.now();
   const result = await scenario.run({

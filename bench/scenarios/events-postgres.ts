@@ -7,10 +7,11 @@
  */
 
 import { randomBytes } from "node:crypto";
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { pipeline, silentLogger } from "../../src/index.js";
 import { resultOf } from "./duckdb-run.js";
-import { eventsResource, writeEvents } from "./events.js";
+import { eventsFile, eventsResource, prepareEvents } from "./events.js";
 import type { Scenario } from "./scenario.js";
 
 const DEFAULT_URL = "postgres://ferry:ferry@127.0.0.1:55432/ferry_test";
@@ -48,11 +49,12 @@ async function dropDataset(url: string, dataset: string): Promise<void> {
 export const eventsPostgres: Scenario = {
   name: "events-postgres",
   defaultRecords: 200_000,
+  prepare: prepareEvents,
   async run({ records: n, dir }) {
     const url = process.env.FERRY_BENCH_POSTGRES_URL ?? process.env.FERRY_TEST_POSTGRES_URL ?? DEFAULT_URL;
     await checkServer(url);
-    const file = join(dir, "events.ndjson");
-    const bytes = await writeEvents(file, n);
+    const file = eventsFile(dir);
+    const bytes = statSync(file).size;
     const dataset = `bench_events_${randomBytes(4).toString("hex")}`;
     const p = pipeline({
       name: "bench_events_pg",

@@ -5,12 +5,13 @@
  * Checks the row count by reading the files back through dataset().
  */
 
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { filesystem } from "../../src/destinations/filesystem/index.js";
 import { type Destination, pipeline, silentLogger } from "../../src/index.js";
 import { uniqueId } from "../../src/util/hash.js";
 import { resultOf } from "./duckdb-run.js";
-import { eventsResource, writeEvents } from "./events.js";
+import { eventsFile, eventsResource, prepareEvents } from "./events.js";
 import type { Scenario, ScenarioResult } from "./scenario.js";
 
 async function runInto(name: string, destination: Destination, file: string, n: number, dir: string) {
@@ -42,9 +43,10 @@ function s3Destination(): Destination | undefined {
 export const parquet: Scenario = {
   name: "parquet",
   defaultRecords: 200_000,
+  prepare: prepareEvents,
   async run({ records: n, dir }): Promise<ScenarioResult> {
-    const file = join(dir, "events.ndjson");
-    const bytes = await writeEvents(file, n);
+    const file = eventsFile(dir);
+    const bytes = statSync(file).size;
     const local = await runInto(
       "bench_parquet",
       filesystem({ url: `file://${join(dir, "lake")}` }),

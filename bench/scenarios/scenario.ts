@@ -2,6 +2,11 @@
 export interface Scenario {
   name: string;
   defaultRecords: number;
+  /**
+   * Makes the scenario's input in `dir`, in a process of its own before the measured one, so generating data
+   * (millions of JS objects) neither costs time nor leaves memory in the process that is measured.
+   */
+  prepare?(ctx: { records: number; dir: string }): Promise<void>;
   /** `peakRssMb()`: the process's peak RSS so far, for scenarios that run a floor after ferry in the same process. */
   run(ctx: { records: number; dir: string; peakRssMb: () => number }): Promise<ScenarioResult>;
 }

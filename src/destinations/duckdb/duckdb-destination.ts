@@ -78,13 +78,13 @@ function duckdbDriver(memoryLimit: string): SqlDriver {
 }
 
 /** Enough for DuckDB to insert millions of rows per table in one statement, spilling beyond it. */
-const DEFAULT_MEMORY_LIMIT = "192MB";
+const DEFAULT_MEMORY_LIMIT = "160MB";
 
 export interface DuckDbOptions {
   /** Database file; `:memory:` for an in-memory database. */
   path: string;
   /**
-   * DuckDB's memory limit (default 192MB, or `FERRY_DUCKDB_MEMORY_LIMIT`): loads stay within it whatever their size,
+   * DuckDB's memory limit (default 160MB, or `FERRY_DUCKDB_MEMORY_LIMIT`): loads stay within it whatever their size,
    * spilling to `<file>.tmp` when needed. A load file with very long lines (a 50 MB value) raises it for its own
    * statement, to what its read buffers need.
    */
