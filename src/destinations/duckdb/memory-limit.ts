@@ -50,6 +50,8 @@ export async function withMemoryFor<T>(
   try {
     return await fn();
   } finally {
-    await conn.execute(`SET memory_limit = '${Math.ceil(have / 2 ** 20)}MiB'`);
+    // After a failed statement the transaction may refuse even a SET: the original error is the one to report,
+    // and the connection is not reused after a failed load.
+    await conn.execute(`SET memory_limit = '${Math.ceil(have / 2 ** 20)}MiB'`).catch(() => undefined);
   }
 }
