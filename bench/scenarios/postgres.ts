@@ -12,6 +12,7 @@ import { openSync } from "node:fs";
 import { join } from "node:path";
 import { pipeline, silentLogger } from "../../src/index.js";
 import { connectEngine, sqlTable } from "../../src/sources/sql-database/index.js";
+import { DEFAULT_CHUNK_SIZE } from "../../src/sources/sql-database/options.js";
 import type { Scenario } from "./scenario.js";
 
 const DEFAULT_URL = "postgres://ferry:ferry@127.0.0.1:55432/ferry_test";
@@ -116,7 +117,7 @@ async function sourceOnly(url: string, n: number): Promise<{ ms: number; cpuMs: 
     const started = process.hrtime.bigint();
     const cpu = process.cpuUsage();
     let rows = 0;
-    for await (const page of engine.readPages(table, { chunkSize: 10_000 })) {
+    for await (const page of engine.readPages(table, { chunkSize: DEFAULT_CHUNK_SIZE })) {
       rows += page.length;
       if (rows % 200_000 === 0) peak = Math.max(peak, process.memoryUsage().rss);
     }
@@ -135,7 +136,7 @@ async function sourceOnly(url: string, n: number): Promise<{ ms: number; cpuMs: 
 export const postgres: Scenario = {
   name: "postgres",
   defaultRecords: 5_000_000,
-  async run({ records: n, dir }) {
+  async run({ records: n, dir, peakRssMb }) {
     const url = process.env.FERRY_BENCH_POSTGRES_URL ?? DEFAULT_URL;
     const client = await connect(url);
     let created: boolean;
@@ -144,8 +145,6 @@ export const postgres: Scenario = {
     } finally {
       await client.end();
     }
-    const floorMs = await psqlFloor(url);
-    const alone = await sourceOnly(url, n);
 
     const p = pipeline({
       name: "bench_postgres",
@@ -159,12 +158,17 @@ export const postgres: Scenario = {
     const measuredMs = Date.now() - started;
     const used = process.cpuUsage(cpu);
     if (info.rows[TABLE] !== n) throw new Error(`expected ${n} rows, got ${info.rows[TABLE]}`);
+    // ferry's own peak; the floor and the source-alone pass run after it in this process.
+    const ferryPeakRssMb = peakRssMb();
+    const floorMs = await psqlFloor(url);
+    const alone = await sourceOnly(url, n);
     const rowsPerSec = Math.round(n / (measuredMs / 1000));
     const floorRowsPerSec = Math.round(n / (floorMs / 1000));
     return {
       records: n,
       rows: n,
       measuredMs,
+      peakRssMb: ferryPeakRssMb,
       stagesMs: {
         extract: info.durationsMs.extract,
         normalize: info.durationsMs.normalize,

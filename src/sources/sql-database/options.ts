@@ -26,7 +26,7 @@ interface SqlCommonOptions {
   url: string;
   /** The schema to read (default `public` on Postgres, the URL's database on MySQL/MariaDB). */
   schema?: string;
-  /** Rows per page handed to the pipeline (default 10,000). */
+  /** Rows per page handed to the pipeline (default 2,000). */
   chunkSize?: number;
   /**
    * Default: `merge` for incremental tables with a primary key, `append` for incremental tables without one,
@@ -69,7 +69,11 @@ export interface SqlTableOptions extends SqlCommonOptions {
   primaryKey?: string | string[];
 }
 
-export const DEFAULT_CHUNK_SIZE = 10_000;
+/**
+ * Rows per page. Pages of 2,000 keep the records in flight small: on a 1M-row table, 10,000-row pages made the run
+ * peak at 379-403 MB and take 10.0 s, 2,000-row pages 352 MB and 8.4 s (less garbage to collect).
+ */
+export const DEFAULT_CHUNK_SIZE = 2_000;
 
 /** Checks a table or schema name from configuration (it is also looked up in the catalog and always quoted). */
 export function checkName(what: string, name: unknown): string {
