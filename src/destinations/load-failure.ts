@@ -21,13 +21,12 @@ export function loadFailure(
 ): unknown {
   if (err instanceof DestinationError) return err;
   const { loadId, job } = o;
-  return new DestinationError(
-    `${job ? `load job ${job.id}${(o.jobs ?? 1) > 1 ? ` and ${(o.jobs ?? 1) - 1} more` : ""} (table ${job.table})` : `load ${loadId}`} failed: ${errorMessage(err)}`,
-    {
-      cause: err,
-      transient: o.transient,
-      fields: { loadId, ...(job ? { job: job.id, table: job.table } : {}) },
-      hint: o.transient ? o.hints.transient : o.hints.terminal,
-    },
-  );
+  const more = (o.jobs ?? 1) > 1 ? ` and ${(o.jobs ?? 1) - 1} more` : "";
+  const what = job ? `load job ${job.id}${more} (table ${job.table})` : `load ${loadId}`;
+  return new DestinationError(`${what} failed: ${errorMessage(err)}`, {
+    cause: err,
+    transient: o.transient,
+    fields: { loadId, ...(job ? { job: job.id, table: job.table } : {}) },
+    hint: o.transient ? o.hints.transient : o.hints.terminal,
+  });
 }

@@ -1,12 +1,16 @@
 import { mkdir, rm } from "node:fs/promises";
 import type { TableHints } from "../extract/extractor.js";
-import type { Schema, SchemaChange } from "../schema/schema.js";
+import { type Schema, type SchemaChange, stableStringify } from "../schema/schema.js";
 import type { Logger } from "../util/log.js";
 import { type LoadFileIndex, LoadFileWriter } from "./load-file-writer.js";
 import { normalizeUnit } from "./normalize-unit.js";
 import { mergeWorkerResults, normalizeInWorkers } from "./parallel-normalize.js";
 import { type NormalizeStats, RelationalNormalizer } from "./relational.js";
 import type { StreamingNormalize } from "./streaming-normalize.js";
+
+/** When workers disagree on a column (a type, an origin), one thread decides, as it would have alone. */
+const DISAGREED =
+  "normalize workers inferred different types for a column; normalizing this package on one thread";
 
 export interface NormalizeInput {
   table: string;
@@ -43,9 +47,7 @@ export async function normalizeFiles(opts: NormalizeFilesOptions): Promise<Norma
     const parallel = await normalizeInWorkers(opts, opts.workers ?? 1);
     if (parallel) return withWarnings(parallel);
     // The workers disagreed on a column (a type, an origin): one thread decides, as it would have alone.
-    opts.log?.info(
-      "normalize workers inferred different types for a column; normalizing this package on one thread",
-    );
+    opts.log?.info(DISAGREED);
     await rm(opts.outDir, { recursive: true, force: true });
     await mkdir(opts.outDir, { recursive: true });
   }
@@ -80,15 +82,32 @@ export async function normalizeFiles(opts: NormalizeFilesOptions): Promise<Norma
 }
 
 /**
- * Waits for a package normalized while it was extracted and merges its workers' results into `opts.schema`.
- * Undefined when the workers disagree (the caller normalizes the package again on one thread).
+ * The result of a package normalized while it was extracted, when it is usable: the schema it started from is still
+ * `schema` and it saw every file of `inputs`. Otherwise, or when its workers disagree, the package is normalized again
+ * from its files with the options `fresh()` gives (which empties the output folder).
  */
-export async function finishStreamedFiles(
-  opts: Pick<NormalizeFilesOptions, "schema" | "inputs" | "loadId" | "maxIdentifierLength">,
+export async function finishStreamed(
   streamed: StreamingNormalize,
-): Promise<NormalizeFilesResult | undefined> {
-  const merged = mergeWorkerResults(opts, await streamed.finish());
-  return merged ? withWarnings(merged) : undefined;
+  schema: Schema,
+  inputs: NormalizeInput[],
+  fresh: () => Promise<NormalizeFilesOptions>,
+): Promise<NormalizeFilesResult> {
+  const files = inputs.reduce((n, i) => n + i.files.length, 0);
+  if (
+    stableStringify(schema.toStored().tables) !== stableStringify(streamed.baseSchema.tables) ||
+    streamed.files !== files
+  ) {
+    await streamed.abort();
+    return normalizeFiles(await fresh());
+  }
+  const merged = mergeWorkerResults(
+    { schema, inputs, loadId: streamed.loadId, maxIdentifierLength: streamed.maxIdentifierLength },
+    await streamed.finish(),
+  );
+  if (merged) return withWarnings(merged);
+  const opts = await fresh();
+  opts.log?.info(DISAGREED);
+  return normalizeFiles({ ...opts, workers: 1 });
 }
 
 /** Turns the counters of what was skipped or discarded into warnings (nothing is dropped silently). */

@@ -1,16 +1,13 @@
 import type { TableHints } from "../extract/extractor.js";
 import { type ResolvedContract, resolveContract } from "../schema/contract.js";
 import { CANNOT_COERCE, coerce, inferType } from "../schema/infer.js";
-import {
-  identifierWithin,
-  normalizeIdentifier,
-  shortenIdentifier,
-  variantColumnName,
-} from "../schema/naming.js";
+import { identifierWithin, shortenIdentifier, variantColumnName } from "../schema/naming.js";
 import { columnOf, type Schema } from "../schema/schema.js";
 import { type Column, type DataType, SYSTEM_COLUMNS, type Table } from "../schema/types.js";
-import { DataError, SchemaContractError } from "../util/errors.js";
+import { DataError } from "../util/errors.js";
 import { derivedId, shortHash, uniqueId } from "../util/hash.js";
+import { applyHint, hintedColumns } from "./column-hints.js";
+import { frozenColumnError, frozenTableError } from "./contract-errors.js";
 import { type KeySlot, keySlot, rootSlot } from "./key-slot.js";
 import type { Row, RowSink } from "./row-sink.js";
 
@@ -52,13 +49,16 @@ interface TableCtx {
   /** Rows written. */
   rows: number;
   /** What flattening learned about the table's keys (names, columns), so the next row reuses it. */
-  slots: KeySlot;
+  slots: TableSlot;
 }
 
 class DiscardRow extends Error {}
 
 /** A list found while flattening a row: its key's slot (child table name, source path) and its elements. */
-type ChildList = [slot: KeySlot, list: unknown[]];
+type ChildList = [slot: TableSlot, list: unknown[]];
+
+/** A key slot whose lists lead to a child table's state. */
+type TableSlot = KeySlot<TableCtx>;
 
 /**
  * Turns nested items into relational rows: objects flatten to `a__b` columns, lists become child tables
@@ -195,8 +195,7 @@ export class RelationalNormalizer {
     for (let l = li; l < lists.length; l++) {
       const [slot, list] = lists[l] as ChildList;
       // The child table of a key is cached on its slot (the slot belongs to this parent table).
-      const child =
-        (slot.childTable as TableCtx | undefined) ?? this.#childTable(ctx, slot.name, slot.origin);
+      const child = slot.childTable ?? this.#childTable(ctx, slot.name, slot.origin);
       slot.childTable = child;
       for (let i = l === li ? from : 0; i < list.length; i++) {
         const el = list[i];
@@ -226,11 +225,11 @@ export class RelationalNormalizer {
     ctx: TableCtx,
     row: Row,
     obj: Record<string, unknown>,
-    parent: KeySlot,
+    parent: TableSlot,
     depth: number,
     lists: ChildList[],
   ): void {
-    const slots = parent.nested ?? new Map<string, KeySlot>();
+    const slots = parent.nested ?? new Map<string, TableSlot>();
     parent.nested = slots;
     for (const key in obj) {
       const v = obj[key];
@@ -374,17 +373,7 @@ export class RelationalNormalizer {
       return false;
     }
     if (mode === "discard_row") throw new DiscardRow();
-    const what =
-      entity === "columns"
-        ? `new column "${column}" of type ${type}`
-        : `value of type ${type} for column "${column}" of type ${existingType}`;
-    throw new SchemaContractError(
-      `schema contract "freeze" on ${entity} of table "${ctx.table.name}" rejects ${what} (value: ${preview(value)})`,
-      {
-        fields: { table: ctx.table.name, column, type },
-        hint: `change the resource's schemaContract (${entity}: "evolve", "discard_row" or "discard_value") or fix the data`,
-      },
-    );
+    throw frozenColumnError(ctx.table.name, entity, column, type, value, existingType);
   }
 
   #allowNewTable(ctx: TableCtx, obj: Record<string, unknown>): boolean {
@@ -398,13 +387,7 @@ export class RelationalNormalizer {
       this.#stats.discardedRows++;
       return false;
     }
-    throw new SchemaContractError(
-      `schema contract "freeze" on tables rejects new table "${ctx.table.name}" (first row: ${preview(obj)})`,
-      {
-        fields: { table: ctx.table.name },
-        hint: 'change the schemaContract (tables: "evolve" or "discard_row"), or load into an existing table',
-      },
-    );
+    throw frozenTableError(ctx.table.name, obj);
   }
 
   #ensureSystemColumn(ctx: TableCtx, name: string, value: unknown): void {
@@ -445,23 +428,14 @@ export class RelationalNormalizer {
   }
 
   #applyColumnHints(ctx: TableCtx, hints: TableHints): void {
-    const wanted = new Map<string, Partial<Column>>();
-    const add = (raw: string, hint: Partial<Column>) => {
-      let name = this.#columnName(normalizePath(raw));
-      const prev = wanted.get(name);
-      // Two hinted keys that normalize to one name ("Name", "name!"): as in the data, the first keeps it.
-      if (prev && (prev.origin ?? name) !== (isSameOrigin(name, raw) ? name : raw))
-        name = this.#conflictName(name, raw);
-      const origin = raw;
-      wanted.set(name, { ...wanted.get(name), ...hint, ...(isSameOrigin(name, origin) ? {} : { origin }) });
-    };
-    for (const [raw, hint] of Object.entries(hints.columns ?? {})) add(raw, hint);
-    for (const k of hints.primaryKey ?? []) add(k, { primaryKey: true, nullable: false });
-    for (const k of hints.mergeKey ?? []) add(k, { mergeKey: true });
+    const wanted = hintedColumns(hints, {
+      columnName: (raw) => this.#columnName(raw),
+      conflictName: (name, origin) => this.#conflictName(name, origin),
+    });
     const later: Record<string, Partial<Column>> = {};
     for (const [name, hint] of wanted) {
       const col = columnOf(ctx.table, name);
-      if (col) Object.assign(col, withoutType(hint));
+      if (col) applyHint(col, hint);
       else if (
         hint.type !== undefined &&
         // A new table under a tables contract other than evolve is created (or rejected) by its first row.
@@ -484,26 +458,10 @@ export class RelationalNormalizer {
       if (!t) continue;
       for (const [name, hint] of Object.entries(hints)) {
         const col = columnOf(t, name);
-        if (col) Object.assign(col, withoutType(hint));
+        if (col) applyHint(col, hint);
       }
     }
   }
-}
-
-function withoutType(hint: Partial<Column>): Partial<Column> {
-  const { type: _type, origin: _origin, ...rest } = hint;
-  return rest;
-}
-
-function normalizePath(path: string): string {
-  return path
-    .split(".")
-    .map((p) => normalizeIdentifier(p))
-    .join("__");
-}
-
-function isSameOrigin(name: string, origin: string): boolean {
-  return name === origin || name === origin.split(".").join("__");
 }
 
 function keyValue(obj: Record<string, unknown>, key: string): string {
@@ -515,14 +473,4 @@ function keyValue(obj: Record<string, unknown>, key: string): string {
     });
   }
   return typeof v === "object" ? JSON.stringify(v) : String(v);
-}
-
-function preview(value: unknown): string {
-  let s: string;
-  try {
-    s = JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? `${v}` : v)) ?? String(value);
-  } catch {
-    s = String(value);
-  }
-  return s.length > 120 ? `${s.slice(0, 117)}...` : s;
 }

@@ -1,15 +1,7 @@
 import { open, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { FerryError } from "../util/errors.js";
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
+import { isProcessAlive } from "../util/process.js";
 
 /**
  * One process at a time works on a pipeline dir. A lock left by a killed process (its pid is gone) is taken over,
@@ -31,7 +23,7 @@ export async function acquirePipelineLock(
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
       const pid = Number((await readFile(path, "utf8").catch(() => "")).trim());
-      if (pid === process.pid || (Number.isInteger(pid) && pid > 0 && alive(pid))) {
+      if (pid === process.pid || (Number.isInteger(pid) && pid > 0 && isProcessAlive(pid))) {
         throw new FerryError(`pipeline "${pipelineName}" is being run by process ${pid}`, {
           fields: { pipeline: pipelineName },
           hint: `wait for it to finish; if no such process runs, delete ${path}`,

@@ -1,14 +1,8 @@
 import { join } from "node:path";
 import { compareLoadIds, type LoadPackage } from "../load/package.js";
-import {
-  finishStreamedFiles,
-  type NormalizeFilesOptions,
-  type NormalizeFilesResult,
-  normalizeFiles,
-} from "../normalize/normalize-files.js";
-import type { StreamingNormalize } from "../normalize/streaming-normalize.js";
+import { finishStreamed, type NormalizeFilesOptions, normalizeFiles } from "../normalize/normalize-files.js";
 import { identifierWithin } from "../schema/naming.js";
-import { Schema, type SchemaChange, stableStringify } from "../schema/schema.js";
+import { Schema, type SchemaChange } from "../schema/schema.js";
 import { DataError, SchemaContractError } from "../util/errors.js";
 import { addCounts, type PipelineContext } from "./context.js";
 
@@ -64,7 +58,7 @@ export async function normalizeStep(ctx: PipelineContext): Promise<NormalizeInfo
       onProgress: (table, items) => ctx.emit({ stage: "normalize", table, items, loadId: pkg.loadId }),
     });
     const result = await (streamed
-      ? finishStreamed(schema, inputs, streamed, options)
+      ? finishStreamed(streamed, schema, inputs, options)
       : options().then(normalizeFiles)
     ).catch(async (err: unknown) => {
       // Data the contract rejects fails the same way every time: set the package aside so the next run
@@ -97,36 +91,4 @@ export async function normalizeStep(ctx: PipelineContext): Promise<NormalizeInfo
     ctx.emit({ stage: "normalize", event: "end", loadId: pkg.loadId });
   }
   return info;
-}
-
-/**
- * The result of a package normalized while it was extracted, when it is usable: the schema it started from is still
- * the package's and it saw every extracted file. Otherwise (or when its workers disagree) the package is
- * normalized again from its files.
- */
-async function finishStreamed(
-  schema: Schema,
-  inputs: NormalizeFilesOptions["inputs"],
-  streamed: StreamingNormalize,
-  options: () => Promise<NormalizeFilesOptions>,
-): Promise<NormalizeFilesResult> {
-  const files = inputs.reduce((n, i) => n + i.files.length, 0);
-  if (
-    stableStringify(schema.toStored().tables) !== stableStringify(streamed.baseSchema.tables) ||
-    streamed.files !== files
-  ) {
-    await streamed.abort();
-    return normalizeFiles(await options());
-  }
-  const merged = await finishStreamedFiles(
-    { schema, inputs, loadId: streamed.loadId, maxIdentifierLength: streamed.maxIdentifierLength },
-    streamed,
-  );
-  if (merged) return merged;
-  // The workers disagreed on a column (a type, an origin): one thread decides, as it would have alone.
-  const opts = await options();
-  opts.log?.info(
-    "normalize workers inferred different types for a column; normalizing this package on one thread",
-  );
-  return normalizeFiles({ ...opts, workers: 1 });
 }

@@ -1,27 +1,19 @@
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { isProcessAlive } from "../../util/process.js";
 import { DuckDbConnection } from "../duckdb/duckdb-connection.js";
 import type { SqlConnection } from "../sql/sql-connection.js";
 
 const PREFIX = "ferry-fs-";
 let sweeping: Promise<void> | undefined;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /** Removes temp folders of filesystem clients whose process died (a killed load leaves its converted files). */
 async function sweepStaleTempDirs(): Promise<void> {
   const names = await readdir(tmpdir()).catch(() => [] as string[]);
   for (const name of names) {
     const pid = Number(/^ferry-fs-(\d+)-/.exec(name)?.[1]);
-    if (pid && pid !== process.pid && !alive(pid))
+    if (pid && pid !== process.pid && !isProcessAlive(pid))
       await rm(join(tmpdir(), name), { recursive: true, force: true });
   }
 }
