@@ -27,6 +27,8 @@ export {
   transformer,
 } from "./extract/resource.js";
 export { Source, type SourceOptions, source } from "./extract/source.js";
+export { TypedCsvFile, type TypedCsvOffer } from "./extract/typed-csv.js";
+export { type CsvColumn, readTypedCsv } from "./formats/typed-csv.js";
 export { attachPipeline } from "./pipeline/attach.js";
 export { Dataset } from "./pipeline/dataset.js";
 export { resolveDestination } from "./pipeline/destination-url.js";

@@ -10,6 +10,7 @@ import type { JsonLines } from "./json-lines.js";
 import type { Item, Resource } from "./resource.js";
 import { ResourceRunner } from "./resource-runner.js";
 import type { Source } from "./source.js";
+import type { TypedCsvFile } from "./typed-csv.js";
 
 /** Table-level hints carried from a resource to the normalizer. */
 export interface TableHints {
@@ -32,6 +33,8 @@ export interface ExtractSink {
   write(table: string, item: Item, json: boolean): Promise<void> | undefined;
   /** Writes NDJSON lines as they are (they are parsed when normalized). */
   writeLines(table: string, lines: JsonLines): Promise<void> | undefined;
+  /** Takes over a complete typed CSV file (moves it into the package). */
+  writeTypedCsv(table: string, file: TypedCsvFile): Promise<void>;
 }
 
 /** Per-resource persistent state as stored in the pipeline state. */
@@ -55,6 +58,11 @@ export interface ExtractOptions {
   onProgress?: (p: ExtractProgress) => void;
   /** How many root resources (with their transformers) run at once; default 1. */
   concurrency?: number;
+  /**
+   * Set when the destination reads typed CSV load files: resources that may yield them get a folder of their own
+   * below this one (`ResourceContext.typedCsv`).
+   */
+  typedCsvDir?: string;
 }
 
 export interface ExtractResult {

@@ -1,12 +1,16 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { normalizeIdentifier } from "../schema/naming.js";
 import { resolveWriteDisposition } from "../schema/types.js";
 import { ExtractError, errorMessage, FerryError } from "../util/errors.js";
+import { shortHash } from "../util/hash.js";
 import { childLogger } from "../util/log.js";
 import type { ExtractOptions, ResourceState, TableHints } from "./extractor.js";
 import { type IncrementalContext, IncrementalTracker } from "./incremental.js";
 import { JsonLines } from "./json-lines.js";
 import type { Item, ItemSource, Resource, ResourceContext } from "./resource.js";
 import type { Source } from "./source.js";
+import { TypedCsvFile, type TypedCsvOffer } from "./typed-csv.js";
 
 const toArray = (v: string | string[] | undefined): string[] | undefined =>
   v === undefined ? undefined : Array.isArray(v) ? v : [v];
@@ -28,6 +32,7 @@ export class ResourceRunner {
   readonly #items: Record<string, number>;
   readonly #tracker: IncrementalTracker | undefined;
   readonly #ctx: ResourceContext;
+  #typedCsv: TypedCsvOffer | undefined;
   readonly #hints: TableHints;
   readonly #staticTable: string | undefined;
   readonly #declared = new Set<string>();
@@ -76,6 +81,9 @@ export class ResourceRunner {
         return runner.#signal;
       },
       log: childLogger(opts.log, r.name),
+      get typedCsv() {
+        return runner.#typedCsv;
+      },
     };
     const wd = resolveWriteDisposition(o.writeDisposition);
     const mk = toArray(o.mergeKey);
@@ -103,6 +111,37 @@ export class ResourceRunner {
     const limitStep = r.steps.find((s) => s.kind === "limit");
     this.#limit = limitStep?.kind === "limit" ? limitStep.count : undefined;
     this.#jsonItems = o.jsonItems === true && !r.steps.some((s) => s.kind === "map");
+    this.#typedCsv = this.#typedCsvOffer(wd.disposition);
+  }
+
+  /** A folder for typed CSV files, when this resource may yield them (see `ResourceContext.typedCsv`). */
+  #typedCsvOffer(disposition: string): TypedCsvOffer | undefined {
+    const root = this.#opts.typedCsvDir;
+    if (root === undefined || this.#typedCsvBlocker(disposition) !== undefined) return undefined;
+    const dir = join(root, `${shortHash(this.#r.name, 10)}`);
+    mkdirSync(dir, { recursive: true });
+    return { dir };
+  }
+
+  /** What keeps this resource from handing over typed CSV files, if anything. */
+  #typedCsvBlocker(disposition: string): string | undefined {
+    if (this.#opts.typedCsvDir === undefined) return "a destination that does not read typed CSV";
+    if (disposition !== "append" && disposition !== "replace") return `write disposition ${disposition}`;
+    if (this.#feeds) return "transformers fed by it";
+    return this.#recordBlocker();
+  }
+
+  /** What needs each record at extract: an incremental cursor, steps, a limit, a table function. */
+  #recordBlocker(): string | undefined {
+    return this.#tracker
+      ? "an incremental cursor"
+      : this.#r.steps.some((s) => s.kind === "map" || s.kind === "filter")
+        ? "map or filter steps"
+        : this.#limit !== undefined
+          ? "a limit"
+          : this.#staticTable === undefined
+            ? "a table function"
+            : undefined;
   }
 
   async runRoot(emit: (chunk: Item) => Promise<void>, signal: AbortSignal): Promise<void> {
@@ -152,6 +191,7 @@ export class ResourceRunner {
 
   async #handleChunk(chunk: Item, emit: (chunk: Item) => Promise<void>): Promise<void> {
     if (chunk instanceof JsonLines) return this.#handleLines(chunk, emit);
+    if (chunk instanceof TypedCsvFile) return this.#handleTypedCsv(chunk);
     const isPage = Array.isArray(chunk);
     const records = isPage ? (chunk as Item[]) : [chunk];
     const kept: Item[] = [];
@@ -185,15 +225,7 @@ export class ResourceRunner {
 
   /** NDJSON lines go to the package unparsed; only what needs each record at extract rules them out. */
   async #handleLines(chunk: JsonLines, emit: (chunk: Item) => Promise<void>): Promise<void> {
-    const blocker = this.#tracker
-      ? "an incremental cursor"
-      : this.#r.steps.some((s) => s.kind === "map" || s.kind === "filter")
-        ? "map or filter steps"
-        : this.#limit !== undefined
-          ? "a limit"
-          : this.#staticTable === undefined
-            ? "a table function"
-            : undefined;
+    const blocker = this.#recordBlocker();
     if (blocker !== undefined) {
       throw new ExtractError(
         `resource "${this.#r.name}" yielded jsonLines(), which cannot go through ${blocker}: that needs each record at extract`,
@@ -213,6 +245,29 @@ export class ResourceRunner {
     }
     if (this.#count % 1000 < chunk.lines) this.#progress();
     if (this.#feeds) await emit(chunk.records());
+  }
+
+  /** A typed CSV file goes into the package whole; only a resource offered `ctx.typedCsv` may yield one. */
+  async #handleTypedCsv(file: TypedCsvFile): Promise<void> {
+    const blocker = this.#typedCsvBlocker(
+      resolveWriteDisposition(this.#r.options.writeDisposition).disposition,
+    );
+    if (blocker !== undefined) {
+      throw new ExtractError(
+        `resource "${this.#r.name}" yielded a TypedCsvFile, which cannot go through ${blocker}`,
+        {
+          fields: { resource: this.#r.name },
+          hint: "yield typed CSV files only when ctx.typedCsv is set; yield records otherwise",
+        },
+      );
+    }
+    this.#count += file.rows;
+    if (this.#r.selected) {
+      const table = this.#staticTable as string;
+      this.#items[table] = (this.#items[table] ?? 0) + file.rows;
+      await this.#opts.sink.writeTypedCsv(table, file);
+    }
+    this.#progress();
   }
 
   #write(rec: Item): Promise<void> | undefined {

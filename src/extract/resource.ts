@@ -2,6 +2,7 @@ import type { ColumnHint, SchemaContractSetting, WriteDisposition } from "../sch
 import { FERRY_KIND } from "../util/kind.js";
 import type { Logger } from "../util/log.js";
 import type { IncrementalContext, IncrementalOptions } from "./incremental.js";
+import type { TypedCsvOffer } from "./typed-csv.js";
 
 /** Any record-like value a resource yields. */
 export type Item = unknown;
@@ -17,6 +18,12 @@ export interface ResourceContext {
   readonly state: Record<string, unknown>;
   readonly signal: AbortSignal;
   readonly log: Logger;
+  /**
+   * Present when this resource may yield `TypedCsvFile`s: the destination reads typed CSV, and nothing needs each
+   * record at extract (no incremental cursor, map/filter/limit step, table function or transformer; append or
+   * replace). Sources with a bulk export (the SQL source's Postgres COPY) use it to skip per-row work.
+   */
+  readonly typedCsv?: TypedCsvOffer;
 }
 
 export type ResourceFunction = (ctx: ResourceContext) => ItemSource | Promise<ItemSource> | Item[];

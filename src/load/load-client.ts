@@ -1,3 +1,4 @@
+import type { TypedCsvLayout } from "../formats/typed-csv.js";
 import type { StoredSchema, Table } from "../schema/types.js";
 
 /** One load file of a package, loaded into one table. */
@@ -9,6 +10,8 @@ export interface LoadJob {
   path: string;
   /** Upper bound of the longest line in bytes, when known (readers size their buffers by it). */
   maxLineBytes?: number;
+  /** Set for a typed CSV file (else the file is typed JSONL). */
+  typedCsv?: TypedCsvLayout;
 }
 
 /** All tables of one root table (a resource's table and its child tables) with their jobs. */

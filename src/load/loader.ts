@@ -158,11 +158,13 @@ function buildFamilies(
     for (const t of family) {
       for (const file of normalized.index.tables[t.name]?.files ?? []) {
         const maxLineBytes = normalized.index.tables[t.name]?.maxLineBytes?.[file];
+        const typedCsv = normalized.index.tables[t.name]?.typedCsv?.[file];
         jobs.push({
           id: file,
           table: t.name,
           path: join(pkg.jobDir("new"), file),
           ...(maxLineBytes !== undefined ? { maxLineBytes } : {}),
+          ...(typedCsv !== undefined ? { typedCsv } : {}),
         });
       }
     }

@@ -1,6 +1,7 @@
 import { mkdir, readdir, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { TableHints } from "../extract/extractor.js";
+import type { CsvColumn } from "../formats/typed-csv.js";
 import type { LoadFileIndex } from "../normalize/load-file-writer.js";
 import type { SchemaChange } from "../schema/schema.js";
 import type { StoredSchema } from "../schema/types.js";
@@ -16,8 +17,17 @@ export interface PackageManifest {
   tables: Record<string, TableHints>;
   /** Extracted files per table (names inside `extracted/`). */
   files: Record<string, string[]>;
+  /** Typed CSV files per table (inside `extracted/`), handed over whole by resources. */
+  typedCsv?: Record<string, TypedCsvEntry[]>;
   items: Record<string, number>;
   warnings: string[];
+}
+
+/** A typed CSV file of a package: its name inside `extracted/`, its columns and how many records it holds. */
+export interface TypedCsvEntry {
+  file: string;
+  columns: CsvColumn[];
+  rows: number;
 }
 
 /** Written by normalize next to the jobs. */

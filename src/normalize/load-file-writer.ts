@@ -1,4 +1,5 @@
 import { RotatingJsonlWriter, type WrittenFile } from "../formats/jsonl-writer.js";
+import type { TypedCsvLayout } from "../formats/typed-csv.js";
 import { columnOf, type Schema } from "../schema/schema.js";
 import type { DataType, Table } from "../schema/types.js";
 import { shortHash } from "../util/hash.js";
@@ -71,7 +72,16 @@ interface TableOut {
 
 export interface LoadFileIndex {
   /** Table -> load files (basenames) and row count. */
-  tables: Record<string, { files: string[]; rows: number; maxLineBytes?: Record<string, number> }>;
+  tables: Record<
+    string,
+    {
+      files: string[];
+      rows: number;
+      maxLineBytes?: Record<string, number>;
+      /** Files that are typed CSV (the others are typed JSONL), with how each maps onto the table. */
+      typedCsv?: Record<string, TypedCsvLayout>;
+    }
+  >;
 }
 
 /** Writes normalized rows into per-table, size-rotated JSONL load files. */
@@ -176,6 +186,6 @@ export class LoadFileWriter implements RowSink {
 }
 
 /** File names stay short and portable whatever the table is called. */
-function fileSafe(table: string): string {
+export function fileSafe(table: string): string {
   return /^[a-z0-9_]{1,60}$/.test(table) ? table : `t_${shortHash(table, 10)}`;
 }

@@ -1,4 +1,5 @@
 import type { TableHints } from "../extract/extractor.js";
+import type { CsvColumn, TypedCsvLayout } from "../formats/typed-csv.js";
 import { type ResolvedContract, resolveContract } from "../schema/contract.js";
 import { CANNOT_COERCE, coerce, inferType } from "../schema/infer.js";
 import { identifierWithin, shortenIdentifier, variantColumnName } from "../schema/naming.js";
@@ -144,6 +145,56 @@ export class RelationalNormalizer {
       : uniqueId();
     const sys: Row = { [SYSTEM_COLUMNS.id]: id, [SYSTEM_COLUMNS.loadId]: this.#loadId };
     return this.#processRow(root, obj, sys, id, id, 0);
+  }
+
+  /**
+   * How a typed CSV file of `root` loads as it is, when nothing in it needs per-row work: the table is not merged,
+   * the schema takes every column as it stands (a new column only where the contract lets columns evolve) and each
+   * existing column already has the file's type. Adds what is missing to the schema and counts the rows. Returns
+   * undefined, having changed nothing but a new table, when the file's records must go through `normalizeItem`
+   * instead (variants, contracts and name conflicts then work as for any record).
+   */
+  typedCsvLayout(root: TableCtx, columns: readonly CsvColumn[], rows: number): TypedCsvLayout | undefined {
+    if (root.merge || root.table.parent !== undefined) return undefined;
+    const table = root.table;
+    if (!root.inSchema && this.#schema.getTable(table.name) === undefined) {
+      if (root.contract.tables !== "evolve") return undefined;
+      this.#schema.addTable(table);
+    }
+    const evolves = root.isNew || root.contract.columns === "evolve";
+    const names: string[] = [];
+    const missing: Column[] = [];
+    for (const c of columns) {
+      const slot = keySlot(rootSlot(), c.name);
+      const name = this.#columnName(slot.name);
+      if (names.includes(name)) return undefined;
+      const col = columnOf(table, name);
+      if (col === undefined) {
+        if (!evolves) return undefined;
+        const column: Column = { name, type: c.type };
+        if (c.precision !== undefined) column.precision = c.precision;
+        if (c.scale !== undefined) column.scale = c.scale;
+        if (!(slot.canonical && name === slot.name)) column.origin = slot.origin;
+        missing.push(column);
+      } else if (
+        !(col.origin !== undefined ? col.origin === slot.origin : slot.canonical) ||
+        !sameType(col, c)
+      ) {
+        return undefined;
+      }
+      names.push(name);
+    }
+    for (const column of missing) this.#schema.addColumn(table.name, column);
+    this.#ensureSystemColumn(root, SYSTEM_COLUMNS.id, "");
+    this.#ensureSystemColumn(root, SYSTEM_COLUMNS.loadId, "");
+    root.inSchema = true;
+    root.hasSystemColumns = true;
+    root.rows += rows;
+    return {
+      columns: names,
+      constants: { [SYSTEM_COLUMNS.loadId]: this.#loadId },
+      uniqueIds: [SYSTEM_COLUMNS.id],
+    };
   }
 
   #processRow(
@@ -462,6 +513,12 @@ export class RelationalNormalizer {
       }
     }
   }
+}
+
+/** A typed CSV column loads into `col` as it is: same type (and, for decimals, the same precision and scale). */
+function sameType(col: Column, c: CsvColumn): boolean {
+  if (col.type !== c.type) return false;
+  return c.type !== "decimal" || (col.precision === c.precision && col.scale === c.scale);
 }
 
 function keyValue(obj: Record<string, unknown>, key: string): string {

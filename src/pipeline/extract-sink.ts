@@ -1,7 +1,9 @@
+import { rename } from "node:fs/promises";
 import { join } from "node:path";
 import type { ExtractSink, TableHints } from "../extract/extractor.js";
 import type { JsonLines } from "../extract/json-lines.js";
 import type { Item } from "../extract/resource.js";
+import type { TypedCsvFile } from "../extract/typed-csv.js";
 import {
   CircularReferenceError,
   type EncodeReport,
@@ -10,8 +12,9 @@ import {
   MARKER,
 } from "../formats/item-codec.js";
 import { RotatingJsonlWriter, type WrittenFile } from "../formats/jsonl-writer.js";
+import type { TypedCsvEntry } from "../load/package.js";
+import { fileSafe } from "../normalize/load-file-writer.js";
 import { DataError, errorMessage } from "../util/errors.js";
-import { shortHash } from "../util/hash.js";
 
 const EXTRACT_FILE_BYTES = 16 * 1024 * 1024;
 const MARKER_BYTES = Buffer.from(MARKER, "utf8");
@@ -23,6 +26,8 @@ export class PackageExtractSink implements ExtractSink {
   /** A table's write that is waiting for the disk: later writes to that table queue behind it. */
   readonly #pending = new Map<string, Promise<void>>();
   readonly tables: Record<string, TableHints> = {};
+  /** Typed CSV files per table, moved into `extracted/` whole. */
+  readonly typedCsv: Record<string, TypedCsvEntry[]> = {};
   readonly report: EncodeReport = { skipped: new Map() };
 
   readonly #onFile: ((table: string, hints: TableHints, path: string) => void) | undefined;
@@ -69,6 +74,14 @@ export class PackageExtractSink implements ExtractSink {
     return this.#track(table, this.#writer(table).writeBytes(lines.bytes, lines.lines));
   }
 
+  async writeTypedCsv(table: string, file: TypedCsvFile): Promise<void> {
+    const entries = this.typedCsv[table] ?? [];
+    this.typedCsv[table] = entries;
+    const name = `${fileSafe(table)}.${String(entries.length).padStart(4, "0")}.csv`;
+    await rename(file.path, join(this.#dir, name));
+    entries.push({ file: name, columns: [...file.columns], rows: file.rows });
+  }
+
   async #writeParsed(table: string, lines: JsonLines): Promise<void> {
     let records: unknown[];
     try {
@@ -91,7 +104,7 @@ export class PackageExtractSink implements ExtractSink {
   #writer(table: string): RotatingJsonlWriter {
     let w = this.#writers.get(table);
     if (!w) {
-      const prefix = /^[a-z0-9_]{1,60}$/.test(table) ? table : `t_${shortHash(table, 10)}`;
+      const prefix = fileSafe(table);
       // Extracted files rotate small enough that a big table spreads over several files: normalize workers
       // take them one at a time.
       const onFile = this.#onFile;

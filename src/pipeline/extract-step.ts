@@ -1,4 +1,6 @@
+import { join } from "node:path";
 import { extractSource, type TableHints } from "../extract/extractor.js";
+import { TYPED_CSV } from "../formats/typed-csv.js";
 import type { LoadPackage } from "../load/package.js";
 import { StreamingNormalize } from "../normalize/streaming-normalize.js";
 import { newLoadId } from "../util/hash.js";
@@ -41,7 +43,8 @@ export async function extractStep(
   streamNormalize = false,
 ): Promise<ExtractInfo> {
   const src = toSource(data, options, ctx.name);
-  assertDispositionsSupported(await ctx.destination(), src);
+  const target = await ctx.destination();
+  assertDispositionsSupported(target, src);
   const base = await baseState(ctx);
   const loadId = newLoadId();
   const pkg = await ctx.store.create(loadId);
@@ -69,6 +72,10 @@ export async function extractStep(
       ...(options.schemaContract !== undefined ? { schemaContract: options.schemaContract } : {}),
       onProgress: (p) => ctx.emit({ stage: "extract", resource: p.resource, items: p.items }),
       concurrency: options.extractConcurrency ?? defaultExtractConcurrency(),
+      // Resources with a bulk export hand over typed CSV files when the destination reads them as they are.
+      ...(target.capabilities.supportedFileFormats.includes(TYPED_CSV)
+        ? { typedCsvDir: join(pkg.dir, "typed-csv") }
+        : {}),
     });
     streaming?.closing();
     const files = await sink.close();
@@ -76,7 +83,7 @@ export async function extractStep(
     for (const w of sinkWarnings) ctx.log.warn(w);
     const warnings = [...logged, ...sinkWarnings];
     ctx.warnings.push(...warnings);
-    const destination = await ctx.destination();
+    const destination = target;
     const state: PipelineState = {
       ...base,
       pipelineName: ctx.name,
@@ -96,6 +103,7 @@ export async function extractStep(
       createdAt: new Date().toISOString(),
       tables: sink.tables,
       files,
+      ...(Object.keys(sink.typedCsv).length > 0 ? { typedCsv: sink.typedCsv } : {}),
       items: result.items,
       warnings,
     });

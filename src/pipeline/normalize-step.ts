@@ -1,6 +1,8 @@
 import { join } from "node:path";
+import type { TableHints } from "../extract/extractor.js";
 import { compareLoadIds, type LoadPackage } from "../load/package.js";
 import { finishStreamed, type NormalizeFilesOptions, normalizeFiles } from "../normalize/normalize-files.js";
+import { addTypedCsv } from "../normalize/typed-csv-input.js";
 import { identifierWithin } from "../schema/naming.js";
 import { Schema, type SchemaChange } from "../schema/schema.js";
 import { DataError, SchemaContractError } from "../util/errors.js";
@@ -57,20 +59,40 @@ export async function normalizeStep(ctx: PipelineContext): Promise<NormalizeInfo
       log: ctx.log,
       onProgress: (table, items) => ctx.emit({ stage: "normalize", table, items, loadId: pkg.loadId }),
     });
+    const typedCsv = Object.entries(manifest.typedCsv ?? {}).flatMap(([table, entries]) =>
+      entries.map((e) => ({
+        table,
+        hints: manifest.tables[table] as TableHints,
+        path: join(pkg.extractedDir, e.file),
+        columns: e.columns,
+        rows: e.rows,
+      })),
+    );
     const result = await (streamed
       ? finishStreamed(streamed, schema, inputs, options)
       : options().then(normalizeFiles)
-    ).catch(async (err: unknown) => {
-      // Data the contract rejects fails the same way every time: set the package aside so the next run
-      // (with a changed contract or fixed data) is not blocked by it. Its state was never committed.
-      if (err instanceof SchemaContractError || err instanceof DataError) {
-        const moved = await ctx.store.markFailed(pkg);
-        ctx.log.error(
-          `load package ${pkg.loadId} was rejected while normalizing; its files are kept in ${moved.dir}`,
-        );
-      }
-      throw err;
-    });
+    )
+      .then((r) =>
+        addTypedCsv(r, {
+          inputs: typedCsv,
+          schema,
+          loadId: pkg.loadId,
+          outDir: pkg.normalizeOutDir,
+          maxIdentifierLength: destination.capabilities.maxIdentifierLength,
+          ...(ctx.maxFileBytes ? { maxFileBytes: ctx.maxFileBytes } : {}),
+        }),
+      )
+      .catch(async (err: unknown) => {
+        // Data the contract rejects fails the same way every time: set the package aside so the next run
+        // (with a changed contract or fixed data) is not blocked by it. Its state was never committed.
+        if (err instanceof SchemaContractError || err instanceof DataError) {
+          const moved = await ctx.store.markFailed(pkg);
+          ctx.log.error(
+            `load package ${pkg.loadId} was rejected while normalizing; its files are kept in ${moved.dir}`,
+          );
+        }
+        throw err;
+      });
     schema.bumpVersion();
     const rows = Object.fromEntries(Object.entries(result.index.tables).map(([t, v]) => [t, v.rows]));
     const maxLen = destination.capabilities.maxIdentifierLength;

@@ -1,4 +1,5 @@
 import { isAbsolute, resolve } from "node:path";
+import { TYPED_CSV } from "../../formats/typed-csv.js";
 import type { LoadJob } from "../../load/load-client.js";
 import type { Column } from "../../schema/types.js";
 import { DestinationError, errorMessage } from "../../util/errors.js";
@@ -13,7 +14,12 @@ import type { SqlConnection } from "../sql/sql-connection.js";
 import { type SqlDriver, SqlLoadClient } from "../sql/sql-load-client.js";
 import { DuckDbConnection } from "./duckdb-connection.js";
 import { duckdbDialect } from "./duckdb-dialect.js";
-import { loadFileSelectExpr, readJsonObjectSize, readLoadFilesSql } from "./load-file-sql.js";
+import {
+  insertTypedCsvSql,
+  loadFileSelectExpr,
+  readJsonObjectSize,
+  readLoadFilesSql,
+} from "./load-file-sql.js";
 import { readJsonMemoryNeed, withMemoryFor } from "./memory-limit.js";
 
 export const duckdbCapabilities: DestinationCapabilities = Object.freeze({
@@ -22,7 +28,7 @@ export const duckdbCapabilities: DestinationCapabilities = Object.freeze({
   supportsMerge: true,
   mergeStrategies: ["delete-insert", "upsert"] as const,
   preferredFileFormat: "jsonl" as const,
-  supportedFileFormats: ["jsonl"] as const,
+  supportedFileFormats: ["jsonl", TYPED_CSV] as const,
   supportsSql: true,
 });
 
@@ -50,10 +56,32 @@ function longestLine(jobs: LoadJob[]): number | undefined {
 /** The DuckDB driver of the shared SQL loader, for a database kept to `memoryLimit`. */
 function duckdbDriver(memoryLimit: string): SqlDriver {
   const loadFiles: NonNullable<SqlDriver["loadFiles"]> = async (conn, jobs, target, columns, extra) => {
-    const need = readJsonMemoryNeed(readJsonObjectSize(longestLine(jobs)));
-    await withMemoryFor(conn, memoryLimit, need, () =>
-      conn.execute(copyFilesSql(jobs, target, columns, extra)),
-    );
+    const jsonl = jobs.filter((j) => j.typedCsv === undefined);
+    if (jsonl.length > 0) {
+      const need = readJsonMemoryNeed(readJsonObjectSize(longestLine(jsonl)));
+      await withMemoryFor(conn, memoryLimit, need, () =>
+        conn.execute(copyFilesSql(jsonl, target, columns, extra)),
+      );
+    }
+    // Typed CSV files load one statement per layout (files of one resource share theirs).
+    const byLayout = new Map<string, LoadJob[]>();
+    for (const j of jobs) {
+      if (j.typedCsv === undefined) continue;
+      const key = JSON.stringify(j.typedCsv);
+      byLayout.set(key, [...(byLayout.get(key) ?? []), j]);
+    }
+    for (const group of byLayout.values()) {
+      const layout = group[0]?.typedCsv;
+      if (layout)
+        await conn.execute(
+          insertTypedCsvSql(
+            group.map((j) => j.path),
+            layout,
+            columns,
+            target,
+          ),
+        );
+    }
     return undefined;
   };
   return {

@@ -1,3 +1,4 @@
+import type { TypedCsvLayout } from "../../formats/typed-csv.js";
 import type { Column } from "../../schema/types.js";
 import { duckdbColumnType, duckdbDialect } from "./duckdb-dialect.js";
 
@@ -50,4 +51,58 @@ export function readLoadFilesSql(
     `read_json(${files}, format = 'newline_delimited', columns = {${spec}}, ` +
     `maximum_object_size = ${readJsonObjectSize(maxLineBytes)}, ignore_errors = false)`
   );
+}
+
+/**
+ * The longest record a typed CSV load file may hold: DuckDB's default is 2 MB, and a jsonb document can be longer.
+ * Its read buffers are this size too (by default they are 16 times the line size, which a 160 MB memory limit
+ * cannot hold); measured on 5M rows, this is as fast as the defaults.
+ */
+const CSV_MAX_LINE_BYTES = 32 * 1024 * 1024;
+
+/**
+ * The INSERT of typed CSV load files sharing one layout: DuckDB's parallel CSV reader with each column's own type
+ * (binary as base64 text, json minified and checked by `json()`), the layout's constants as literals and a fresh
+ * random id per row for its unique-id columns.
+ *
+ * @example
+ * insertTypedCsvSql(["/p/orders.csv0.csv"], layout, tableColumns, '"ds"."orders"')
+ */
+export function insertTypedCsvSql(
+  paths: readonly string[],
+  layout: TypedCsvLayout,
+  columns: readonly Column[],
+  target: string,
+): string {
+  const lit = duckdbDialect.quoteLiteral;
+  const q = duckdbDialect.quoteIdent;
+  const fileColumns = layout.columns.map((name) => {
+    const c = columns.find((col) => col.name === name);
+    if (!c) throw new Error(`typed CSV column "${name}" is not a column of ${target}`);
+    return c;
+  });
+  const spec = fileColumns.map((c, i) => `${lit(`c${i}`)}: ${lit(csvReadType(c))}`).join(", ");
+  const values = [
+    ...fileColumns.map((c, i) => csvSelectExpr(c, `c${i}`)),
+    ...Object.values(layout.constants).map(lit),
+    ...layout.uniqueIds.map(() => "replace(gen_random_uuid()::VARCHAR, '-', '')"),
+  ];
+  const names = [...layout.columns, ...Object.keys(layout.constants), ...layout.uniqueIds];
+  return (
+    `INSERT INTO ${target} (${names.map(q).join(", ")}) SELECT ${values.join(", ")} ` +
+    `FROM read_csv([${paths.map(lit).join(", ")}], header = false, auto_detect = false, delim = ',', ` +
+    `quote = '"', escape = '"', nullstr = '', allow_quoted_nulls = false, ` +
+    `max_line_size = ${CSV_MAX_LINE_BYTES}, buffer_size = ${CSV_MAX_LINE_BYTES}, columns = {${spec}})`
+  );
+}
+
+function csvReadType(c: Column): string {
+  return c.type === "binary" || c.type === "json" ? "VARCHAR" : duckdbColumnType(c);
+}
+
+function csvSelectExpr(c: Column, field: string): string {
+  const f = duckdbDialect.quoteIdent(field);
+  if (c.type === "binary") return `from_base64(${f})`;
+  if (c.type === "json") return `json(${f})`;
+  return f;
 }

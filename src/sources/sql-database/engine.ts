@@ -83,6 +83,12 @@ export interface SqlEngine {
    * whole table in memory. Record keys are `recordKey(column.name)`.
    */
   readPages(table: SqlTableInfo, options: SqlReadOptions): AsyncIterable<Record<string, unknown>[]>;
+  /**
+   * Optional bulk export: writes the whole table (as reflected) to `path` as typed CSV (`formats/typed-csv.ts`)
+   * without making records, and returns its row count; undefined when the table holds values typed CSV cannot
+   * carry (the caller then reads pages).
+   */
+  exportTypedCsv?(table: SqlTableInfo, path: string): Promise<number | undefined>;
   close(): Promise<void>;
 }
 

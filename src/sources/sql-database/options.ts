@@ -29,6 +29,13 @@ interface SqlCommonOptions {
   /** Rows per page handed to the pipeline (default 2,000). */
   chunkSize?: number;
   /**
+   * Postgres tables read whole go to destinations that read typed CSV (DuckDB) in bulk: `COPY ... (FORMAT csv)`
+   * into the load package, loaded as it is, with no per-row work in ferry (default true). Rows loaded this way get
+   * 32-character random `_ferry_id`s. Tables holding values typed CSV cannot carry exactly (BC dates, numeric NaN)
+   * are read row by row by themselves; `false` reads every table row by row.
+   */
+  bulkExport?: boolean;
+  /**
    * Default: `merge` for incremental tables with a primary key, `append` for incremental tables without one,
    * `replace` for tables read whole.
    */

@@ -13,6 +13,7 @@ const KEYS = [
   "exclude_tables",
   "include_views",
   "chunk_size",
+  "bulk_export",
   "write_disposition",
   "incremental",
 ];
@@ -70,6 +71,7 @@ function incrementalFromSpec(raw: unknown): Record<string, SqlIncremental> | und
  *   tables: [orders, "Order Items"]
  *   exclude_tables: []
  *   chunk_size: 10000
+ *   bulk_export: true
  *   incremental:
  *     orders: { cursor: updated_at, initial_value: "2024-01-01T00:00:00Z" }
  * ```
@@ -88,6 +90,14 @@ export function sqlDatabaseFromSpec(
     });
   }
   const chunk = config.chunk_size;
+  if (config.bulk_export !== undefined && typeof config.bulk_export !== "boolean") {
+    throw new ConfigError(
+      `sql_database: bulk_export must be true or false, got ${JSON.stringify(config.bulk_export)}`,
+      {
+        hint: "bulk_export: false reads every table row by row",
+      },
+    );
+  }
   const tables = stringList(config, "tables");
   const exclude = stringList(config, "exclude_tables");
   const incremental = incrementalFromSpec(config.incremental);
@@ -99,6 +109,7 @@ export function sqlDatabaseFromSpec(
     ...(exclude ? { excludeTables: exclude } : {}),
     ...(config.include_views !== undefined ? { includeViews: config.include_views === true } : {}),
     ...(chunk !== undefined ? { chunkSize: chunk as number } : {}),
+    ...(config.bulk_export !== undefined ? { bulkExport: config.bulk_export !== false } : {}),
     ...(config.write_disposition !== undefined
       ? { writeDisposition: config.write_disposition as WriteDisposition }
       : {}),

@@ -60,6 +60,7 @@ export async function sqlDatabase(options: SqlDatabaseOptions): Promise<Source> 
       url,
       table,
       chunkSize,
+      bulkExport: options.bulkExport !== false,
       ...(inc !== undefined ? { incremental: checkIncremental(table.name, inc) } : {}),
       ...(options.writeDisposition !== undefined ? { writeDisposition: options.writeDisposition } : {}),
     });
@@ -87,6 +88,7 @@ export async function sqlTable(options: SqlTableOptions): Promise<Resource> {
     url,
     table,
     chunkSize,
+    bulkExport: options.bulkExport !== false,
     ...(options.incremental !== undefined
       ? { incremental: checkIncremental(name, options.incremental) }
       : {}),

@@ -1,7 +1,12 @@
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
 import type { IncrementalOptions } from "../../extract/incremental.js";
 import { type Resource, type ResourceContext, resource } from "../../extract/resource.js";
+import { TypedCsvFile } from "../../extract/typed-csv.js";
+import type { CsvColumn } from "../../formats/typed-csv.js";
 import type { ColumnHint, DataType, WriteDisposition } from "../../schema/types.js";
 import { ConfigError, ExtractError } from "../../util/errors.js";
+import { shortHash } from "../../util/hash.js";
 import { connectEngine } from "./connect-engine.js";
 import type { SqlUrl } from "./connection-url.js";
 import { describeLocation, recordKey, type SqlColumn, type SqlTableInfo } from "./engine.js";
@@ -12,6 +17,8 @@ export interface TableResourceOptions {
   /** The table as reflected when the source was created (hints, primary key, cursor check). */
   table: SqlTableInfo;
   chunkSize: number;
+  /** Full reads may go to the destination as typed CSV (see `SqlCommonOptions.bulkExport`). */
+  bulkExport: boolean;
   incremental?: SqlIncremental;
   writeDisposition?: WriteDisposition;
   /** Overrides the reflected primary key. */
@@ -39,6 +46,16 @@ export function columnHints(table: SqlTableInfo): Record<string, ColumnHint> {
     };
   }
   return hints;
+}
+
+/** The typed CSV columns of a table's export: record keys as in pages, reflected types. */
+function csvColumns(table: SqlTableInfo): CsvColumn[] {
+  return table.columns.map((c) => ({
+    name: recordKey(c.name),
+    type: c.type,
+    ...(c.precision !== undefined ? { precision: c.precision } : {}),
+    ...(c.scale !== undefined ? { scale: c.scale } : {}),
+  }));
 }
 
 function cursorColumn(table: SqlTableInfo, inc: SqlIncremental, where: string): SqlColumn {
@@ -105,7 +122,7 @@ export function tableResource(o: TableResourceOptions): Resource {
   const chunkSize = o.chunkSize;
   const url = o.url;
 
-  async function* read(ctx: ResourceContext): AsyncGenerator<Record<string, unknown>[]> {
+  async function* read(ctx: ResourceContext): AsyncGenerator<Record<string, unknown>[] | TypedCsvFile> {
     const engine = await connectEngine(url);
     try {
       // Read with the table as it is now (a column may have been added since the source was created).
@@ -139,6 +156,19 @@ export function tableResource(o: TableResourceOptions): Resource {
           {
             fields: { table: t.name, column: cursor.name },
           },
+        );
+      }
+      if (o.bulkExport && ctx.typedCsv && !cursorNow && engine.exportTypedCsv) {
+        // A full read the destination takes as typed CSV: the table goes to a file in bulk, no records made.
+        const path = join(ctx.typedCsv.dir, `${shortHash(`${t.schema}.${t.name}`, 12)}.csv`);
+        const rows = await engine.exportTypedCsv(now, path);
+        if (rows !== undefined) {
+          if (rows > 0) yield new TypedCsvFile(path, csvColumns(now), rows);
+          else await rm(path, { force: true });
+          return;
+        }
+        ctx.log.info(
+          `table "${t.name}" holds dates or timestamps outside years 1-9999: reading it record by record`,
         );
       }
       yield* engine.readPages(now, {

@@ -2,7 +2,7 @@ import pg from "pg";
 import type { SqlUrl } from "../connection-url.js";
 import type { SqlEngine, SqlLocation, SqlReadOptions, SqlTableInfo } from "../engine.js";
 import { connectError, socketFailure } from "../errors.js";
-import { readPostgresPages } from "./pg-read.js";
+import { exportPostgresCsv, readPostgresPages } from "./pg-read.js";
 import { reflectPostgres } from "./pg-reflect.js";
 
 /**
@@ -42,6 +42,10 @@ class PostgresEngine implements SqlEngine {
 
   readPages(table: SqlTableInfo, options: SqlReadOptions): AsyncIterable<Record<string, unknown>[]> {
     return readPostgresPages(this.#client, table, options);
+  }
+
+  exportTypedCsv(table: SqlTableInfo, path: string): Promise<number | undefined> {
+    return exportPostgresCsv(this.#client, table, path);
   }
 
   async close(): Promise<void> {

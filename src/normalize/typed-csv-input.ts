@@ -1,0 +1,131 @@
+import { copyFile, link, mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { TableHints } from "../extract/extractor.js";
+import { type CsvColumn, readTypedCsv } from "../formats/typed-csv.js";
+import type { Schema } from "../schema/schema.js";
+import { DataError, errorMessage } from "../util/errors.js";
+import { fileSafe, type LoadFileIndex, LoadFileWriter } from "./load-file-writer.js";
+import type { NormalizeFilesResult } from "./normalize-files.js";
+import { RelationalNormalizer } from "./relational.js";
+
+/** A typed CSV file of a package to normalize. */
+export interface TypedCsvInput {
+  table: string;
+  hints: TableHints;
+  /** The file inside the package's `extracted/` folder. */
+  path: string;
+  columns: CsvColumn[];
+  rows: number;
+}
+
+export interface TypedCsvOptions {
+  inputs: TypedCsvInput[];
+  schema: Schema;
+  loadId: string;
+  outDir: string;
+  maxIdentifierLength: number;
+  maxFileBytes?: number;
+}
+
+/**
+ * Adds a package's typed CSV files to the result of normalizing its other files (the schema is evolved in place).
+ * A file whose columns the schema takes as they are becomes a load file as it is (a hard link, no per-row work);
+ * the others are read back into records and normalized like any, so variants and contracts behave the same.
+ */
+export async function addTypedCsv(
+  result: NormalizeFilesResult,
+  opts: TypedCsvOptions,
+): Promise<NormalizeFilesResult> {
+  if (opts.inputs.length === 0) return result;
+  const changesBefore = opts.schema.changes.length;
+  const writer = new LoadFileWriter(opts.outDir, opts.schema, {
+    prefix: "c",
+    ...(opts.maxFileBytes ? { maxFileBytes: opts.maxFileBytes } : {}),
+  });
+  const normalizer = new RelationalNormalizer({
+    schema: opts.schema,
+    loadId: opts.loadId,
+    maxIdentifierLength: opts.maxIdentifierLength,
+    sink: writer,
+  });
+  const linked: LoadFileIndex = { tables: {} };
+  await mkdir(opts.outDir, { recursive: true });
+  try {
+    for (const [i, input] of opts.inputs.entries()) {
+      const root = normalizer.rootTable(input.table, input.hints);
+      const layout = normalizer.typedCsvLayout(root, input.columns, input.rows);
+      if (layout) {
+        const name = `${fileSafe(input.table)}.csv${i}.csv`;
+        await linkOrCopy(input.path, join(opts.outDir, name));
+        const entry = linked.tables[root.table.name] ?? { files: [], rows: 0 };
+        linked.tables[root.table.name] = entry;
+        entry.files.push(name);
+        entry.rows += input.rows;
+        entry.typedCsv = { ...entry.typedCsv, [name]: layout };
+        continue;
+      }
+      writer.beginInput(i);
+      let n = 0;
+      for await (const rec of readRecords(input)) {
+        const pending = normalizer.normalizeItem(rec, root);
+        if (pending) await pending;
+        n++;
+      }
+      if (n !== input.rows) {
+        throw new DataError(
+          `typed CSV file of table "${input.table}" holds ${n} records, but its resource declared ${input.rows}`,
+          { fields: { table: input.table, resource: input.hints.resource } },
+        );
+      }
+    }
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  }
+  normalizer.finish();
+  const parsed = await writer.close();
+  const stats = normalizer.stats;
+  result.stats.discardedRows += stats.discardedRows;
+  result.stats.discardedValues += stats.discardedValues;
+  result.stats.skippedNullItems += stats.skippedNullItems;
+  result.stats.warnings.push(...stats.warnings);
+  for (const add of [linked, parsed]) mergeIndex(result.index, add);
+  return { ...result, schemaChanges: [...result.schemaChanges, ...opts.schema.changes.slice(changesBefore)] };
+}
+
+/** Records of a typed CSV file, with a malformed file reported as the resource's data error. */
+async function* readRecords(input: TypedCsvInput): AsyncGenerator<Record<string, unknown>> {
+  try {
+    yield* readTypedCsv(input.path, input.columns);
+  } catch (err) {
+    if (err instanceof DataError) throw err;
+    throw new DataError(`typed CSV file of table "${input.table}" cannot be read: ${errorMessage(err)}`, {
+      fields: { table: input.table, resource: input.hints.resource },
+      hint: "the resource wrote a file that is not typed CSV as its columns declare",
+    });
+  }
+}
+
+/** Adds `add`'s files and rows to `into`, table by table. */
+export function mergeIndex(into: LoadFileIndex, add: LoadFileIndex): void {
+  for (const [table, t] of Object.entries(add.tables)) {
+    const have = into.tables[table];
+    if (!have) {
+      into.tables[table] = t;
+      continue;
+    }
+    have.files.push(...t.files);
+    have.rows += t.rows;
+    if (t.maxLineBytes) have.maxLineBytes = { ...have.maxLineBytes, ...t.maxLineBytes };
+    if (t.typedCsv) have.typedCsv = { ...have.typedCsv, ...t.typedCsv };
+  }
+}
+
+/** The extracted file stays for a re-run of normalize after a crash: the load file is a second name for it. */
+async function linkOrCopy(from: string, to: string): Promise<void> {
+  try {
+    await link(from, to);
+  } catch {
+    await copyFile(from, to);
+  }
+}
