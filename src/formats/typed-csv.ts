@@ -4,8 +4,8 @@ import type { DataType } from "../schema/types.js";
 
 /**
  * Typed CSV: flat records whose columns and types are declared beside the file, so a destination can read it as it
- * is. RFC 4180 with `,` and `"` quoting (`""` inside quotes), no header, UTF-8, `\n` or `\r\n` line ends; an empty
- * unquoted field is NULL and `""` is an empty string. Values are in canonical text per column type:
+ * is. RFC 4180 with `,` and `"` quoting (`""` inside quotes), no header, UTF-8, `\n` line ends (a file whose first line ends
+ * with `\r\n` is parsed by ferry instead of read as it is, which is slower); an empty unquoted field is NULL and `""` is an empty string. Values are in canonical text per column type:
  * - `bigint` decimal digits; `double` decimal or exponent notation, `NaN`, `Infinity`, `-Infinity`; `decimal`
  *   digits with an optional sign and point;
  * - `bool` `t`/`f` or `true`/`false`; `text` any text; `json` JSON text; `binary` base64 without line breaks;

@@ -1,4 +1,4 @@
-import { copyFile, link, mkdir } from "node:fs/promises";
+import { copyFile, link, mkdir, open } from "node:fs/promises";
 import { join } from "node:path";
 import type { TableHints } from "../extract/extractor.js";
 import { type CsvColumn, readTypedCsv } from "../formats/typed-csv.js";
@@ -53,7 +53,10 @@ export async function addTypedCsv(
   try {
     for (const [i, input] of opts.inputs.entries()) {
       const root = normalizer.rootTable(input.table, input.hints);
-      const layout = normalizer.typedCsvLayout(root, input.columns, input.rows);
+      // Destinations read typed CSV with "\n" line ends: a file whose first line ends with "\r\n" is read back.
+      const layout = (await startsWithCrlf(input.path))
+        ? undefined
+        : normalizer.typedCsvLayout(root, input.columns, input.rows);
       if (layout) {
         const name = `${fileSafe(input.table)}.csv${i}.csv`;
         await linkOrCopy(input.path, join(opts.outDir, name));
@@ -91,6 +94,19 @@ export async function addTypedCsv(
   result.stats.warnings.push(...stats.warnings);
   for (const add of [linked, parsed]) mergeIndex(result.index, add);
   return { ...result, schemaChanges: [...result.schemaChanges, ...opts.schema.changes.slice(changesBefore)] };
+}
+
+/** Whether the file's first line ends with "\r\n" (destinations read typed CSV with "\n" line ends). */
+async function startsWithCrlf(path: string): Promise<boolean> {
+  const fh = await open(path, "r");
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    const nl = buf.subarray(0, bytesRead).indexOf(10);
+    return nl > 0 && buf[nl - 1] === 13;
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Records of a typed CSV file, with a malformed file reported as the resource's data error. */

@@ -58,7 +58,7 @@ export function readLoadFilesSql(
  * Its read buffers are this size too (by default they are 16 times the line size, which a 160 MB memory limit
  * cannot hold); measured on 5M rows, this is as fast as the defaults.
  */
-const CSV_MAX_LINE_BYTES = 32 * 1024 * 1024;
+const CSV_MAX_LINE_BYTES = 16 * 1024 * 1024;
 
 /**
  * The INSERT of typed CSV load files sharing one layout: DuckDB's parallel CSV reader with each column's own type
@@ -91,7 +91,7 @@ export function insertTypedCsvSql(
   return (
     `INSERT INTO ${target} (${names.map(q).join(", ")}) SELECT ${values.join(", ")} ` +
     `FROM read_csv([${paths.map(lit).join(", ")}], header = false, auto_detect = false, delim = ',', ` +
-    `quote = '"', escape = '"', nullstr = '', allow_quoted_nulls = false, ` +
+    `new_line = '\\n', quote = '"', escape = '"', nullstr = '', allow_quoted_nulls = false, ` +
     `max_line_size = ${CSV_MAX_LINE_BYTES}, buffer_size = ${CSV_MAX_LINE_BYTES}, columns = {${spec}})`
   );
 }

@@ -84,12 +84,21 @@ export interface SqlEngine {
    */
   readPages(table: SqlTableInfo, options: SqlReadOptions): AsyncIterable<Record<string, unknown>[]>;
   /**
-   * Optional bulk export: writes the whole table (as reflected) to `path` as typed CSV (`formats/typed-csv.ts`)
-   * without making records, and returns its row count; undefined when the table holds values typed CSV cannot
-   * carry (the caller then reads pages).
+   * Optional bulk export: writes the whole table (as reflected) as typed CSV (`formats/typed-csv.ts`) without making
+   * records, in one or more files (`pathFor(part)`), and returns them with their row counts; undefined when the
+   * table holds values typed CSV cannot carry (the caller then reads pages).
    */
-  exportTypedCsv?(table: SqlTableInfo, path: string): Promise<number | undefined>;
+  exportTypedCsv?(
+    table: SqlTableInfo,
+    pathFor: (part: number) => string,
+  ): Promise<TypedCsvPart[] | undefined>;
   close(): Promise<void>;
+}
+
+/** One file of a bulk export and how many rows it holds. */
+export interface TypedCsvPart {
+  path: string;
+  rows: number;
 }
 
 /** Where a source database is, as told in messages. */

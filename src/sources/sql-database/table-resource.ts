@@ -159,12 +159,15 @@ export function tableResource(o: TableResourceOptions): Resource {
         );
       }
       if (o.bulkExport && ctx.typedCsv && !cursorNow && engine.exportTypedCsv) {
-        // A full read the destination takes as typed CSV: the table goes to a file in bulk, no records made.
-        const path = join(ctx.typedCsv.dir, `${shortHash(`${t.schema}.${t.name}`, 12)}.csv`);
-        const rows = await engine.exportTypedCsv(now, path);
-        if (rows !== undefined) {
-          if (rows > 0) yield new TypedCsvFile(path, csvColumns(now), rows);
-          else await rm(path, { force: true });
+        // A full read the destination takes as typed CSV: the table goes to files in bulk, no records made.
+        const dir = ctx.typedCsv.dir;
+        const stem = shortHash(`${t.schema}.${t.name}`, 12);
+        const parts = await engine.exportTypedCsv(now, (part) => join(dir, `${stem}.${part}.csv`));
+        if (parts !== undefined) {
+          for (const part of parts) {
+            if (part.rows > 0) yield new TypedCsvFile(part.path, csvColumns(now), part.rows);
+            else await rm(part.path, { force: true });
+          }
           return;
         }
         ctx.log.info(

@@ -1,8 +1,9 @@
 import pg from "pg";
 import type { SqlUrl } from "../connection-url.js";
-import type { SqlEngine, SqlLocation, SqlReadOptions, SqlTableInfo } from "../engine.js";
+import type { SqlEngine, SqlLocation, SqlReadOptions, SqlTableInfo, TypedCsvPart } from "../engine.js";
 import { connectError, socketFailure } from "../errors.js";
-import { exportPostgresCsv, readPostgresPages } from "./pg-read.js";
+import { exportPostgresCsv } from "./pg-export.js";
+import { readPostgresPages } from "./pg-read.js";
 import { reflectPostgres } from "./pg-reflect.js";
 
 /**
@@ -29,11 +30,14 @@ class PostgresEngine implements SqlEngine {
   readonly where: SqlLocation;
   readonly defaultSchema = "public";
   readonly #client: pg.Client;
+  /** Opens another connection like this one (parallel exports). */
+  readonly #open: () => Promise<pg.Client>;
   #closed = false;
 
-  constructor(client: pg.Client, where: SqlLocation) {
+  constructor(client: pg.Client, where: SqlLocation, open: () => Promise<pg.Client>) {
     this.#client = client;
     this.where = where;
+    this.#open = open;
   }
 
   reflect(options: { schema: string; includeViews: boolean; tables?: string[] }): Promise<SqlTableInfo[]> {
@@ -44,8 +48,11 @@ class PostgresEngine implements SqlEngine {
     return readPostgresPages(this.#client, table, options);
   }
 
-  exportTypedCsv(table: SqlTableInfo, path: string): Promise<number | undefined> {
-    return exportPostgresCsv(this.#client, table, path);
+  exportTypedCsv(
+    table: SqlTableInfo,
+    pathFor: (part: number) => string,
+  ): Promise<TypedCsvPart[] | undefined> {
+    return exportPostgresCsv(this.#client, this.#open, table, pathFor);
   }
 
   async close(): Promise<void> {
@@ -66,6 +73,10 @@ class PostgresEngine implements SqlEngine {
  * const engine = await connectPostgres(parseSqlUrl("postgres://ferry:secret@127.0.0.1:5432/shop"));
  */
 export async function connectPostgres(url: SqlUrl): Promise<SqlEngine> {
+  return new PostgresEngine(await connectClient(url), url.where, () => connectClient(url));
+}
+
+async function connectClient(url: SqlUrl): Promise<pg.Client> {
   const client = new pg.Client({
     connectionString: url.url,
     options: SESSION_OPTIONS,
@@ -81,7 +92,7 @@ export async function connectPostgres(url: SqlUrl): Promise<SqlEngine> {
     await client.end().catch(() => undefined);
     throw connectError(url.where, classify(err), err, url.password);
   }
-  return new PostgresEngine(client, url.where);
+  return client;
 }
 
 function classify(err: unknown) {

@@ -1,6 +1,3 @@
-import { createWriteStream } from "node:fs";
-import { rm } from "node:fs/promises";
-import { pipeline } from "node:stream/promises";
 import type pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
 import { recordKey, type SqlReadOptions, type SqlTableInfo } from "../engine.js";
@@ -13,7 +10,7 @@ export function quotePg(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
-function selectExpr(c: PgColumn): string {
+export function selectExpr(c: PgColumn): string {
   const q = quotePg(c.name);
   switch (c.select) {
     case "array_json":
@@ -94,64 +91,4 @@ export async function* readPostgresPages(
   }
   if (lines.hasRemainder) throw new Error("the COPY stream ended in the middle of a row");
   if (page.length > 0) yield page;
-}
-
-/** Marks a value typed CSV cannot carry: the COPY fails with it, and the table is read row by row instead. */
-const OUT_OF_RANGE = "ferry:out-of-range";
-
-/**
- * A column as typed CSV wants it (see `formats/typed-csv.ts`): binary as base64 without line breaks, timestamps in
- * UTC with `+00`, arrays as JSON. Values typed CSV cannot carry exactly (dates and timestamps before year 1, dates
- * after 9999, numeric NaN, infinities and digits beyond decimal(38, 9)) make the COPY fail with OUT_OF_RANGE in
- * the message (the cast of the marked text fails), and the table is read record by record.
- */
-function csvSelectExpr(c: PgColumn): string {
-  const q = quotePg(c.name);
-  const fail = `(${q}::text || ' ${OUT_OF_RANGE}')::${c.castType}`;
-  switch (c.kind) {
-    case "binary":
-      return `translate(encode(${q}, 'base64'), E'\\n', '')`;
-    case "timestamp":
-      return `(CASE WHEN isfinite(${q}) AND ${q} < '0001-01-01' THEN ${fail} ELSE ${q} END) AT TIME ZONE 'UTC'`;
-    case "timestamptz":
-      return `CASE WHEN isfinite(${q}) AND ${q} < '0001-01-01' THEN ${fail} ELSE ${q} END`;
-    default:
-      if (c.type === "decimal" && c.kind === "text") {
-        // NaN and infinities (greater than any number in Postgres) and, for numeric without a declared scale,
-        // values beyond ferry's decimal(38, 9), which would be rounded: the record path keeps them as text.
-        const v = selectExpr(c);
-        const unfit =
-          c.precision === undefined ? `abs(${v}) >= 1e29 OR ${v} <> round(${v}, 9)` : `abs(${v}) > 1e38`;
-        return `CASE WHEN ${unfit} THEN (${v}::text || ' ${OUT_OF_RANGE}')::numeric ELSE ${v} END`;
-      }
-      if (c.type === "date") {
-        return `CASE WHEN isfinite(${q}) AND (${q} < '0001-01-01' OR ${q} > '9999-12-31') THEN ${fail} ELSE ${q} END`;
-      }
-      return selectExpr(c);
-  }
-}
-
-/**
- * Writes a whole table as typed CSV to `path` through `COPY (SELECT ...) TO STDOUT (FORMAT csv)`: the bytes go from
- * the socket to the file without becoming records. Returns the number of rows, or undefined (the file removed)
- * when the table holds a value typed CSV cannot carry.
- */
-export async function exportPostgresCsv(
-  client: pg.Client,
-  table: SqlTableInfo,
-  path: string,
-): Promise<number | undefined> {
-  const cols = table.columns as PgColumn[];
-  const select = `SELECT ${cols.map(csvSelectExpr).join(", ")} FROM ${quotePg(table.schema)}.${quotePg(table.name)}`;
-  const stream = client.query(copyTo(`COPY (${select}) TO STDOUT WITH (FORMAT csv)`));
-  try {
-    await pipeline(stream, createWriteStream(path));
-  } catch (err) {
-    await rm(path, { force: true });
-    if (String((err as Error)?.message).includes(OUT_OF_RANGE)) return undefined;
-    throw err;
-  }
-  // The row count arrives with COPY's completion message: a query queued behind it runs once that is read.
-  await client.query("SELECT 1");
-  return stream.rowCount;
 }

@@ -1,0 +1,1048 @@
+/**
+ * Typed CSV pass-through: Postgres tables read whole go to DuckDB as typed CSV (COPY ... FORMAT csv into the load
+ * package, read_csv at load) and must load exactly what the record path (`bulkExport: false`) loads: same columns,
+ * same types, same values. Values typed CSV cannot carry fall back to records; destinations that do not read typed
+ * CSV never get it. Resources may hand over their own typed CSV files; those that need each record at extract may
+ * not, and schema contracts judge a typed CSV file as they judge records.
+ *
+ * The process runs in a far-from-UTC time zone so a timestamp shifted through local time would show.
+ */
+process.env.TZ = "Pacific/Auckland";
+
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import pg from "pg";
+import { stagingSchema } from "../../src/destinations/postgres/index.js";
+import {
+  type CsvColumn,
+  ExtractError,
+  type Pipeline,
+  pipeline,
+  type ResourceContext,
+  resource,
+  SchemaContractError,
+  type SchemaContractSetting,
+  silentLogger,
+  source,
+  TypedCsvFile,
+  transformer,
+} from "../../src/index.js";
+import { sqlDatabase, sqlTable } from "../../src/sources/sql-database/index.js";
+import { dropSchemas } from "../helpers/backends.js";
+import { service } from "../helpers/services.js";
+import { type TempPipeline, tempPipeline } from "../helpers/tmp-pipeline.js";
+
+const SPACE = "tcsv_src";
+const PG = await service("postgres");
+
+/** Bulk rows get 32-hex-char ids (DuckDB's gen_random_uuid), record rows 14-char base62 ids. */
+const BULK_ID = 32;
+const RECORD_ID = 14;
+
+const qi = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+/** Runs statements (`;`-separated) on the test server, inside `space` when given. */
+async function pgExec(sql: string, space?: string): Promise<void> {
+  const c = new pg.Client({ connectionString: PG.url });
+  await c.connect();
+  try {
+    await c.query(space ? `SET search_path TO ${qi(space)}; ${sql}` : sql);
+  } finally {
+    await c.end();
+  }
+}
+
+const temps: TempPipeline[] = [];
+/** A DuckDB pipeline in its own temp dir, removed after the file. */
+function duck(name: string): TempPipeline {
+  const t = tempPipeline(name);
+  temps.push(t);
+  return t;
+}
+const dirs: string[] = [];
+/** A temp dir removed after the file. */
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "ferry-tcsv-"));
+  dirs.push(dir);
+  return dir;
+}
+after(() => {
+  for (const t of temps) t.cleanup();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** Loads one table of SPACE with sqlTable into a fresh DuckDB pipeline. */
+async function loadTable(name: string, table: string, bulkExport?: boolean) {
+  const t = duck(name);
+  const info = await t.p.run(
+    await sqlTable({
+      url: PG.url,
+      schema: SPACE,
+      table,
+      ...(bulkExport !== undefined ? { bulkExport } : {}),
+    }),
+  );
+  return { ...t, info };
+}
+
+/** Distinct `_ferry_id` lengths of a table (one length when every row went the same way). */
+async function idLengths(p: Pipeline, table: string): Promise<number[]> {
+  const rows = await p
+    .dataset()
+    .sql(`SELECT DISTINCT length(_ferry_id)::INTEGER AS n FROM ${qi(table)} ORDER BY n`);
+  return rows.map((r) => Number(r.n));
+}
+
+/** Every column but `_ferry_id` and `_ferry_load_id` as text (exact: microseconds, decimals, NaN), in row order. */
+function valuesOf(p: Pipeline, table: string, orderBy = "id"): Promise<Record<string, unknown>[]> {
+  return p
+    .dataset()
+    .sql(
+      `SELECT COLUMNS(c -> c NOT IN ('_ferry_id', '_ferry_load_id'))::VARCHAR FROM ${qi(table)} ORDER BY ${qi(orderBy)}`,
+    );
+}
+
+/** `[name, type, nullable]` of a table's columns in order. */
+async function columnList(p: Pipeline, table: string): Promise<string[][]> {
+  const rows = await p
+    .dataset()
+    .sql(
+      "SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
+      [p.datasetName, table],
+    );
+  return rows.map((r) => [String(r.column_name), String(r.data_type), String(r.is_nullable)]);
+}
+
+/** Tables of the pipeline's dataset other than ferry's own. */
+async function dataTables(p: Pipeline): Promise<string[]> {
+  const rows = await p
+    .dataset()
+    .sql(
+      "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name NOT LIKE '\\_ferry%' ESCAPE '\\' ORDER BY table_name",
+      [p.datasetName],
+    );
+  return rows.map((r) => String(r.table_name));
+}
+
+/** The bulk run and the record run of one table agree on columns, ferry's schema and every value. */
+async function assertSameLoad(bulk: Pipeline, records: Pipeline, table: string, orderBy = "id") {
+  assert.deepEqual(await columnList(bulk, table), await columnList(records, table), `columns of ${table}`);
+  assert.deepEqual(bulk.schema?.tables[table], records.schema?.tables[table], `schema of ${table}`);
+  assert.deepEqual(
+    await valuesOf(bulk, table, orderBy),
+    await valuesOf(records, table, orderBy),
+    `values of ${table}`,
+  );
+}
+
+describe("typed CSV from Postgres into DuckDB", { skip: PG.skip }, () => {
+  before(async () => {
+    await pgExec(`DROP SCHEMA IF EXISTS ${SPACE} CASCADE; CREATE SCHEMA ${SPACE}`);
+    await pgExec(
+      `CREATE TYPE tcsv_mood AS ENUM ('sad', 'happy', 'so, "so"');
+       CREATE TABLE everything (
+         id int PRIMARY KEY, big bigint, small smallint, num numeric(12,2), num_free numeric, f4 real,
+         f8 double precision, flag boolean, ts timestamp(6), tstz timestamptz(6), d date, t time(6), j json,
+         jb jsonb, b bytea, txt text, note varchar(40), ch char(3), u uuid, arr int[], tags text[], iv interval,
+         m tcsv_mood);
+       INSERT INTO everything VALUES
+        (1, 9223372036854775807, 32767, 1234567890.12, 0.5, 1.5, 0.1, true, '2024-02-29 23:59:59.123456',
+         '2024-03-10 02:30:00.654321+05', '1999-12-31', '23:59:59.999999',
+         '{"b": 1, "a": [1, 2.5, "x,y"], "s": "q\\"uote"}', '{"n": "é", "k": 2.5, "t": true}',
+         decode(repeat('00ff10ab', 40), 'hex'), E'comma, "quote" and\\nnewline', 'héllo', 'ab',
+         'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{1,2,NULL}', '{"a b","c,d","q\\"q",NULL,""}',
+         '1 year 2 mons 3 days 04:05:06.5', 'so, "so"'),
+        (2, 9007199254740993, -32768, -0.01, -12345678901234567890.123456789, -2.25, 'NaN', false,
+         '1970-01-01 00:00:00', '1969-12-31 23:59:59.999999+00', '0001-01-01', '00:00:00', '[]',
+         '"just a string"', '\\x', '', '', '', '00000000-0000-0000-0000-000000000000', '{}', '{}', '-1 days',
+         'sad'),
+        (3, -9223372036854775808, 0, 0, 0, 'Infinity', 'Infinity', NULL, '0001-01-01 00:00:00',
+         '9999-12-31 23:59:59.999999+00', '9999-12-31', '12:00:00.5',
+         '{"nested": {"deep": [[]]}, "u": "\\u00e9\\ud83d\\ude00", "esc": "tab\\tquote\\"back\\\\"}',
+         '[1, "two", null, {"3": [4]}]', decode(repeat('41', 58), 'hex'), E'crlf\\r\\nend, lone cr\\rx',
+         E'\\\\.', NULL, NULL, '{-1}', '{"NULL"}', 'P0D', 'happy'),
+        (4, -1, 1, 99999999.99, 123456789.987654321, '-Infinity', '-Infinity', true,
+         '2000-01-01 00:00:00.000001', '2000-01-01 00:00:00+14', '2000-01-01', '00:00:00.000001', '"x"',
+         '{}', decode('0a0d2c22', 'hex'), 'unicode 😀 Zürich 中文 ‰', ' padded ', 'xyz',
+         'ffffffff-ffff-ffff-ffff-ffffffffffff', '{{1,2},{3,4}}', '{"\\\\"}', '-1 year -2 mons +3 days -04:05:06',
+         'sad'),
+        (5, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+         NULL, NULL, NULL, NULL, NULL, NULL),
+        (6, 0, 0, 0, 0, 1e-45, 5e-324, false, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'NULL', '"', ',',
+         NULL, NULL, NULL, NULL, NULL),
+        (7, 1, 1, 1, 1, 1, 1.7976931348623157e308, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '""', ',,',
+         '"', NULL, NULL, NULL, NULL, NULL);`,
+      SPACE,
+    );
+  });
+  after(() => pgExec(`DROP SCHEMA IF EXISTS ${SPACE} CASCADE`));
+
+  it("loads a table of every type in bulk exactly as the record path does", async () => {
+    const bulk = await loadTable("tcsv_all_bulk", "everything");
+    const rec = await loadTable("tcsv_all_rec", "everything", false);
+    assert.deepEqual(bulk.info.rows, { everything: 7 });
+    assert.deepEqual(rec.info.rows, { everything: 7 });
+    // The bulk run really went through typed CSV; the record run did not.
+    assert.deepEqual(await idLengths(bulk.p, "everything"), [BULK_ID]);
+    assert.deepEqual(await idLengths(rec.p, "everything"), [RECORD_ID]);
+    const [ids] = await bulk.p
+      .dataset()
+      .sql("SELECT bool_and(regexp_full_match(_ferry_id, '[0-9a-f]{32}')) AS ok FROM everything");
+    assert.deepEqual(ids, { ok: true });
+    assert.deepEqual(bulk.info.warnings, rec.info.warnings);
+    await assertSameLoad(bulk.p, rec.p, "everything");
+    // One load id per run, on every row.
+    for (const { p, info } of [bulk, rec]) {
+      assert.deepEqual(await p.dataset().sql("SELECT DISTINCT _ferry_load_id AS id FROM everything"), [
+        { id: info.loadIds[0] },
+      ]);
+    }
+
+    assert.deepEqual(
+      (await columnList(bulk.p, "everything")).map(([c, t]) => [c, t]),
+      [
+        ["id", "BIGINT"],
+        ["big", "BIGINT"],
+        ["small", "BIGINT"],
+        ["num", "DECIMAL(12,2)"],
+        ["num_free", "DECIMAL(38,9)"],
+        ["f4", "DOUBLE"],
+        ["f8", "DOUBLE"],
+        ["flag", "BOOLEAN"],
+        ["ts", "TIMESTAMP WITH TIME ZONE"],
+        ["tstz", "TIMESTAMP WITH TIME ZONE"],
+        ["d", "DATE"],
+        ["t", "TIME"],
+        ["j", "JSON"],
+        ["jb", "JSON"],
+        ["b", "BLOB"],
+        ["txt", "VARCHAR"],
+        ["note", "VARCHAR"],
+        ["ch", "VARCHAR"],
+        ["u", "VARCHAR"],
+        ["arr", "JSON"],
+        ["tags", "JSON"],
+        ["iv", "VARCHAR"],
+        ["m", "VARCHAR"],
+        ["_ferry_id", "VARCHAR"],
+        ["_ferry_load_id", "VARCHAR"],
+      ],
+    );
+
+    // Exact values, read from the bulk load.
+    const rows = await bulk.p.dataset().sql(
+      `SELECT id, big::VARCHAR AS big, num::VARCHAR AS num, num_free::VARCHAR AS num_free, f4, f8::VARCHAR AS f8,
+                flag, ts::VARCHAR AS ts, tstz::VARCHAR AS tstz, epoch_us(ts) AS ts_us, d::VARCHAR AS d, t::VARCHAR AS t,
+                j::VARCHAR AS j, jb::VARCHAR AS jb, hex(b) AS b, txt, note, ch, u, arr::VARCHAR AS arr,
+                tags::VARCHAR AS tags, iv, m
+         FROM everything ORDER BY id`,
+    );
+    assert.deepEqual(rows[0], {
+      id: 1,
+      big: "9223372036854775807",
+      num: "1234567890.12",
+      num_free: "0.500000000",
+      f4: 1.5,
+      f8: "0.1",
+      flag: true,
+      ts: "2024-02-29 23:59:59.123456+00",
+      tstz: "2024-03-09 21:30:00.654321+00",
+      ts_us: Date.UTC(2024, 1, 29, 23, 59, 59) * 1000 + 123456,
+      d: "1999-12-31",
+      t: "23:59:59.999999",
+      j: '{"b":1,"a":[1,2.5,"x,y"],"s":"q\\"uote"}',
+      jb: '{"k":2.5,"n":"é","t":true}',
+      b: "00FF10AB".repeat(40),
+      txt: 'comma, "quote" and\nnewline',
+      note: "héllo",
+      ch: "ab ",
+      u: "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+      arr: "[1,2,null]",
+      tags: '["a b","c,d","q\\"q",null,""]',
+      iv: "P1Y2M3DT4H5M6.5S",
+      m: 'so, "so"',
+    });
+    assert.deepEqual(rows[1], {
+      id: 2,
+      big: "9007199254740993",
+      num: "-0.01",
+      num_free: "-12345678901234567890.123456789",
+      f4: -2.25,
+      f8: "nan",
+      flag: false,
+      ts: "1970-01-01 00:00:00+00",
+      tstz: "1969-12-31 23:59:59.999999+00",
+      ts_us: 0,
+      d: "0001-01-01",
+      t: "00:00:00",
+      j: "[]",
+      jb: '"just a string"',
+      b: "",
+      txt: "",
+      note: "",
+      ch: "   ",
+      u: "00000000-0000-0000-0000-000000000000",
+      arr: "[]",
+      tags: "[]",
+      iv: "P-1D",
+      m: "sad",
+    });
+    const r3 = rows[2] as Record<string, unknown>;
+    assert.equal(r3.big, "-9223372036854775808");
+    assert.equal(r3.f4, Number.POSITIVE_INFINITY);
+    assert.equal(r3.f8, "inf");
+    assert.equal(r3.ts, "0001-01-01 00:00:00+00");
+    assert.equal(r3.tstz, "9999-12-31 23:59:59.999999+00");
+    assert.equal(r3.b, "41".repeat(58));
+    assert.equal(r3.txt, "crlf\r\nend, lone cr\rx");
+    assert.equal(r3.note, "\\.");
+    assert.equal(r3.j, '{"nested":{"deep":[[]]},"u":"é😀","esc":"tab\\tquote\\"back\\\\"}');
+    assert.equal(r3.jb, '[1,"two",null,{"3":[4]}]');
+    const r4 = rows[3] as Record<string, unknown>;
+    assert.equal(r4.num_free, "123456789.987654321");
+    assert.equal(r4.f8, "-inf");
+    assert.equal(r4.b, "0A0D2C22");
+    assert.equal(r4.txt, "unicode 😀 Zürich 中文 ‰");
+    assert.equal(r4.note, " padded ");
+    assert.equal(r4.tags, '["\\\\"]');
+    assert.equal(r4.arr, "[[1,2],[3,4]]");
+    const nulls = rows[4] as Record<string, unknown>;
+    for (const [k, v] of Object.entries(nulls)) if (k !== "id") assert.equal(v, null, k);
+    assert.deepEqual(
+      rows.slice(5).map((r) => [r.f4, r.f8, r.txt, r.note, r.ch]),
+      [
+        [1e-45, "5e-324", "NULL", '"', ",  "],
+        [1, "1.7976931348623157e+308", '""', ",,", '"  '],
+      ],
+    );
+  });
+
+  it("falls back to records for a table holding a value typed CSV cannot carry, and only for it", async () => {
+    const space = `${SPACE}_fb`;
+    await pgExec(`DROP SCHEMA IF EXISTS ${space} CASCADE; CREATE SCHEMA ${space}`);
+    try {
+      await pgExec(
+        `CREATE TABLE bc_ts (id int PRIMARY KEY, ts timestamp, note text);
+         INSERT INTO bc_ts VALUES (1, '2024-01-01 10:00:00', 'a'), (2, '0044-03-15 12:00:00 BC', 'b,"c"');
+         CREATE TABLE bc_tstz (id int PRIMARY KEY, at timestamptz);
+         INSERT INTO bc_tstz VALUES (1, '2024-01-01 10:00:00+02'), (2, '0001-12-31 23:00:00+00 BC');
+         CREATE TABLE bc_date (id int PRIMARY KEY, d date);
+         INSERT INTO bc_date VALUES (1, '2024-01-01'), (2, '4713-01-01 BC'), (3, '10000-01-01');
+         CREATE TABLE nan_num (id int PRIMARY KEY, n numeric(12,2), free numeric);
+         INSERT INTO nan_num VALUES (1, 1.5, 0.5), (2, 'NaN', 1);
+         CREATE TABLE nan_free (id int PRIMARY KEY, free numeric);
+         INSERT INTO nan_free VALUES (1, 2.5), (2, 'NaN'), (3, 'Infinity');
+         CREATE TABLE wide_num (id int PRIMARY KEY, free numeric);
+         INSERT INTO wide_num VALUES (1, 0.5), (2, 0.0000000001), (3, 123456789012345678901234567890.5);
+         CREATE TABLE fine (id int PRIMARY KEY, free numeric, ts timestamp, d date);
+         INSERT INTO fine VALUES (1, 99999999999999999999999999999.999999999, '0001-01-01', '9999-12-31');`,
+        space,
+      );
+      const tables = ["bc_ts", "bc_tstz", "bc_date", "nan_num", "nan_free", "wide_num", "fine"];
+      const run = async (name: string, bulkExport: boolean) => {
+        const t = duck(name);
+        const src = await sqlDatabase({ url: PG.url, schema: space, name: "src", tables, bulkExport });
+        return { ...t, info: await t.p.run(src) };
+      };
+      const bulk = await run("tcsv_fb_bulk", true);
+      const rec = await run("tcsv_fb_rec", false);
+      assert.deepEqual(bulk.info.rows, rec.info.rows);
+      assert.deepEqual(bulk.info.rows, {
+        bc_ts: 2,
+        bc_tstz: 2,
+        bc_date: 3,
+        nan_num: 2,
+        nan_free: 3,
+        wide_num: 3,
+        fine: 1,
+      });
+      for (const table of tables) {
+        assert.deepEqual(
+          await idLengths(bulk.p, table),
+          [table === "fine" ? BULK_ID : RECORD_ID],
+          `ids of ${table}`,
+        );
+        assert.deepEqual(await idLengths(rec.p, table), [RECORD_ID]);
+        await assertSameLoad(bulk.p, rec.p, table);
+      }
+      assert.deepEqual(await valuesOf(bulk.p, "bc_ts"), [
+        { id: "1", ts: "2024-01-01 10:00:00+00", note: "a", ts__v_text: null },
+        { id: "2", ts: null, note: 'b,"c"', ts__v_text: "0044-03-15 12:00:00 BC" },
+      ]);
+      assert.deepEqual(await valuesOf(bulk.p, "bc_date"), [
+        { id: "1", d: "2024-01-01", d__v_text: null },
+        { id: "2", d: null, d__v_text: "4713-01-01 BC" },
+        { id: "3", d: null, d__v_text: "10000-01-01" },
+      ]);
+      assert.deepEqual(await valuesOf(bulk.p, "nan_num"), [
+        { id: "1", n: "1.50", free: "0.500000000", n__v_text: null },
+        { id: "2", n: null, free: "1.000000000", n__v_text: "NaN" },
+      ]);
+      assert.deepEqual(await valuesOf(bulk.p, "wide_num"), [
+        { id: "1", free: "0.500000000", free__v_text: null },
+        { id: "2", free: null, free__v_text: "0.0000000001" },
+        { id: "3", free: null, free__v_text: "123456789012345678901234567890.5" },
+      ]);
+      assert.deepEqual(await valuesOf(bulk.p, "fine"), [
+        {
+          id: "1",
+          free: "99999999999999999999999999999.999999999",
+          ts: "0001-01-01 00:00:00+00",
+          d: "9999-12-31",
+        },
+      ]);
+    } finally {
+      await pgExec(`DROP SCHEMA IF EXISTS ${space} CASCADE`);
+    }
+  });
+
+  it("replaces a table in bulk: the second run leaves exactly the new rows, an empty table none", async () => {
+    await pgExec(
+      `CREATE TABLE orders (id int PRIMARY KEY, name text, amount numeric(10,2), at timestamptz);
+       INSERT INTO orders VALUES (1, 'one', 1.10, '2024-01-01 00:00:00+00'), (2, 'two', 2.20, NULL),
+         (3, 'three', NULL, '2024-01-03 00:00:00+00');`,
+      SPACE,
+    );
+    const t = duck("tcsv_replace");
+    const orders = () => sqlTable({ url: PG.url, schema: SPACE, table: "orders" });
+    const first = await t.p.run(await orders());
+    assert.deepEqual(first.rows, { orders: 3 });
+    await pgExec(
+      `DELETE FROM orders WHERE id = 2; UPDATE orders SET name = 'ONE, "updated"', amount = 9.99 WHERE id = 1;
+       INSERT INTO orders VALUES (4, E'four\\nlines', 4.40, '2024-01-04 12:00:00.5+00'), (5, '', 0, NULL);`,
+      SPACE,
+    );
+    const second = await t.p.run(await orders());
+    assert.deepEqual(second.rows, { orders: 4 });
+    assert.deepEqual(await idLengths(t.p, "orders"), [BULK_ID]);
+    assert.deepEqual(await valuesOf(t.p, "orders"), [
+      { id: "1", name: 'ONE, "updated"', amount: "9.99", at: "2024-01-01 00:00:00+00" },
+      { id: "3", name: "three", amount: null, at: "2024-01-03 00:00:00+00" },
+      { id: "4", name: "four\nlines", amount: "4.40", at: "2024-01-04 12:00:00.5+00" },
+      { id: "5", name: "", amount: "0.00", at: null },
+    ]);
+    assert.deepEqual(await t.p.dataset().sql("SELECT DISTINCT _ferry_load_id AS id FROM orders"), [
+      { id: second.loadIds[0] },
+    ]);
+    assert.notEqual(second.loadIds[0], first.loadIds[0]);
+    await pgExec("DELETE FROM orders", SPACE);
+    const third = await t.p.run(await orders());
+    assert.deepEqual(third.rows, {});
+    assert.deepEqual(await t.p.dataset().sql("SELECT count(*)::INTEGER AS n FROM orders"), [{ n: 0 }]);
+  });
+
+  it("loads hostile table and column names in bulk under the same names as the record path", async () => {
+    const table = 'Or"der; DROP TABLE x; -- ü.a.b';
+    const cols = ["id", 'Quo"te', "semi;colon", "sp ace", "ünïcødé", "a.b", "CamelCase", "x'y", "select"];
+    await pgExec(
+      `CREATE TABLE ${qi(table)} (${cols.map((c, i) => `${qi(c)} ${i === 0 ? "int PRIMARY KEY" : "text"}`).join(", ")});
+       INSERT INTO ${qi(table)} VALUES
+         (1, ${cols
+           .slice(1)
+           .map((_, i) => `'v${i}, "q"'`)
+           .join(", ")}),
+         (2, ${cols
+           .slice(1)
+           .map(() => "NULL")
+           .join(", ")});`,
+      SPACE,
+    );
+    const bulk = await loadTable("tcsv_names_bulk", table);
+    const rec = await loadTable("tcsv_names_rec", table, false);
+    assert.deepEqual(Object.keys(bulk.info.rows), Object.keys(rec.info.rows));
+    const [name] = Object.keys(bulk.info.rows) as [string];
+    assert.deepEqual(await dataTables(bulk.p), [name]);
+    assert.deepEqual(await dataTables(rec.p), [name]);
+    assert.deepEqual(await idLengths(bulk.p, name), [BULK_ID]);
+    assert.deepEqual(await idLengths(rec.p, name), [RECORD_ID]);
+    await assertSameLoad(bulk.p, rec.p, name);
+    const [row] = await valuesOf(bulk.p, name);
+    assert.equal(Object.keys(row ?? {}).length, cols.length);
+    assert.deepEqual(Object.values(row ?? {}), ["1", ...cols.slice(1).map((_, i) => `v${i}, "q"`)]);
+  });
+
+  it("never hands typed CSV to a Postgres destination: the source reads records", async () => {
+    await pgExec(
+      `CREATE TABLE to_pg (id int PRIMARY KEY, big bigint, amount numeric(12,2), raw bytea, note text, doc jsonb,
+         at timestamptz);
+       INSERT INTO to_pg VALUES
+         (1, 9007199254740993, 12.50, decode(repeat('ff', 60), 'hex'), E'a, "b"\\r\\nc', '{"k": [1, "x"]}',
+          '2024-03-10 02:30:00.654321+05'),
+         (2, NULL, NULL, NULL, '', NULL, NULL);`,
+      SPACE,
+    );
+    const dir = mkdtempSync(join(tmpdir(), "ferry-tcsv-pg-"));
+    const dataset = `tcsv_pgdest_${randomBytes(4).toString("hex")}`;
+    try {
+      const p = pipeline({
+        name: "tcsv_pgdest",
+        destination: PG.url,
+        dataset,
+        dir: join(dir, ".ferry"),
+        logger: silentLogger,
+      });
+      let offered: unknown = "not called";
+      const table = await sqlTable({ url: PG.url, schema: SPACE, table: "to_pg" });
+      // The same resource, watching what its context offers.
+      const watched = resource({ ...table.options, name: "to_pg" }, (ctx: ResourceContext) => {
+        offered = ctx.typedCsv;
+        const body = table.body;
+        if (body.kind !== "function") throw new Error("a table resource is a function");
+        return body.fn(ctx);
+      });
+      const info = await p.run(watched);
+      assert.deepEqual(info.rows, { to_pg: 2 });
+      assert.equal(offered, undefined);
+      const rows = await p.dataset().sql(
+        `SELECT id, big::text AS big, amount::text AS amount, encode(raw, 'hex') AS raw, note, doc::text AS doc,
+                  to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS at, length(_ferry_id) AS idlen
+           FROM ${qi(dataset)}.to_pg ORDER BY id`,
+      );
+      assert.deepEqual(rows, [
+        {
+          id: 1,
+          big: "9007199254740993",
+          amount: "12.50",
+          raw: "ff".repeat(60),
+          note: 'a, "b"\r\nc',
+          doc: '{"k": [1, "x"]}',
+          at: "2024-03-09 21:30:00.654321",
+          idlen: RECORD_ID,
+        },
+        { id: 2, big: null, amount: null, raw: null, note: "", doc: null, at: null, idlen: RECORD_ID },
+      ]);
+    } finally {
+      await dropSchemas(PG.url, [dataset, stagingSchema(dataset)]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // Values the bulk path must load as the record path does: such tables fall back to records. The cases still
+  // marked todo are known, documented differences (docs/sql-database.md, "Bulk export"); each fails without `todo`.
+  describe("bulk and record paths agree on edge values", () => {
+    const divergent = async (name: string, ddl: string) => {
+      await pgExec(ddl, SPACE);
+      const bulk = await loadTable(`tcsv_div_${name}_bulk`, name);
+      const rec = await loadTable(`tcsv_div_${name}_rec`, name, false);
+      assert.deepEqual(await idLengths(rec.p, name), [RECORD_ID]);
+      await assertSameLoad(bulk.p, rec.p, name);
+    };
+
+    it("a carriage return inside a text value of the first row loads (DuckDB sniffs new_line = \\r)", () =>
+      divergent(
+        "div_cr_first",
+        `CREATE TABLE div_cr_first (id int PRIMARY KEY, txt text);
+           INSERT INTO div_cr_first VALUES (1, E'crlf\\r\\ninside'), (2, 'x');`,
+      ));
+
+    it("infinite timestamps and dates load as the record path loads them", () =>
+      divergent(
+        "div_inf",
+        `CREATE TABLE div_inf (id int PRIMARY KEY, ts timestamp, tstz timestamptz, d date);
+           INSERT INTO div_inf VALUES (1, 'infinity', '-infinity', 'infinity');`,
+      ));
+
+    it("a timestamp after year 9999 falls back to records like a date after 9999 does", () =>
+      divergent(
+        "div_y10k",
+        `CREATE TABLE div_y10k (id int PRIMARY KEY, ts timestamp, tstz timestamptz);
+           INSERT INTO div_y10k VALUES (1, '10000-01-01 00:00:00', '10000-01-01 00:00:00+00');`,
+      ));
+
+    it("time 24:00:00 loads as the record path loads it", () =>
+      divergent(
+        "div_t24",
+        `CREATE TABLE div_t24 (id int PRIMARY KEY, t time);
+           INSERT INTO div_t24 VALUES (1, '24:00:00');`,
+      ));
+
+    it(
+      "json null, integral fractions, duplicate keys and integers beyond 2^53 load as the record path loads them",
+      { todo: "bulk keeps PG's JSON text (json() minifies), records go through JSON.parse/stringify" },
+      () =>
+        divergent(
+          "div_json",
+          `CREATE TABLE div_json (id int PRIMARY KEY, j json, jb jsonb);
+           INSERT INTO div_json VALUES (1, 'null', 'null'), (2, '{"f": 1.0, "e": 1e2}', '{"f": 2.0}'),
+             (3, '{"a": 1, "a": 2}', '{"big": 12345678901234567890}');`,
+        ),
+    );
+
+    it("double -0 keeps its sign on both paths", { todo: "bulk loads -0.0, records 0.0" }, () =>
+      divergent(
+        "div_negzero",
+        `CREATE TABLE div_negzero (id int PRIMARY KEY, f double precision);
+           INSERT INTO div_negzero VALUES (1, '-0');`,
+      ),
+    );
+  });
+});
+
+/** A typed CSV file written into the resource's typed CSV folder (or `fallbackDir` when none is offered). */
+function writeCsv(ctx: ResourceContext, name: string, content: string, fallbackDir?: string): string {
+  const dir = ctx.typedCsv?.dir ?? fallbackDir;
+  if (dir === undefined) throw new Error("no typed CSV folder offered");
+  const path = join(dir, name);
+  writeFileSync(path, content);
+  return path;
+}
+
+describe("typed CSV files yielded by a resource", () => {
+  const ORDER_COLUMNS: CsvColumn[] = [
+    { name: "id", type: "bigint" },
+    { name: "name", type: "text" },
+    { name: "amount", type: "decimal", precision: 12, scale: 2 },
+    { name: "paid", type: "bool" },
+    { name: "at", type: "timestamp" },
+    { name: "day", type: "date" },
+    { name: "tod", type: "time" },
+    { name: "doc", type: "json" },
+    { name: "raw", type: "binary" },
+    { name: "big", type: "bigint" },
+    { name: "ratio", type: "double" },
+  ];
+  const ORDER_CSV =
+    '1,"Ada, ""the"" first",12.50,t,2024-01-05 12:30:00.123456+00,2024-02-29,23:59:59.5,"{""a"":[1,2]}",aGk=,9007199254740993,0.1\r\n' +
+    '2,"",-0.01,false,1970-01-01 00:00:00+00,0001-01-01,00:00:00,[],"",-5,NaN\r\n' +
+    '3,"two\nlines",,,,,,,,,\r\n';
+  /** What ORDER_CSV holds, as records (the record path's input) with the hints that give the same types. */
+  const ORDER_RECORDS = [
+    {
+      id: 1,
+      name: 'Ada, "the" first',
+      amount: "12.50",
+      paid: true,
+      at: "2024-01-05T12:30:00.123456Z",
+      day: "2024-02-29",
+      tod: "23:59:59.5",
+      doc: { a: [1, 2] },
+      raw: Buffer.from("hi"),
+      big: 9007199254740993n,
+      ratio: 0.1,
+    },
+    {
+      id: 2,
+      name: "",
+      amount: "-0.01",
+      paid: false,
+      at: "1970-01-01T00:00:00Z",
+      day: "0001-01-01",
+      tod: "00:00:00",
+      doc: [],
+      raw: Buffer.alloc(0),
+      big: -5,
+      ratio: Number.NaN,
+    },
+    {
+      id: 3,
+      name: "two\nlines",
+      amount: null,
+      paid: null,
+      at: null,
+      day: null,
+      tod: null,
+      doc: null,
+      raw: null,
+      big: null,
+      ratio: null,
+    },
+  ];
+  const ORDER_HINTS = {
+    amount: { type: "decimal" as const, precision: 12, scale: 2 },
+    paid: { type: "bool" as const },
+    at: { type: "timestamp" as const },
+    day: { type: "date" as const },
+    tod: { type: "time" as const },
+    doc: { type: "json" as const },
+    raw: { type: "binary" as const },
+    big: { type: "bigint" as const },
+    ratio: { type: "double" as const },
+  };
+
+  it("reads a file with CRLF line ends back into records, with the same values", async () => {
+    const crlf = duck("tcsv_res_crlf");
+    const lf = duck("tcsv_res_lf");
+    for (const [t, text] of [
+      [crlf, ORDER_CSV],
+      [lf, ORDER_CSV.replaceAll("\r\n", "\n")],
+    ] as const) {
+      // With the columns hinted, parsed-back records keep the declared types (without hints they are inferred).
+      await t.p.run(
+        resource({ name: "orders", columns: ORDER_HINTS }, function* (ctx) {
+          yield new TypedCsvFile(writeCsv(ctx, "orders.csv", text), ORDER_COLUMNS, 3);
+        }),
+      );
+    }
+    assert.deepEqual(await idLengths(crlf.p, "orders"), [RECORD_ID]);
+    assert.deepEqual(await idLengths(lf.p, "orders"), [BULK_ID]);
+    // The same columns and types (in another order: records add system columns first) and the same values.
+    assert.deepEqual((await columnList(crlf.p, "orders")).sort(), (await columnList(lf.p, "orders")).sort());
+    const values = (p: Pipeline) =>
+      p
+        .dataset()
+        .sql(`SELECT * EXCLUDE (_ferry_id, _ferry_load_id) FROM ${p.datasetName}.orders ORDER BY id`);
+    const got = await values(crlf.p);
+    assert.equal(got.length, 3);
+    assert.deepEqual(got, await values(lf.p));
+  });
+
+  it("loads the file as it is, with exactly the values and types the same records load", async () => {
+    const csv = duck("tcsv_res_csv");
+    const rec = duck("tcsv_res_rec");
+    let path = "";
+    let offered: string | undefined;
+    const info = await csv.p.run(
+      resource({ name: "orders" }, function* (ctx) {
+        offered = ctx.typedCsv?.dir;
+        // "\n" line ends: a file whose first line ends with "\r\n" is parsed back instead (the next test).
+        path = writeCsv(ctx, "orders.csv", ORDER_CSV.replaceAll("\r\n", "\n"));
+        yield new TypedCsvFile(path, ORDER_COLUMNS, 3);
+      }),
+    );
+    assert.ok(offered?.startsWith(csv.dir), `typed CSV folder ${offered} inside the pipeline's dir`);
+    assert.deepEqual(info.rows, { orders: 3 });
+    assert.equal(existsSync(path), false, "the file is moved into the package");
+    assert.deepEqual(await idLengths(csv.p, "orders"), [BULK_ID]);
+    await rec.p.run(resource({ name: "orders", columns: ORDER_HINTS }, () => ORDER_RECORDS));
+    assert.deepEqual(await idLengths(rec.p, "orders"), [RECORD_ID]);
+    assert.deepEqual(
+      (await columnList(csv.p, "orders")).map(([c, t]) => [c, t]),
+      [
+        ["id", "BIGINT"],
+        ["name", "VARCHAR"],
+        ["amount", "DECIMAL(12,2)"],
+        ["paid", "BOOLEAN"],
+        ["at", "TIMESTAMP WITH TIME ZONE"],
+        ["day", "DATE"],
+        ["tod", "TIME"],
+        ["doc", "JSON"],
+        ["raw", "BLOB"],
+        ["big", "BIGINT"],
+        ["ratio", "DOUBLE"],
+        ["_ferry_id", "VARCHAR"],
+        ["_ferry_load_id", "VARCHAR"],
+      ],
+    );
+    assert.deepEqual(await valuesOf(csv.p, "orders"), [
+      {
+        id: "1",
+        name: 'Ada, "the" first',
+        amount: "12.50",
+        paid: "true",
+        at: "2024-01-05 12:30:00.123456+00",
+        day: "2024-02-29",
+        tod: "23:59:59.5",
+        doc: '{"a":[1,2]}',
+        raw: "hi",
+        big: "9007199254740993",
+        ratio: "0.1",
+      },
+      {
+        id: "2",
+        name: "",
+        amount: "-0.01",
+        paid: "false",
+        at: "1970-01-01 00:00:00+00",
+        day: "0001-01-01",
+        tod: "00:00:00",
+        doc: "[]",
+        raw: "",
+        big: "-5",
+        ratio: "nan",
+      },
+      {
+        id: "3",
+        name: "two\nlines",
+        amount: null,
+        paid: null,
+        at: null,
+        day: null,
+        tod: null,
+        doc: null,
+        raw: null,
+        big: null,
+        ratio: null,
+      },
+    ]);
+    assert.deepEqual(await valuesOf(rec.p, "orders"), await valuesOf(csv.p, "orders"));
+    // Hinted columns come first on the record path: the same columns, in another order.
+    assert.deepEqual((await columnList(rec.p, "orders")).sort(), (await columnList(csv.p, "orders")).sort());
+    // Two files of one resource in one run, appended to what is there.
+    const again = await csv.p.run(
+      resource({ name: "orders", writeDisposition: "append" }, function* (ctx) {
+        yield new TypedCsvFile(writeCsv(ctx, "a.csv", "10,x,,,,,,,,,\n"), ORDER_COLUMNS, 1);
+        yield new TypedCsvFile(writeCsv(ctx, "b.csv", "11,y,,,,,,,,,\n12,z,,,,,,,,,"), ORDER_COLUMNS, 2);
+      }),
+    );
+    assert.deepEqual(again.rows, { orders: 3 });
+    assert.deepEqual(await csv.p.dataset().sql("SELECT id, name FROM orders WHERE id >= 10 ORDER BY id"), [
+      { id: 10, name: "x" },
+      { id: 11, name: "y" },
+      { id: 12, name: "z" },
+    ]);
+    assert.deepEqual(await idLengths(csv.p, "orders"), [BULK_ID]);
+  });
+
+  /**
+   * Run 1 yields records, run 2 a typed CSV file whose declared type differs from the column's: the file is parsed
+   * back (14-char ids) and ends as the same records would (compared with a record-only pipeline).
+   */
+  async function typeChange(label: string, first: Record<string, unknown>[]) {
+    const cols: CsvColumn[] = [
+      { name: "id", type: "bigint" },
+      { name: "amount", type: "decimal", precision: 12, scale: 2 },
+    ];
+    const csv = duck(`tcsv_tc_${label}_csv`);
+    const rec = duck(`tcsv_tc_${label}_rec`);
+    for (const t of [csv, rec]) await t.p.run(first, { table: "ledger" });
+    const info = await csv.p.run(
+      resource({ name: "ledger", writeDisposition: "append" }, function* (ctx) {
+        yield new TypedCsvFile(writeCsv(ctx, "l.csv", '2,12.50\n3,\n4,"-7"\n'), cols, 3);
+      }),
+    );
+    assert.deepEqual(info.rows, { ledger: 3 });
+    // What readTypedCsv makes of the file: decimals are strings.
+    await rec.p.run(
+      [
+        { id: 2, amount: "12.50" },
+        { id: 3, amount: null },
+        { id: 4, amount: "-7" },
+      ],
+      { table: "ledger", writeDisposition: "append" },
+    );
+    const [ids] = await csv.p
+      .dataset()
+      .sql("SELECT list(DISTINCT length(_ferry_id)::INTEGER) AS n FROM ledger WHERE id >= 2");
+    assert.deepEqual(ids, { n: [RECORD_ID] });
+    await assertSameLoad(csv.p, rec.p, "ledger");
+    return { csv, rec };
+  }
+
+  it("parses a file back when a column has another type (text): same columns and values as records", async () => {
+    const { csv } = await typeChange("text", [{ id: 1, amount: "abc" }]);
+    assert.deepEqual(
+      (await columnList(csv.p, "ledger")).map(([c, t]) => [c, t]),
+      [
+        ["_ferry_id", "VARCHAR"],
+        ["_ferry_load_id", "VARCHAR"],
+        ["id", "BIGINT"],
+        ["amount", "VARCHAR"],
+      ],
+    );
+    assert.deepEqual(await valuesOf(csv.p, "ledger"), [
+      { id: "1", amount: "abc" },
+      { id: "2", amount: "12.50" },
+      { id: "3", amount: null },
+      { id: "4", amount: "-7" },
+    ]);
+  });
+
+  it("parses a file back when a column has another type (bigint): the same variant column as records", async () => {
+    const { csv, rec } = await typeChange("bigint", [{ id: 1, amount: 7 }]);
+    const variants = (await columnList(rec.p, "ledger"))
+      .map(([c]) => c)
+      .filter((c) => c?.startsWith("amount__v_"));
+    assert.equal(variants.length, 1, "the record path makes one variant column");
+    const variant = variants[0] as string;
+    const values = await valuesOf(csv.p, "ledger");
+    assert.deepEqual(
+      values.map((r) => [r.id, r.amount, r[variant]]),
+      [
+        ["1", "7", null],
+        ["2", null, "12.50"],
+        ["3", null, null],
+        ["4", "-7", null],
+      ],
+    );
+  });
+
+  it("a file parsed back keeps the declared types of its new columns", {
+    todo: "addTypedCsv parses back with the resource's hints only: the file's declared decimal(10,3) becomes text",
+  }, async () => {
+    const cols: CsvColumn[] = [
+      { name: "id", type: "bigint" },
+      { name: "amount", type: "decimal", precision: 12, scale: 2 },
+      { name: "price", type: "decimal", precision: 10, scale: 3 },
+    ];
+    const t = duck("tcsv_declared");
+    await t.p.run([{ id: 1, amount: "abc" }], { table: "ledger" });
+    await t.p.run(
+      resource({ name: "ledger", writeDisposition: "append" }, function* (ctx) {
+        yield new TypedCsvFile(writeCsv(ctx, "l.csv", "2,12.50,1.5\n"), cols, 1);
+      }),
+    );
+    assert.deepEqual(
+      (await columnList(t.p, "ledger")).find(([c]) => c === "price"),
+      ["price", "DECIMAL(10,3)", "YES"],
+    );
+  });
+
+  it("a file loaded as it is that holds fewer records than declared fails as a parsed-back one does", {
+    todo: "the hard-linked path never counts: rows reports 5 while 3 rows load",
+  }, async () => {
+    const t = duck("tcsv_rowcount");
+    await assert.rejects(
+      t.p.run(
+        resource({ name: "counted" }, function* (ctx) {
+          yield new TypedCsvFile(writeCsv(ctx, "c.csv", "1\n2\n3\n"), [{ name: "id", type: "bigint" }], 5);
+        }),
+      ),
+      /holds 3 records, but its resource declared 5/,
+    );
+  });
+
+  it("may not be yielded where each record is needed at extract, nor to a destination without typed CSV", async () => {
+    const tmp = tempDir();
+    const cols: CsvColumn[] = [{ name: "id", type: "bigint" }];
+    let n = 0;
+    /** A resource that notes what its context offers and yields a typed CSV file anyway. */
+    const yielding = (name: string, seen: Record<string, unknown>, options: object = {}) =>
+      resource({ name, ...options }, function* (ctx) {
+        seen[name] = ctx.typedCsv;
+        const path = join(tmp, `f${n++}.csv`);
+        writeFileSync(path, "1\n2\n");
+        yield new TypedCsvFile(path, cols, 2);
+      });
+    const cases: Array<[string, (seen: Record<string, unknown>) => Parameters<Pipeline["run"]>[0], string]> =
+      [
+        ["mapped", (s) => yielding("mapped", s).map((r) => r), "map or filter steps"],
+        ["filtered", (s) => yielding("filtered", s).filter(() => true), "map or filter steps"],
+        ["limited", (s) => yielding("limited", s).limit(5), "a limit"],
+        ["inc", (s) => yielding("inc", s, { incremental: { cursor: "id" } }), "an incremental cursor"],
+        [
+          "merged",
+          (s) => yielding("merged", s, { writeDisposition: "merge", primaryKey: "id" }),
+          "write disposition merge",
+        ],
+        [
+          "parent",
+          (s) => {
+            const parent = yielding("parent", s);
+            const child = transformer({ name: "child", parent }, function* (item) {
+              yield item;
+            });
+            return source({ name: "fam", resources: [parent, child] });
+          },
+          "transformers fed by it",
+        ],
+      ];
+    for (const [name, make, blocker] of cases) {
+      const t = duck(`tcsv_block_${name}`);
+      const seen: Record<string, unknown> = {};
+      await assert.rejects(t.p.run(make(seen)), (err: unknown) => {
+        assert.ok(err instanceof ExtractError, `${name}: ${String(err)}`);
+        assert.equal(
+          err.message,
+          `resource "${name}" yielded a TypedCsvFile, which cannot go through ${blocker}`,
+        );
+        return true;
+      });
+      assert.ok(name in seen, `${name} ran`);
+      assert.equal(seen[name], undefined, `${name}: ctx.typedCsv`);
+      assert.deepEqual(await dataTables(t.p), [], `${name}: nothing loaded`);
+    }
+    // A destination that does not read typed CSV (files).
+    const out = join(tmp, "files");
+    mkdirSync(out);
+    const p = pipeline({
+      name: "tcsv_block_files",
+      destination: `file://${out}`,
+      dir: join(tmp, ".ferry"),
+      logger: silentLogger,
+    });
+    const seen: Record<string, unknown> = {};
+    await assert.rejects(p.run(yielding("to_files", seen)), (err: unknown) => {
+      assert.ok(err instanceof ExtractError);
+      assert.equal(
+        err.message,
+        'resource "to_files" yielded a TypedCsvFile, which cannot go through a destination that does not read typed CSV',
+      );
+      return true;
+    });
+    assert.ok("to_files" in seen);
+    assert.equal(seen.to_files, undefined);
+    // The control: the same resource into DuckDB is offered a folder and loads.
+    const ok = duck("tcsv_block_control");
+    const okSeen: Record<string, unknown> = {};
+    const okInfo = await ok.p.run(
+      resource({ name: "control" }, function* (ctx) {
+        okSeen.control = ctx.typedCsv;
+        yield new TypedCsvFile(writeCsv(ctx, "c.csv", "1\n2\n"), cols, 2);
+      }),
+    );
+    assert.deepEqual(okInfo.rows, { control: 2 });
+    assert.ok(okSeen.control !== undefined);
+  });
+
+  it("is judged by schema contracts as records are: freeze fails, discard modes drop the same", async () => {
+    const cols: CsvColumn[] = [
+      { name: "id", type: "bigint" },
+      { name: "amount", type: "text" },
+      { name: "extra", type: "text" },
+    ];
+    const records = [
+      { id: 2, amount: "y", extra: "new" },
+      { id: 3, amount: "z", extra: null },
+    ];
+    const outcome = async (t: TempPipeline, run: () => Promise<unknown>) => {
+      try {
+        await run();
+      } catch (err) {
+        if (!(err instanceof SchemaContractError)) throw err;
+        return { error: err.message };
+      }
+      return { rows: await valuesOf(t.p, "frozen"), columns: await columnList(t.p, "frozen") };
+    };
+    const modes: SchemaContractSetting[] = [
+      { columns: "freeze" },
+      { columns: "discard_row" },
+      { columns: "discard_value" },
+      "freeze",
+    ];
+    for (const [i, contract] of modes.entries()) {
+      const csv = duck(`tcsv_contract_${i}_csv`);
+      const rec = duck(`tcsv_contract_${i}_rec`);
+      for (const t of [csv, rec]) await t.p.run([{ id: 1, amount: "x" }], { table: "frozen" });
+      const csvOutcome = await outcome(csv, () =>
+        csv.p.run(
+          resource({ name: "frozen", writeDisposition: "append", schemaContract: contract }, function* (ctx) {
+            yield new TypedCsvFile(writeCsv(ctx, "f.csv", "2,y,new\n3,z,\n"), cols, 2);
+          }),
+        ),
+      );
+      const recOutcome = await outcome(rec, () =>
+        rec.p.run(
+          resource({ name: "frozen", writeDisposition: "append", schemaContract: contract }, () => records),
+        ),
+      );
+      const label = JSON.stringify(contract);
+      assert.deepEqual(csvOutcome, recOutcome, label);
+      if (JSON.stringify(contract).includes("freeze")) {
+        assert.match(String(csvOutcome.error), /extra/, label);
+        // Nothing of the failed run was loaded, and the schema did not take the column.
+        assert.deepEqual(await valuesOf(csv.p, "frozen"), [{ id: "1", amount: "x" }], label);
+        assert.equal(csv.p.schema?.tables.frozen?.columns.extra, undefined, label);
+      }
+    }
+    // Under freeze, a file whose columns the table already has loads as it is.
+    const t = duck("tcsv_contract_fits");
+    await t.p.run([{ id: 1, amount: "x" }], { table: "frozen" });
+    const info = await t.p.run(
+      resource({ name: "frozen", writeDisposition: "append", schemaContract: "freeze" }, function* (ctx) {
+        yield new TypedCsvFile(writeCsv(ctx, "f.csv", "2,y\n"), cols.slice(0, 2), 1);
+      }),
+    );
+    assert.deepEqual(info.rows, { frozen: 1 });
+    assert.deepEqual(
+      await t.p.dataset().sql("SELECT id, amount, length(_ferry_id)::INTEGER AS n FROM frozen ORDER BY id"),
+      [
+        { id: 1, amount: "x", n: RECORD_ID },
+        { id: 2, amount: "y", n: BULK_ID },
+      ],
+    );
+  });
+});
