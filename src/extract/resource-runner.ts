@@ -33,6 +33,8 @@ export class ResourceRunner {
   readonly #tracker: IncrementalTracker | undefined;
   readonly #ctx: ResourceContext;
   #typedCsv: TypedCsvOffer | undefined;
+  /** Why this resource may not yield typed CSV files (undefined: it may). */
+  readonly #csvBlocker: string | undefined;
   readonly #hints: TableHints;
   readonly #staticTable: string | undefined;
   readonly #declared = new Set<string>();
@@ -111,16 +113,14 @@ export class ResourceRunner {
     const limitStep = r.steps.find((s) => s.kind === "limit");
     this.#limit = limitStep?.kind === "limit" ? limitStep.count : undefined;
     this.#jsonItems = o.jsonItems === true && !r.steps.some((s) => s.kind === "map");
-    this.#typedCsv = this.#typedCsvOffer(wd.disposition);
-  }
-
-  /** A folder for typed CSV files, when this resource may yield them (see `ResourceContext.typedCsv`). */
-  #typedCsvOffer(disposition: string): TypedCsvOffer | undefined {
-    const root = this.#opts.typedCsvDir;
-    if (root === undefined || this.#typedCsvBlocker(disposition) !== undefined) return undefined;
-    const dir = join(root, `${shortHash(this.#r.name, 10)}`);
-    mkdirSync(dir, { recursive: true });
-    return { dir };
+    this.#csvBlocker = this.#typedCsvBlocker(wd.disposition);
+    const root = opts.typedCsvDir;
+    if (root !== undefined && this.#csvBlocker === undefined) {
+      // A folder of its own for the resource's typed CSV files (see `ResourceContext.typedCsv`).
+      const dir = join(root, shortHash(r.name, 10));
+      mkdirSync(dir, { recursive: true });
+      this.#typedCsv = { dir };
+    }
   }
 
   /** What keeps this resource from handing over typed CSV files, if anything. */

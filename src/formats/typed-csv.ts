@@ -1,6 +1,7 @@
 import { createReadStream } from "node:fs";
 import { StringDecoder } from "node:string_decoder";
 import type { DataType } from "../schema/types.js";
+import { sqlTimestampToIso, toInt8 } from "../util/sql-text.js";
 
 /**
  * Typed CSV: flat records whose columns and types are declared beside the file, so a destination can read it as it
@@ -44,25 +45,17 @@ export interface TypedCsvLayout {
 
 type Convert = (s: string) => unknown;
 
-/** `2024-01-05 12:30:00.123456+00` -> `2024-01-05T12:30:00.123456Z`; other text (infinity) stays as it is. */
-function utcTimestamp(s: string): string {
-  if (s.length < 22 || !s.endsWith("+00") || s.charCodeAt(4) !== 45 || s.charCodeAt(10) !== 32) return s;
-  return `${s.slice(0, 10)}T${s.slice(11, -3)}Z`;
-}
-
 /** Canonical text -> the value a resource would have yielded for it. */
 const CONVERT: Record<DataType, Convert> = {
   text: (s) => s,
-  bigint: (s) => {
-    const n = Number(s);
-    return Number.isSafeInteger(n) ? n : BigInt(s);
-  },
+  bigint: toInt8,
   double: (s) => Number(s),
   decimal: (s) => s,
   bool: (s) => s === "t" || s === "true",
   json: (s) => JSON.parse(s),
   binary: (s) => Buffer.from(s, "base64"),
-  timestamp: utcTimestamp,
+  // UTC text becomes ISO 8601 (`...T...Z`); infinity stays as it is.
+  timestamp: (s) => sqlTimestampToIso(s, true),
   date: (s) => s,
   time: (s) => s,
 };

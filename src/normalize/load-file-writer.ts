@@ -84,6 +84,21 @@ export interface LoadFileIndex {
   >;
 }
 
+/** Adds `add`'s files and rows to `into`, table by table. */
+export function mergeIndex(into: LoadFileIndex, add: LoadFileIndex): void {
+  for (const [table, t] of Object.entries(add.tables)) {
+    const have = into.tables[table];
+    if (!have) {
+      into.tables[table] = { ...t, files: [...t.files] };
+      continue;
+    }
+    have.files.push(...t.files);
+    have.rows += t.rows;
+    if (t.maxLineBytes) have.maxLineBytes = { ...have.maxLineBytes, ...t.maxLineBytes };
+    if (t.typedCsv) have.typedCsv = { ...have.typedCsv, ...t.typedCsv };
+  }
+}
+
 /** Writes normalized rows into per-table, size-rotated JSONL load files. */
 export class LoadFileWriter implements RowSink {
   readonly #dir: string;

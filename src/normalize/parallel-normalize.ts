@@ -3,7 +3,7 @@ import type { TableHints } from "../extract/extractor.js";
 import { columnOf, Schema, stableStringify } from "../schema/schema.js";
 import type { StoredSchema, Table } from "../schema/types.js";
 import { ConfigError, DataError, FerryError, SchemaContractError } from "../util/errors.js";
-import { type LoadFileIndex, LoadFileWriter } from "./load-file-writer.js";
+import { type LoadFileIndex, LoadFileWriter, mergeIndex } from "./load-file-writer.js";
 import type { NormalizeFilesOptions, NormalizeFilesResult } from "./normalize-files.js";
 import { normalizeUnit } from "./normalize-unit.js";
 import { type NormalizeStats, RelationalNormalizer } from "./relational.js";
@@ -139,17 +139,9 @@ function mergeSchemas(schema: Schema, results: WorkerResult[]): boolean {
 }
 
 function mergeIndexes(results: WorkerResult[]): LoadFileIndex {
-  const tables: LoadFileIndex["tables"] = {};
-  for (const r of results) {
-    for (const [name, entry] of Object.entries(r.index.tables)) {
-      const into = tables[name] ?? { files: [], rows: 0, maxLineBytes: {} };
-      tables[name] = into;
-      into.files.push(...entry.files);
-      into.rows += entry.rows;
-      into.maxLineBytes = { ...into.maxLineBytes, ...entry.maxLineBytes };
-    }
-  }
-  return { tables };
+  const index: LoadFileIndex = { tables: {} };
+  for (const r of results) mergeIndex(index, r.index);
+  return index;
 }
 
 function mergeStats(results: WorkerResult[]): NormalizeStats {

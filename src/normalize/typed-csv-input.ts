@@ -4,7 +4,7 @@ import type { TableHints } from "../extract/extractor.js";
 import { type CsvColumn, readTypedCsv } from "../formats/typed-csv.js";
 import type { Schema } from "../schema/schema.js";
 import { DataError, errorMessage } from "../util/errors.js";
-import { fileSafe, type LoadFileIndex, LoadFileWriter } from "./load-file-writer.js";
+import { fileSafe, type LoadFileIndex, LoadFileWriter, mergeIndex } from "./load-file-writer.js";
 import type { NormalizeFilesResult } from "./normalize-files.js";
 import { RelationalNormalizer } from "./relational.js";
 
@@ -119,21 +119,6 @@ async function* readRecords(input: TypedCsvInput): AsyncGenerator<Record<string,
       fields: { table: input.table, resource: input.hints.resource },
       hint: "the resource wrote a file that is not typed CSV as its columns declare",
     });
-  }
-}
-
-/** Adds `add`'s files and rows to `into`, table by table. */
-export function mergeIndex(into: LoadFileIndex, add: LoadFileIndex): void {
-  for (const [table, t] of Object.entries(add.tables)) {
-    const have = into.tables[table];
-    if (!have) {
-      into.tables[table] = t;
-      continue;
-    }
-    have.files.push(...t.files);
-    have.rows += t.rows;
-    if (t.maxLineBytes) have.maxLineBytes = { ...have.maxLineBytes, ...t.maxLineBytes };
-    if (t.typedCsv) have.typedCsv = { ...have.typedCsv, ...t.typedCsv };
   }
 }
 
