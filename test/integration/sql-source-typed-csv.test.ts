@@ -39,9 +39,13 @@ import { type TempPipeline, tempPipeline } from "../helpers/tmp-pipeline.js";
 const SPACE = "tcsv_src";
 const PG = await service("postgres");
 
-/** Bulk rows get 32-hex-char ids (DuckDB's gen_random_uuid), record rows 14-char base62 ids. */
-const BULK_ID = 32;
-const RECORD_ID = 14;
+/** Bulk rows get ids of a 12-character prefix, `_` and a row number; record rows get 14-character base62 ids. */
+const BULK_ID = "bulk";
+const RECORD_ID = "record";
+const BULK_ID_SHAPE = "[0-9A-Za-z]{12}_[0-9]+";
+const RECORD_ID_SHAPE = "[0-9A-Za-z]{14}";
+/** DuckDB SQL naming the kind of a row's `_ferry_id` (the id itself when it has neither shape). */
+const ID_KIND = `CASE WHEN regexp_full_match(_ferry_id, '${BULK_ID_SHAPE}') THEN '${BULK_ID}' WHEN regexp_full_match(_ferry_id, '${RECORD_ID_SHAPE}') THEN '${RECORD_ID}' ELSE _ferry_id END`;
 
 const qi = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
@@ -90,11 +94,16 @@ async function loadTable(name: string, table: string, bulkExport?: boolean) {
 }
 
 /** Distinct `_ferry_id` lengths of a table (one length when every row went the same way). */
-async function idLengths(p: Pipeline, table: string): Promise<number[]> {
-  const rows = await p
-    .dataset()
-    .sql(`SELECT DISTINCT length(_ferry_id)::INTEGER AS n FROM ${qi(table)} ORDER BY n`);
-  return rows.map((r) => Number(r.n));
+/** The kinds of `_ferry_id` in `table` (bulk, record), each once. */
+async function idKinds(p: Pipeline, table: string): Promise<string[]> {
+  const rows = await p.dataset().sql(`SELECT DISTINCT ${ID_KIND} AS k FROM ${qi(table)} ORDER BY k`);
+  return rows.map((r) => String(r.k));
+}
+
+/** Whether no two rows of `table` share a `_ferry_id`. */
+async function idsUnique(p: Pipeline, table: string): Promise<boolean> {
+  const [row] = await p.dataset().sql(`SELECT count(DISTINCT _ferry_id) = count(*) AS ok FROM ${qi(table)}`);
+  return row?.ok === true;
 }
 
 /** Every column but `_ferry_id` and `_ferry_load_id` as text (exact: microseconds, decimals, NaN), in row order. */
@@ -187,12 +196,9 @@ describe("typed CSV from Postgres into DuckDB", { skip: PG.skip }, () => {
     assert.deepEqual(bulk.info.rows, { everything: 7 });
     assert.deepEqual(rec.info.rows, { everything: 7 });
     // The bulk run really went through typed CSV; the record run did not.
-    assert.deepEqual(await idLengths(bulk.p, "everything"), [BULK_ID]);
-    assert.deepEqual(await idLengths(rec.p, "everything"), [RECORD_ID]);
-    const [ids] = await bulk.p
-      .dataset()
-      .sql("SELECT bool_and(regexp_full_match(_ferry_id, '[0-9a-f]{32}')) AS ok FROM everything");
-    assert.deepEqual(ids, { ok: true });
+    assert.deepEqual(await idKinds(bulk.p, "everything"), [BULK_ID]);
+    assert.deepEqual(await idKinds(rec.p, "everything"), [RECORD_ID]);
+    assert.equal(await idsUnique(bulk.p, "everything"), true);
     assert.deepEqual(bulk.info.warnings, rec.info.warnings);
     await assertSameLoad(bulk.p, rec.p, "everything");
     // One load id per run, on every row.
@@ -362,11 +368,11 @@ describe("typed CSV from Postgres into DuckDB", { skip: PG.skip }, () => {
       });
       for (const table of tables) {
         assert.deepEqual(
-          await idLengths(bulk.p, table),
+          await idKinds(bulk.p, table),
           [table === "fine" ? BULK_ID : RECORD_ID],
           `ids of ${table}`,
         );
-        assert.deepEqual(await idLengths(rec.p, table), [RECORD_ID]);
+        assert.deepEqual(await idKinds(rec.p, table), [RECORD_ID]);
         await assertSameLoad(bulk.p, rec.p, table);
       }
       assert.deepEqual(await valuesOf(bulk.p, "bc_ts"), [
@@ -418,7 +424,7 @@ describe("typed CSV from Postgres into DuckDB", { skip: PG.skip }, () => {
     );
     const second = await t.p.run(await orders());
     assert.deepEqual(second.rows, { orders: 4 });
-    assert.deepEqual(await idLengths(t.p, "orders"), [BULK_ID]);
+    assert.deepEqual(await idKinds(t.p, "orders"), [BULK_ID]);
     assert.deepEqual(await valuesOf(t.p, "orders"), [
       { id: "1", name: 'ONE, "updated"', amount: "9.99", at: "2024-01-01 00:00:00+00" },
       { id: "3", name: "three", amount: null, at: "2024-01-03 00:00:00+00" },
@@ -457,8 +463,8 @@ describe("typed CSV from Postgres into DuckDB", { skip: PG.skip }, () => {
     const [name] = Object.keys(bulk.info.rows) as [string];
     assert.deepEqual(await dataTables(bulk.p), [name]);
     assert.deepEqual(await dataTables(rec.p), [name]);
-    assert.deepEqual(await idLengths(bulk.p, name), [BULK_ID]);
-    assert.deepEqual(await idLengths(rec.p, name), [RECORD_ID]);
+    assert.deepEqual(await idKinds(bulk.p, name), [BULK_ID]);
+    assert.deepEqual(await idKinds(rec.p, name), [RECORD_ID]);
     await assertSameLoad(bulk.p, rec.p, name);
     const [row] = await valuesOf(bulk.p, name);
     assert.equal(Object.keys(row ?? {}).length, cols.length);
@@ -499,7 +505,8 @@ describe("typed CSV from Postgres into DuckDB", { skip: PG.skip }, () => {
       assert.equal(offered, undefined);
       const rows = await p.dataset().sql(
         `SELECT id, big::text AS big, amount::text AS amount, encode(raw, 'hex') AS raw, note, doc::text AS doc,
-                  to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS at, length(_ferry_id) AS idlen
+                  to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS at,
+                  CASE WHEN _ferry_id ~ '^${RECORD_ID_SHAPE}$' THEN '${RECORD_ID}' ELSE _ferry_id END AS idlen
            FROM ${qi(dataset)}.to_pg ORDER BY id`,
       );
       assert.deepEqual(rows, [
@@ -528,7 +535,7 @@ describe("typed CSV from Postgres into DuckDB", { skip: PG.skip }, () => {
       await pgExec(ddl, SPACE);
       const bulk = await loadTable(`tcsv_div_${name}_bulk`, name);
       const rec = await loadTable(`tcsv_div_${name}_rec`, name, false);
-      assert.deepEqual(await idLengths(rec.p, name), [RECORD_ID]);
+      assert.deepEqual(await idKinds(rec.p, name), [RECORD_ID]);
       await assertSameLoad(bulk.p, rec.p, name);
     };
 
@@ -677,8 +684,8 @@ describe("typed CSV files yielded by a resource", () => {
         }),
       );
     }
-    assert.deepEqual(await idLengths(crlf.p, "orders"), [RECORD_ID]);
-    assert.deepEqual(await idLengths(lf.p, "orders"), [BULK_ID]);
+    assert.deepEqual(await idKinds(crlf.p, "orders"), [RECORD_ID]);
+    assert.deepEqual(await idKinds(lf.p, "orders"), [BULK_ID]);
     // The same columns and types (in another order: records add system columns first) and the same values.
     assert.deepEqual((await columnList(crlf.p, "orders")).sort(), (await columnList(lf.p, "orders")).sort());
     const values = (p: Pipeline) =>
@@ -706,9 +713,9 @@ describe("typed CSV files yielded by a resource", () => {
     assert.ok(offered?.startsWith(csv.dir), `typed CSV folder ${offered} inside the pipeline's dir`);
     assert.deepEqual(info.rows, { orders: 3 });
     assert.equal(existsSync(path), false, "the file is moved into the package");
-    assert.deepEqual(await idLengths(csv.p, "orders"), [BULK_ID]);
+    assert.deepEqual(await idKinds(csv.p, "orders"), [BULK_ID]);
     await rec.p.run(resource({ name: "orders", columns: ORDER_HINTS }, () => ORDER_RECORDS));
-    assert.deepEqual(await idLengths(rec.p, "orders"), [RECORD_ID]);
+    assert.deepEqual(await idKinds(rec.p, "orders"), [RECORD_ID]);
     assert.deepEqual(
       (await columnList(csv.p, "orders")).map(([c, t]) => [c, t]),
       [
@@ -784,7 +791,7 @@ describe("typed CSV files yielded by a resource", () => {
       { id: 11, name: "y" },
       { id: 12, name: "z" },
     ]);
-    assert.deepEqual(await idLengths(csv.p, "orders"), [BULK_ID]);
+    assert.deepEqual(await idKinds(csv.p, "orders"), [BULK_ID]);
   });
 
   /**
@@ -816,7 +823,7 @@ describe("typed CSV files yielded by a resource", () => {
     );
     const [ids] = await csv.p
       .dataset()
-      .sql("SELECT list(DISTINCT length(_ferry_id)::INTEGER) AS n FROM ledger WHERE id >= 2");
+      .sql(`SELECT list(DISTINCT ${ID_KIND}) AS n FROM ledger WHERE id >= 2`);
     assert.deepEqual(ids, { n: [RECORD_ID] });
     await assertSameLoad(csv.p, rec.p, "ledger");
     return { csv, rec };
@@ -1038,7 +1045,7 @@ describe("typed CSV files yielded by a resource", () => {
     );
     assert.deepEqual(info.rows, { frozen: 1 });
     assert.deepEqual(
-      await t.p.dataset().sql("SELECT id, amount, length(_ferry_id)::INTEGER AS n FROM frozen ORDER BY id"),
+      await t.p.dataset().sql(`SELECT id, amount, ${ID_KIND} AS n FROM frozen ORDER BY id`),
       [
         { id: 1, amount: "x", n: RECORD_ID },
         { id: 2, amount: "y", n: BULK_ID },

