@@ -28,7 +28,7 @@ export {
 } from "./extract/resource.js";
 export { Source, type SourceOptions, source } from "./extract/source.js";
 export { TypedCsvFile, type TypedCsvOffer } from "./extract/typed-csv.js";
-export { type CsvColumn, readTypedCsv } from "./formats/typed-csv.js";
+export { type CsvColumn, readTypedCsv, TYPED_CSV_MAX_RECORD_BYTES } from "./formats/typed-csv.js";
 export { attachPipeline } from "./pipeline/attach.js";
 export { Dataset } from "./pipeline/dataset.js";
 export { resolveDestination } from "./pipeline/destination-url.js";

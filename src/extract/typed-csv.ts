@@ -4,7 +4,8 @@ import type { CsvColumn } from "../formats/typed-csv.js";
  * A complete CSV file of flat, typed records that a resource hands over whole, instead of records: ferry moves it
  * into the load package and, when the table's schema already agrees with its columns, the destination reads it as
  * it is (no per-row work in ferry at all). Otherwise ferry parses it into records while normalizing, with the same
- * result as if the resource had yielded them. The file's format is described in `formats/typed-csv.ts`.
+ * result as if the resource had yielded them. The file's format is described in `formats/typed-csv.ts`; no record
+ * may be longer than `TYPED_CSV_MAX_RECORD_BYTES` (16 MB), so yield rows with longer values as records.
  *
  * Only offered where nothing needs each record at extract: see `ResourceContext.typedCsv`.
  *

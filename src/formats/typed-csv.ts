@@ -16,6 +16,12 @@ import { sqlTimestampToIso, toInt8 } from "../util/sql-text.js";
 export const TYPED_CSV = "typed_csv";
 
 /**
+ * The longest record (all its fields, quoting included) a typed CSV file may hold. Destinations size their read
+ * buffers by it; a source with longer records hands them over as records instead.
+ */
+export const TYPED_CSV_MAX_RECORD_BYTES = 16 * 1024 * 1024;
+
+/**
  * One column of a typed CSV file: the record key it stands for (named like a record's key, so ferry's naming
  * applies) and the ferry type of its values.
  *

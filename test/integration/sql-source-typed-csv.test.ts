@@ -93,7 +93,6 @@ async function loadTable(name: string, table: string, bulkExport?: boolean) {
   return { ...t, info };
 }
 
-/** Distinct `_ferry_id` lengths of a table (one length when every row went the same way). */
 /** The kinds of `_ferry_id` in `table` (bulk, record), each once. */
 async function idKinds(p: Pipeline, table: string): Promise<string[]> {
   const rows = await p.dataset().sql(`SELECT DISTINCT ${ID_KIND} AS k FROM ${qi(table)} ORDER BY k`);
@@ -325,6 +324,64 @@ describe("typed CSV from Postgres into DuckDB", { skip: PG.skip }, () => {
         [1, "1.7976931348623157e+308", '""', ",,", '"  '],
       ],
     );
+  });
+
+  it("reads a table record by record when a row could be longer than typed CSV carries", async () => {
+    const space = `${SPACE}_long`;
+    await pgExec(`DROP SCHEMA IF EXISTS ${space} CASCADE; CREATE SCHEMA ${space}`);
+    try {
+      // fits: 2 MB of text with quotes, 1 MB of binary and a 1 MB json document, within the limit together.
+      // long_text: 9 MB of text; long_bytea: 13 MB of binary (17 MB as base64); long_json: a 6 MB json document
+      // stored compressed in far less (its text length is measured, not its stored size).
+      await pgExec(
+        `CREATE TABLE fits (id int PRIMARY KEY, t text, b bytea, j jsonb);
+         INSERT INTO fits VALUES (1, repeat('a"', 1000000), decode(repeat('ff', 1000000), 'hex'),
+           jsonb_build_object('k', repeat('x', 1000000))), (2, 'short', '\\x00', '[]');
+         CREATE TABLE long_text (id int PRIMARY KEY, t text);
+         INSERT INTO long_text VALUES (1, 'a'), (2, repeat('ab', 4500000));
+         CREATE TABLE long_bytea (id int PRIMARY KEY, b bytea);
+         INSERT INTO long_bytea VALUES (1, '\\x00'), (2, decode(repeat('ab', 13000000), 'hex'));
+         CREATE TABLE long_json (id int PRIMARY KEY, j jsonb);
+         INSERT INTO long_json VALUES (1, '{}'), (2, jsonb_build_object('k', repeat('ab', 3000000)));`,
+        space,
+      );
+      const c = new pg.Client({ connectionString: PG.url });
+      await c.connect();
+      try {
+        const { rows } = await c.query(
+          `SELECT pg_column_size(j)::int AS stored, octet_length(j::text) AS text FROM ${qi(space)}.long_json WHERE id = 2`,
+        );
+        assert.ok(rows[0].stored < 1_000_000 && rows[0].text > 6_000_000, JSON.stringify(rows[0]));
+      } finally {
+        await c.end();
+      }
+      const tables = ["fits", "long_text", "long_bytea", "long_json"];
+      const run = async (name: string, bulkExport: boolean) => {
+        const t = duck(name);
+        const src = await sqlDatabase({ url: PG.url, schema: space, name: "src", tables, bulkExport });
+        return { ...t, info: await t.p.run(src) };
+      };
+      const bulk = await run("tcsv_long_bulk", true);
+      const rec = await run("tcsv_long_rec", false);
+      assert.deepEqual(bulk.info.rows, { fits: 2, long_text: 2, long_bytea: 2, long_json: 2 });
+      for (const table of tables) {
+        assert.deepEqual(
+          await idKinds(bulk.p, table),
+          [table === "fits" ? BULK_ID : RECORD_ID],
+          `ids of ${table}`,
+        );
+        await assertSameLoad(bulk.p, rec.p, table);
+      }
+      assert.deepEqual(
+        await bulk.p.dataset().sql(
+          `SELECT (SELECT length(t) FROM fits WHERE id = 1) AS fits, (SELECT length(t) FROM long_text WHERE id = 2) AS t,
+               (SELECT octet_length(b) FROM long_bytea WHERE id = 2) AS b, (SELECT length(j->>'k') FROM long_json WHERE id = 2) AS j`,
+        ),
+        [{ fits: 2_000_000, t: 9_000_000, b: 13_000_000, j: 6_000_000 }],
+      );
+    } finally {
+      await pgExec(`DROP SCHEMA IF EXISTS ${space} CASCADE`);
+    }
   });
 
   it("falls back to records for a table holding a value typed CSV cannot carry, and only for it", async () => {
@@ -1044,12 +1101,9 @@ describe("typed CSV files yielded by a resource", () => {
       }),
     );
     assert.deepEqual(info.rows, { frozen: 1 });
-    assert.deepEqual(
-      await t.p.dataset().sql(`SELECT id, amount, ${ID_KIND} AS n FROM frozen ORDER BY id`),
-      [
-        { id: 1, amount: "x", n: RECORD_ID },
-        { id: 2, amount: "y", n: BULK_ID },
-      ],
-    );
+    assert.deepEqual(await t.p.dataset().sql(`SELECT id, amount, ${ID_KIND} AS n FROM frozen ORDER BY id`), [
+      { id: 1, amount: "x", n: RECORD_ID },
+      { id: 2, amount: "y", n: BULK_ID },
+    ]);
   });
 });

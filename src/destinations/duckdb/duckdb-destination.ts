@@ -16,8 +16,8 @@ import { DuckDbConnection } from "./duckdb-connection.js";
 import { duckdbDialect } from "./duckdb-dialect.js";
 import {
   insertTypedCsvSql,
-  ROW_ID_SEQUENCE,
   loadFileSelectExpr,
+  ROW_ID_SEQUENCE,
   readJsonObjectSize,
   readLoadFilesSql,
 } from "./load-file-sql.js";

@@ -1,4 +1,4 @@
-import type { TypedCsvLayout } from "../../formats/typed-csv.js";
+import { TYPED_CSV_MAX_RECORD_BYTES, type TypedCsvLayout } from "../../formats/typed-csv.js";
 import type { Column } from "../../schema/types.js";
 import { uniqueId } from "../../util/hash.js";
 import { duckdbColumnType, duckdbDialect } from "./duckdb-dialect.js";
@@ -62,11 +62,11 @@ export function readLoadFilesSql(
 }
 
 /**
- * The longest record a typed CSV load file may hold: DuckDB's default is 2 MB, and a jsonb document can be longer.
+ * The longest record a typed CSV load file may hold (DuckDB's default is 2 MB, and a jsonb document can be longer).
  * Its read buffers are this size too (by default they are 16 times the line size, which a 160 MB memory limit
  * cannot hold); measured on 5M rows, this is as fast as the defaults.
  */
-const CSV_MAX_LINE_BYTES = 16 * 1024 * 1024;
+const CSV_MAX_LINE_BYTES = TYPED_CSV_MAX_RECORD_BYTES;
 
 /**
  * The INSERT of typed CSV load files sharing one layout: DuckDB's parallel CSV reader with each column's own type

@@ -4,6 +4,7 @@ import { availableParallelism } from "node:os";
 import { pipeline } from "node:stream/promises";
 import type pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
+import { TYPED_CSV_MAX_RECORD_BYTES } from "../../../formats/typed-csv.js";
 import type { SqlTableInfo, TypedCsvPart } from "../engine.js";
 import { quotePg, selectExpr } from "./pg-read.js";
 import type { PgColumn } from "./pg-types.js";
@@ -44,6 +45,33 @@ function csvSelectExpr(c: PgColumn): string {
       if (c.type === "time") return `CASE WHEN ${q} = '24:00:00' THEN ${fail} ELSE ${q} END`;
       return selectExpr(c);
   }
+}
+
+/** Stored values up to this size are taken as uncompressed, and their text as at most 6 times their size (escapes). */
+const SMALL_STORED_BYTES = 1024;
+
+/**
+ * A WHERE condition that fails the COPY with OUT_OF_RANGE on a row whose CSV text could exceed what typed CSV
+ * carries (`TYPED_CSV_MAX_RECORD_BYTES`): the table is then read record by record, where long values have no
+ * limit. Binary counts 4/3 of its bytes (base64); text and json count their text, twice (quotes double in CSV),
+ * measured only for values stored in more than 1 kB (the length of small ones is read from their header).
+ * Undefined when every column has a bounded size.
+ */
+function recordSizeGuard(cols: PgColumn[]): string | undefined {
+  const sizes: string[] = [];
+  for (const c of cols) {
+    const q = quotePg(c.name);
+    if (c.type === "binary") sizes.push(`coalesce(octet_length(${q}), 0) * 4 / 3`);
+    else if (c.type === "text" || c.type === "json")
+      sizes.push(
+        `coalesce(CASE WHEN pg_column_size(${q}) > ${SMALL_STORED_BYTES} THEN octet_length((${selectExpr(c)})::text) * 2 ` +
+          `ELSE pg_column_size(${q}) * 6 END, 0)`,
+      );
+  }
+  if (sizes.length === 0) return undefined;
+  const total = `(${sizes.join(" + ")})::bigint`;
+  // The row's size is part of the failing cast's text: the cast cannot be folded into a constant at plan time.
+  return `(CASE WHEN ${total} > ${TYPED_CSV_MAX_RECORD_BYTES / 2} THEN (${total}::text || ' ${OUT_OF_RANGE}')::bigint ELSE 0 END) = 0`;
 }
 
 /** Infinities and years outside 1-9999: the record path keeps such values as text. */
@@ -94,11 +122,17 @@ export async function exportPostgresCsv(
   pathFor: (part: number) => string,
 ): Promise<TypedCsvPart[] | undefined> {
   const cols = table.columns as PgColumn[];
-  const select = `SELECT ${cols.map(csvSelectExpr).join(", ")} FROM ${quotePg(table.schema)}.${quotePg(table.name)}`;
+  const guard = recordSizeGuard(cols);
+  const from = `SELECT ${cols.map(csvSelectExpr).join(", ")} FROM ${quotePg(table.schema)}.${quotePg(table.name)}`;
+  /** The SELECT of the rows meeting `conditions` (and the size guard). */
+  const select = (...conditions: string[]): string => {
+    const where = [...(guard ? [guard] : []), ...conditions];
+    return where.length > 0 ? `${from} WHERE ${where.join(" AND ")}` : from;
+  };
   const splits = await splitPoints(client, table);
   const paths = Array.from({ length: splits.length + 1 }, (_, i) => pathFor(i));
   try {
-    if (splits.length === 0) return [await copyPart(client, select, paths[0] as string)];
+    if (splits.length === 0) return [await copyPart(client, select(), paths[0] as string)];
     return await copyParts(client, openClient, select, splits, paths);
   } catch (err) {
     await Promise.all(paths.map((p) => rm(p, { force: true })));
@@ -110,7 +144,7 @@ export async function exportPostgresCsv(
 async function copyParts(
   client: pg.Client,
   openClient: () => Promise<pg.Client>,
-  select: string,
+  select: (...conditions: string[]) => string,
   splits: number[],
   paths: string[],
 ): Promise<TypedCsvPart[]> {
@@ -133,9 +167,7 @@ async function copyParts(
     }
     const conns = [client, ...others];
     const parts = await Promise.all(
-      ranges.map((where, i) =>
-        copyPart(conns[i] as pg.Client, `${select} WHERE ${where}`, paths[i] as string),
-      ),
+      ranges.map((where, i) => copyPart(conns[i] as pg.Client, select(where), paths[i] as string)),
     );
     await client.query("COMMIT");
     return parts;
