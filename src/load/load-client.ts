@@ -12,6 +12,8 @@ export interface LoadJob {
   maxLineBytes?: number;
   /** Set for a typed CSV file (else the file is typed JSONL). */
   typedCsv?: TypedCsvLayout;
+  /** The records a typed CSV file declares: a destination that counts its inserts checks them. */
+  rows?: number;
 }
 
 /** All tables of one root table (a resource's table and its child tables) with their jobs. */

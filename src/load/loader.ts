@@ -159,12 +159,14 @@ function buildFamilies(
       for (const file of normalized.index.tables[t.name]?.files ?? []) {
         const maxLineBytes = normalized.index.tables[t.name]?.maxLineBytes?.[file];
         const typedCsv = normalized.index.tables[t.name]?.typedCsv?.[file];
+        const rows = normalized.index.tables[t.name]?.typedCsvRows?.[file];
         jobs.push({
           id: file,
           table: t.name,
           path: join(pkg.jobDir("new"), file),
           ...(maxLineBytes !== undefined ? { maxLineBytes } : {}),
           ...(typedCsv !== undefined ? { typedCsv } : {}),
+          ...(rows !== undefined ? { rows } : {}),
         });
       }
     }

@@ -80,6 +80,8 @@ export interface LoadFileIndex {
       maxLineBytes?: Record<string, number>;
       /** Files that are typed CSV (the others are typed JSONL), with how each maps onto the table. */
       typedCsv?: Record<string, TypedCsvLayout>;
+      /** The records each typed CSV file declares: the load checks that it inserts exactly these. */
+      typedCsvRows?: Record<string, number>;
     }
   >;
 }
@@ -96,6 +98,7 @@ export function mergeIndex(into: LoadFileIndex, add: LoadFileIndex): void {
     have.rows += t.rows;
     if (t.maxLineBytes) have.maxLineBytes = { ...have.maxLineBytes, ...t.maxLineBytes };
     if (t.typedCsv) have.typedCsv = { ...have.typedCsv, ...t.typedCsv };
+    if (t.typedCsvRows) have.typedCsvRows = { ...have.typedCsvRows, ...t.typedCsvRows };
   }
 }
 

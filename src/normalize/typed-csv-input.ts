@@ -65,6 +65,7 @@ export async function addTypedCsv(
         entry.files.push(name);
         entry.rows += input.rows;
         entry.typedCsv = { ...entry.typedCsv, [name]: layout };
+        entry.typedCsvRows = { ...entry.typedCsvRows, [name]: input.rows };
         continue;
       }
       writer.beginInput(i);

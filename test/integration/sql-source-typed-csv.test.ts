@@ -636,12 +636,17 @@ describe("typed CSV from Postgres into DuckDB", { skip: PG.skip }, () => {
         ),
     );
 
-    it("double -0 keeps its sign on both paths", { todo: "bulk loads -0.0, records 0.0" }, () =>
-      divergent(
-        "div_negzero",
-        `CREATE TABLE div_negzero (id int PRIMARY KEY, f double precision);
+    it(
+      "double -0 keeps its sign on both paths",
+      {
+        todo: "bulk loads -0.0; records lose the sign when extract writes them as JSON (JSON.stringify(-0) is 0)",
+      },
+      () =>
+        divergent(
+          "div_negzero",
+          `CREATE TABLE div_negzero (id int PRIMARY KEY, f double precision);
            INSERT INTO div_negzero VALUES (1, '-0');`,
-      ),
+        ),
     );
   });
 });
@@ -945,9 +950,7 @@ describe("typed CSV files yielded by a resource", () => {
     );
   });
 
-  it("a file loaded as it is that holds fewer records than declared fails as a parsed-back one does", {
-    todo: "the hard-linked path never counts: rows reports 5 while 3 rows load",
-  }, async () => {
+  it("a file loaded as it is that holds fewer records than declared fails as a parsed-back one does", async () => {
     const t = duck("tcsv_rowcount");
     await assert.rejects(
       t.p.run(
@@ -956,6 +959,13 @@ describe("typed CSV files yielded by a resource", () => {
         }),
       ),
       /holds 3 records, but its resource declared 5/,
+    );
+    // The load's transaction rolled back: no row of the file is in the table.
+    assert.deepEqual(
+      await t.p
+        .dataset()
+        .sql("SELECT count(*)::INTEGER AS n FROM information_schema.tables WHERE table_name = 'counted'"),
+      [{ n: 0 }],
     );
   });
 

@@ -2,7 +2,7 @@ import { isAbsolute, resolve } from "node:path";
 import { TYPED_CSV } from "../../formats/typed-csv.js";
 import type { LoadJob } from "../../load/load-client.js";
 import type { Column } from "../../schema/types.js";
-import { DestinationError, errorMessage } from "../../util/errors.js";
+import { DataError, DestinationError, errorMessage } from "../../util/errors.js";
 import type {
   ConnectOptions,
   Destination,
@@ -54,6 +54,25 @@ function longestLine(jobs: LoadJob[]): number | undefined {
   return sizes.some((n) => n === undefined) ? undefined : Math.max(...(sizes as number[]));
 }
 
+/**
+ * Fails when typed CSV files inserted other than the records their resource declared (a truncated or padded file):
+ * a file parsed back during normalize is checked the same way.
+ */
+function checkDeclaredRows(group: LoadJob[], inserted: number): void {
+  const declared = group.reduce<number | undefined>(
+    (n, j) => (n === undefined || j.rows === undefined ? undefined : n + j.rows),
+    0,
+  );
+  if (declared === undefined || declared === inserted) return;
+  const table = group[0]?.table;
+  const files = group.length === 1 ? "file" : `${group.length} files`;
+  throw new DataError(
+    `typed CSV ${files} of table "${table}" ${group.length === 1 ? "holds" : "hold"} ${inserted} records, but ` +
+      `${group.length === 1 ? "its resource" : "their resources"} declared ${declared}`,
+    { fields: { table } },
+  );
+}
+
 /** The DuckDB driver of the shared SQL loader, for a database kept to `memoryLimit`. */
 function duckdbDriver(memoryLimit: string): SqlDriver {
   const loadFiles: NonNullable<SqlDriver["loadFiles"]> = async (conn, jobs, target, columns, extra) => {
@@ -74,15 +93,16 @@ function duckdbDriver(memoryLimit: string): SqlDriver {
     if (byLayout.size > 0) await conn.execute(`CREATE TEMP SEQUENCE IF NOT EXISTS ${ROW_ID_SEQUENCE}`);
     for (const group of byLayout.values()) {
       const layout = group[0]?.typedCsv;
-      if (layout)
-        await conn.execute(
-          insertTypedCsvSql(
-            group.map((j) => j.path),
-            layout,
-            columns,
-            target,
-          ),
-        );
+      if (!layout) continue;
+      const [res] = await conn.query(
+        insertTypedCsvSql(
+          group.map((j) => j.path),
+          layout,
+          columns,
+          target,
+        ),
+      );
+      checkDeclaredRows(group, Number(res?.Count));
     }
     return undefined;
   };
