@@ -86,7 +86,7 @@ function outsideYears(q: string): string {
  */
 async function splitPoints(client: pg.Client, table: SqlTableInfo): Promise<number[]> {
   const parts = Math.min(4, availableParallelism() + 1);
-  if (table.isView || parts < 2) return [];
+  if (table.isView) return [];
   const res = await client.query(
     `SELECT c.relkind, pg_relation_size(c.oid) / current_setting('block_size')::bigint AS blocks,
        current_setting('server_version_num')::int AS version
