@@ -93,6 +93,13 @@ async function loadTable(name: string, table: string, bulkExport?: boolean) {
   return { ...t, info };
 }
 
+/** Runs `tables` of the Postgres schema `space` (one sqlDatabase source) into a fresh DuckDB pipeline. */
+async function loadTables(name: string, space: string, tables: string[], bulkExport: boolean) {
+  const t = duck(name);
+  const src = await sqlDatabase({ url: PG.url, schema: space, name: "src", tables, bulkExport });
+  return { ...t, info: await t.p.run(src) };
+}
+
 /** The kinds of `_ferry_id` in `table` (bulk, record), each once. */
 async function idKinds(p: Pipeline, table: string): Promise<string[]> {
   const rows = await p.dataset().sql(`SELECT DISTINCT ${ID_KIND} AS k FROM ${qi(table)} ORDER BY k`);
@@ -356,13 +363,8 @@ describe("typed CSV from Postgres into DuckDB", { skip: PG.skip }, () => {
         await c.end();
       }
       const tables = ["fits", "long_text", "long_bytea", "long_json"];
-      const run = async (name: string, bulkExport: boolean) => {
-        const t = duck(name);
-        const src = await sqlDatabase({ url: PG.url, schema: space, name: "src", tables, bulkExport });
-        return { ...t, info: await t.p.run(src) };
-      };
-      const bulk = await run("tcsv_long_bulk", true);
-      const rec = await run("tcsv_long_rec", false);
+      const bulk = await loadTables("tcsv_long_bulk", space, tables, true);
+      const rec = await loadTables("tcsv_long_rec", space, tables, false);
       assert.deepEqual(bulk.info.rows, { fits: 2, long_text: 2, long_bytea: 2, long_json: 2 });
       for (const table of tables) {
         assert.deepEqual(
@@ -406,13 +408,8 @@ describe("typed CSV from Postgres into DuckDB", { skip: PG.skip }, () => {
         space,
       );
       const tables = ["bc_ts", "bc_tstz", "bc_date", "nan_num", "nan_free", "wide_num", "fine"];
-      const run = async (name: string, bulkExport: boolean) => {
-        const t = duck(name);
-        const src = await sqlDatabase({ url: PG.url, schema: space, name: "src", tables, bulkExport });
-        return { ...t, info: await t.p.run(src) };
-      };
-      const bulk = await run("tcsv_fb_bulk", true);
-      const rec = await run("tcsv_fb_rec", false);
+      const bulk = await loadTables("tcsv_fb_bulk", space, tables, true);
+      const rec = await loadTables("tcsv_fb_rec", space, tables, false);
       assert.deepEqual(bulk.info.rows, rec.info.rows);
       assert.deepEqual(bulk.info.rows, {
         bc_ts: 2,
