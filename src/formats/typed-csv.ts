@@ -1,6 +1,7 @@
 import { createReadStream } from "node:fs";
 import { StringDecoder } from "node:string_decoder";
 import type { DataType } from "../schema/types.js";
+import { DataError } from "../util/errors.js";
 import { sqlTimestampToIso, toInt8 } from "../util/sql-text.js";
 
 /**
@@ -20,6 +21,27 @@ export const TYPED_CSV = "typed_csv";
  * buffers by it; a source with longer records hands them over as records instead.
  */
 export const TYPED_CSV_MAX_RECORD_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The error for typed CSV files of `table` that hold other than the records their resource declared (a truncated
+ * or padded file), wherever it is found: parsing a file back, or counting a destination's insert.
+ *
+ * @example
+ * throw declaredRowsError("orders", 3, 5, { files: 1 }); // 'typed CSV file of table "orders" holds 3 records, ...'
+ */
+export function declaredRowsError(
+  table: string,
+  found: number,
+  declared: number,
+  opts: { files: number; resource?: string | undefined },
+): DataError {
+  const one = opts.files === 1;
+  return new DataError(
+    `typed CSV ${one ? "file" : `${opts.files} files`} of table "${table}" ${one ? "holds" : "hold"} ${found} ` +
+      `records, but ${one ? "its resource" : "their resources"} declared ${declared}`,
+    { fields: { table, ...(opts.resource !== undefined ? { resource: opts.resource } : {}) } },
+  );
+}
 
 /**
  * One column of a typed CSV file: the record key it stands for (named like a record's key, so ferry's naming

@@ -1,7 +1,7 @@
 import { copyFile, link, mkdir, open } from "node:fs/promises";
 import { join } from "node:path";
 import type { TableHints } from "../extract/extractor.js";
-import { type CsvColumn, readTypedCsv } from "../formats/typed-csv.js";
+import { type CsvColumn, declaredRowsError, readTypedCsv } from "../formats/typed-csv.js";
 import type { Schema } from "../schema/schema.js";
 import { DataError, errorMessage } from "../util/errors.js";
 import { fileSafe, type LoadFileIndex, LoadFileWriter, mergeIndex } from "./load-file-writer.js";
@@ -75,12 +75,8 @@ export async function addTypedCsv(
         if (pending) await pending;
         n++;
       }
-      if (n !== input.rows) {
-        throw new DataError(
-          `typed CSV file of table "${input.table}" holds ${n} records, but its resource declared ${input.rows}`,
-          { fields: { table: input.table, resource: input.hints.resource } },
-        );
-      }
+      if (n !== input.rows)
+        throw declaredRowsError(input.table, n, input.rows, { files: 1, resource: input.hints.resource });
     }
   } catch (err) {
     await writer.abort();

@@ -1,8 +1,8 @@
 import { isAbsolute, resolve } from "node:path";
-import { TYPED_CSV } from "../../formats/typed-csv.js";
+import { declaredRowsError, TYPED_CSV } from "../../formats/typed-csv.js";
 import type { LoadJob } from "../../load/load-client.js";
 import type { Column } from "../../schema/types.js";
-import { DataError, DestinationError, errorMessage } from "../../util/errors.js";
+import { DestinationError, errorMessage } from "../../util/errors.js";
 import type {
   ConnectOptions,
   Destination,
@@ -64,13 +64,7 @@ function checkDeclaredRows(group: LoadJob[], inserted: number): void {
     0,
   );
   if (declared === undefined || declared === inserted) return;
-  const table = group[0]?.table;
-  const files = group.length === 1 ? "file" : `${group.length} files`;
-  throw new DataError(
-    `typed CSV ${files} of table "${table}" ${group.length === 1 ? "holds" : "hold"} ${inserted} records, but ` +
-      `${group.length === 1 ? "its resource" : "their resources"} declared ${declared}`,
-    { fields: { table } },
-  );
+  throw declaredRowsError(group[0]?.table ?? "", inserted, declared, { files: group.length });
 }
 
 /** The DuckDB driver of the shared SQL loader, for a database kept to `memoryLimit`. */
