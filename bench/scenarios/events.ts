@@ -2,7 +2,8 @@
  * `events`: N GitHub-events-like records (0.5-1 KB each) as an NDJSON file: scalars, objects nested two levels, 0-5
  * commits each with a nested author, string labels, ISO timestamps, and fields whose type varies between records.
  * A resource reads the file line by line; ferry normalizes and loads it into DuckDB (root and child tables).
- * The floor: DuckDB's own `read_json_auto` of the same file into one table, timed in the same run.
+ * The floor: DuckDB's own `read_json_auto` of the same file into one table, timed in the same run; and the relational
+ * floor: DuckDB alone writing ferry's three tables from the file by SQL (`events-relational-floor.ts`).
  */
 
 import { once } from "node:events";
@@ -11,6 +12,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { jsonlFile, pipeline, resource, silentLogger } from "../../src/index.js";
 import { resultOf } from "./duckdb-run.js";
+import { keyCheckFloor, relationalFloor } from "./events-relational-floor.js";
 import { rng } from "./rng.js";
 import type { Scenario } from "./scenario.js";
 
@@ -129,6 +131,8 @@ export const events: Scenario = {
     const floorMs = Date.now() - f0;
     conn.closeSync();
     db.closeSync();
+    const relational = await relationalFloor(file, { database: join(dir, "relational-floor.duckdb") });
+    const keyCheck = await keyCheckFloor(file);
 
     if (info.rows.events !== n) throw new Error(`expected ${n} events, got ${info.rows.events}`);
     return {
@@ -137,6 +141,10 @@ export const events: Scenario = {
         peakWithFloorRssMb: peakRssMb(),
         floorRecordsPerSec: Math.round(n / (floorMs / 1000)),
         timesFloor: Number((ferryMs / floorMs).toFixed(2)),
+        relationalFloorMs: relational.ms,
+        relationalFloorRecordsPerSec: Math.round(n / (relational.ms / 1000)),
+        timesRelationalFloor: Number((ferryMs / relational.ms).toFixed(2)),
+        keyCheckMs: keyCheck.ms,
         input: process.env.FERRY_BENCH_PARSED === "1" ? "parsed records" : "jsonlFile",
       }),
       bytes,

@@ -2,16 +2,18 @@
  * `parquet`: the `events` workload (N GitHub-events-like records from an NDJSON file, root and child tables) into
  * Parquet files with the filesystem destination: on local disk, and into the S3 emulator as well when
  * `FERRY_BENCH_S3=1` (endpoint, keys and bucket from `scripts/services.sh env`: FERRY_TEST_S3_*).
- * Checks the row count by reading the files back through dataset().
+ * Checks the row count by reading the files back through dataset(). The relational floor: DuckDB alone writing the
+ * same tables as Parquet files from the NDJSON by SQL, timed in the same run.
  */
 
-import { statSync } from "node:fs";
+import { mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { filesystem } from "../../src/destinations/filesystem/index.js";
 import { type Destination, pipeline, silentLogger } from "../../src/index.js";
 import { uniqueId } from "../../src/util/hash.js";
 import { resultOf } from "./duckdb-run.js";
 import { eventsFile, eventsResource, prepareEvents } from "./events.js";
+import { relationalFloor } from "./events-relational-floor.js";
 import type { Scenario, ScenarioResult } from "./scenario.js";
 
 async function runInto(name: string, destination: Destination, file: string, n: number, dir: string) {
@@ -44,7 +46,7 @@ export const parquet: Scenario = {
   name: "parquet",
   defaultRecords: 200_000,
   prepare: prepareEvents,
-  async run({ records: n, dir }): Promise<ScenarioResult> {
+  async run({ records: n, dir, peakRssMb }): Promise<ScenarioResult> {
     const file = eventsFile(dir);
     const bytes = statSync(file).size;
     const local = await runInto(
@@ -63,6 +65,14 @@ export const parquet: Scenario = {
       extra.s3LoadMs = remote.info.durationsMs.load;
       extra.s3TimesLocal = Number((remote.ms / local.ms).toFixed(2));
     }
-    return { ...resultOf(local.info, n, local.ms, extra), bytes };
+    const ferryPeak = peakRssMb();
+    // DuckDB alone writing the same tables as Parquet: what any engine converting with DuckDB is bounded by.
+    const floorDir = join(dir, "relational-floor");
+    mkdirSync(floorDir, { recursive: true });
+    const relational = await relationalFloor(file, { parquetDir: floorDir });
+    extra.relationalFloorMs = relational.ms;
+    extra.relationalFloorRecordsPerSec = Math.round(n / (relational.ms / 1000));
+    extra.timesRelationalFloor = Number((local.ms / relational.ms).toFixed(2));
+    return { ...resultOf(local.info, n, local.ms, extra), bytes, peakRssMb: ferryPeak };
   },
 };

@@ -1,5 +1,5 @@
 import { joinPath, normalizeIdentifier } from "../schema/naming.js";
-import type { Column } from "../schema/types.js";
+import type { Column, DataType } from "../schema/types.js";
 
 /**
  * What flattening knows about one key at one path of a table. Rows of a table mostly share their shape, so a key's
@@ -16,6 +16,8 @@ export interface KeySlot<T = unknown> {
   nested?: Map<string, KeySlot<T>>;
   /** The column values of the key land in when their inferred type is the column's. */
   column?: Column;
+  /** Variant columns by inferred type, for types the key's column never takes (doubles under a bigint column). */
+  variants?: Partial<Record<DataType, Column>>;
   /** For a key holding lists: the normalizer's state of its child table (`T`). */
   childTable?: T;
 }

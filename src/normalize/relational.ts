@@ -1,7 +1,7 @@
 import type { TableHints } from "../extract/extractor.js";
 import type { CsvColumn, TypedCsvLayout } from "../formats/typed-csv.js";
 import { type ResolvedContract, resolveContract } from "../schema/contract.js";
-import { CANNOT_COERCE, coerce, inferType } from "../schema/infer.js";
+import { alwaysVariant, CANNOT_COERCE, coerce, inferType } from "../schema/infer.js";
 import { identifierWithin, shortenIdentifier, variantColumnName } from "../schema/naming.js";
 import { columnOf, type Schema } from "../schema/schema.js";
 import { type Column, type DataType, SYSTEM_COLUMNS, type Table } from "../schema/types.js";
@@ -316,6 +316,12 @@ export class RelationalNormalizer {
           continue;
         }
       }
+      // Next: a type this key's column never takes (a double under a bigint column) and whose variant is known.
+      const variant = slot.variants?.[t];
+      if (variant !== undefined && (typeof v !== "string" || v.isWellFormed())) {
+        row[variant.name] = v;
+        continue;
+      }
       const placed = this.#setValue(
         ctx,
         row,
@@ -324,6 +330,7 @@ export class RelationalNormalizer {
         slot.canonical,
         typeof v === "string" && !v.isWellFormed() ? v.toWellFormed() : v,
         t,
+        slot,
       );
       if (placed !== undefined && placed.type === t) slot.column = placed;
     }
@@ -345,6 +352,7 @@ export class RelationalNormalizer {
     canonical: boolean,
     value: unknown,
     type: DataType,
+    slot?: TableSlot,
   ): Column | undefined {
     // A bigint too wide even for a default decimal (38, 9) would fail the load: it is kept exactly, as text.
     if (
@@ -371,7 +379,11 @@ export class RelationalNormalizer {
       row[name] = coerced;
       return col;
     }
-    this.#setVariant(ctx, row, col, value, type);
+    const variant = this.#setVariant(ctx, row, col, value, type);
+    if (slot !== undefined && variant !== undefined && alwaysVariant(type, col.type)) {
+      slot.variants ??= {};
+      slot.variants[type] = variant;
+    }
     return undefined;
   }
 
@@ -397,16 +409,18 @@ export class RelationalNormalizer {
     return this.#schema.addColumn(ctx.table.name, column);
   }
 
-  #setVariant(ctx: TableCtx, row: Row, col: Column, value: unknown, type: DataType): void {
+  /** Puts `value` into `col`'s variant column for `type`; returns that column, or undefined if the contract drops it. */
+  #setVariant(ctx: TableCtx, row: Row, col: Column, value: unknown, type: DataType): Column | undefined {
     const vname = shortenIdentifier(variantColumnName(col.name, type), this.#maxLen);
     let variant = columnOf(ctx.table, vname);
     if (variant === undefined) {
       const mode = ctx.contract.data_type;
       if (mode !== "evolve" && !this.#contractAllows(mode, ctx, "data_type", col.name, type, value, col.type))
-        return;
+        return undefined;
       variant = this.#schema.addColumn(ctx.table.name, { name: vname, type, variantOf: col.name });
     }
     row[vname] = value;
+    return variant;
   }
 
   /** Applies freeze/discard modes; returns true when the value may be stored. */

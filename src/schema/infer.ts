@@ -116,6 +116,24 @@ export function coerce(value: unknown, from: DataType, column: Column): unknown 
   }
 }
 
+/**
+ * True when no value of type `from` can be coerced into a column of type `to` (see `coerce`), so every such value
+ * goes to the variant column. Pairs where it depends on the value (integer text into bigint, a bigint that a double
+ * holds exactly, decimals, times) are not.
+ *
+ * @example
+ * alwaysVariant("double", "bigint") // true: 1.5 never fits a bigint column
+ * alwaysVariant("text", "bigint") // false: "42" does
+ */
+export function alwaysVariant(from: DataType, to: DataType): boolean {
+  if (from === to || to === "json") return false;
+  if (to === "text") return from === "json" || from === "binary";
+  if (to === "timestamp" && from === "date") return false;
+  if (from === "text" && (to === "bigint" || to === "decimal" || to === "time")) return false;
+  if (to === "double" && from === "bigint") return false;
+  return to !== "decimal" && from !== "decimal";
+}
+
 function numberToPlain(n: number): string | undefined {
   if (!Number.isFinite(n)) return undefined;
   const s = String(n);

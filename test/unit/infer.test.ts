@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { CANNOT_COERCE, coerce, inferType } from "../../src/schema/infer.js";
-import type { Column, DataType } from "../../src/schema/types.js";
+import { alwaysVariant, CANNOT_COERCE, coerce, inferType } from "../../src/schema/infer.js";
+import { type Column, DATA_TYPES, type DataType } from "../../src/schema/types.js";
 
 const col = (type: DataType, extra: Partial<Column> = {}): Column => ({ name: "c", type, ...extra });
 
@@ -238,5 +238,46 @@ describe("coerce", () => {
     assert.equal(coerce("true", "text", col("bool")), CANNOT_COERCE);
     assert.equal(coerce("x", "text", col("binary")), CANNOT_COERCE);
     assert.equal(coerce({ a: 1 }, "json", col("binary")), CANNOT_COERCE);
+  });
+});
+
+describe("alwaysVariant", () => {
+  // Values of each inferred type, with the edges coerce looks at (integer text, exact doubles, wide bigints).
+  const SAMPLES: Record<DataType, unknown[]> = {
+    text: ["x", "42", "-7", "1.5", "12:30:00", "", "2024-01-01"],
+    bigint: [0, 42, -7, 2 ** 53 + 2, 9007199254740993n, -9223372036854775808n],
+    double: [1.5, -0.25, 1e300, 0.1],
+    bool: [true, false],
+    timestamp: ["2024-01-01T00:00:00Z", new Date(0)],
+    date: ["2024-02-29"],
+    time: ["12:30:00"],
+    decimal: [99999999999999999999999n, "1.5"],
+    json: [{ a: 1 }, [1, 2]],
+    binary: [Buffer.from("x")],
+  };
+
+  test("holds only for type pairs where coerce refuses every value", () => {
+    let pairs = 0;
+    for (const from of DATA_TYPES) {
+      for (const to of DATA_TYPES) {
+        if (!alwaysVariant(from, to)) continue;
+        pairs++;
+        for (const value of SAMPLES[from]) {
+          assert.equal(coerce(value, from, col(to)), CANNOT_COERCE, `${from} ${String(value)} into ${to}`);
+        }
+      }
+    }
+    // Most pairs of different types never coerce: the cache it allows must not be empty.
+    assert.ok(pairs >= 50, `only ${pairs} pairs`);
+  });
+
+  test("does not hold where some values coerce", () => {
+    assert.equal(alwaysVariant("double", "bigint"), true);
+    assert.equal(alwaysVariant("text", "bigint"), false);
+    assert.equal(alwaysVariant("bigint", "double"), false);
+    assert.equal(alwaysVariant("bigint", "text"), false);
+    assert.equal(alwaysVariant("date", "timestamp"), false);
+    assert.equal(alwaysVariant("bool", "json"), false);
+    assert.equal(alwaysVariant("text", "text"), false);
   });
 });

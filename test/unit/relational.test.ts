@@ -222,6 +222,41 @@ describe("RelationalNormalizer: shapes", () => {
     assert.equal(x.schema.getTable("t")?.columns.v__v_text?.variantOf, "v");
   });
 
+  test("later rows reuse a key's variant columns, and values whose fit depends on the value are still checked", async () => {
+    const x = setup();
+    const values = [1, 2.5, 3.5, "x", "42", "y", 4, 5.5, true, false];
+    for (const v of values) await x.n.normalizeItem({ v, a: { b: v } }, x.root);
+    // A timestamp column: text never fits it, and a string with a lone surrogate is still made well formed.
+    for (const ts of ["2024-01-01T00:00:00Z", "soon", "later", "bad\ud800"])
+      await x.n.normalizeItem({ ts }, x.root);
+    const rows = x.of("t").map(({ _ferry_id, _ferry_load_id, ...rest }) => rest);
+    const placed = [
+      { v: 1 },
+      { v__v_double: 2.5 },
+      { v__v_double: 3.5 },
+      { v__v_text: "x" },
+      { v: 42n },
+      { v__v_text: "y" },
+      { v: 4 },
+      { v__v_double: 5.5 },
+      { v__v_bool: true },
+      { v__v_bool: false },
+    ];
+    assert.deepEqual(
+      rows.slice(0, values.length),
+      placed.map((p) => {
+        const [[k, v]] = Object.entries(p) as [[string, unknown]];
+        return { [k]: v, [k.replace(/^v/, "a__b")]: v };
+      }),
+    );
+    assert.deepEqual(rows.slice(values.length), [
+      { ts: "2024-01-01T00:00:00Z" },
+      { ts__v_text: "soon" },
+      { ts__v_text: "later" },
+      { ts__v_text: "bad\ufffd" },
+    ]);
+  });
+
   test('"Name" and "name": the first keeps name, the other gets a hashed suffix, stable across rows', async () => {
     const x = setup();
     await x.n.normalizeItem({ Name: "A", name: "b" }, x.root);
