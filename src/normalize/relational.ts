@@ -1,16 +1,17 @@
 import type { TableHints } from "../extract/extractor.js";
 import type { CsvColumn, TypedCsvLayout } from "../formats/typed-csv.js";
-import { type ResolvedContract, resolveContract } from "../schema/contract.js";
-import { alwaysVariant, CANNOT_COERCE, coerce, inferType } from "../schema/infer.js";
-import { identifierWithin, shortenIdentifier, variantColumnName } from "../schema/naming.js";
+import { resolveContract } from "../schema/contract.js";
+import { inferType } from "../schema/infer.js";
+import { shortenIdentifier } from "../schema/naming.js";
 import { columnOf, type Schema } from "../schema/schema.js";
-import { type Column, type DataType, SYSTEM_COLUMNS, type Table } from "../schema/types.js";
+import { type Column, SYSTEM_COLUMNS, type Table } from "../schema/types.js";
 import { DataError } from "../util/errors.js";
-import { derivedId, shortHash, uniqueId } from "../util/hash.js";
+import { derivedId, uniqueId } from "../util/hash.js";
 import { applyHint, hintedColumns } from "./column-hints.js";
-import { frozenColumnError, frozenTableError } from "./contract-errors.js";
-import { type KeySlot, keySlot, rootSlot } from "./key-slot.js";
+import { keySlot, rootSlot } from "./key-slot.js";
 import type { Row, RowSink } from "./row-sink.js";
+import { SchemaEvolution } from "./schema-evolution.js";
+import { DiscardRow, type TableCtx, type TableSlot } from "./table-context.js";
 
 /** Nesting beyond this many levels (objects or lists) is stored as json, whatever the hints say. */
 export const HARD_NESTING_LIMIT = 32;
@@ -33,33 +34,8 @@ export interface NormalizeStats {
   warnings: string[];
 }
 
-interface TableCtx {
-  table: Table;
-  contract: ResolvedContract;
-  /** Created during this normalization: the tables contract allowed it, so columns evolve freely. */
-  isNew: boolean;
-  nesting: number;
-  merge: boolean;
-  upsertKey: string[] | undefined;
-  rootName: string;
-  maxNesting: number;
-  /** The table's system columns are in the schema (checked once per table, not per row). */
-  hasSystemColumns?: boolean;
-  /** The table is in the schema (checked per row until it is). */
-  inSchema?: boolean;
-  /** Rows written. */
-  rows: number;
-  /** What flattening learned about the table's keys (names, columns), so the next row reuses it. */
-  slots: TableSlot;
-}
-
-class DiscardRow extends Error {}
-
 /** A list found while flattening a row: its key's slot (child table name, source path) and its elements. */
 type ChildList = [slot: TableSlot, list: unknown[]];
-
-/** A key slot whose lists lead to a child table's state. */
-type TableSlot = KeySlot<TableCtx>;
 
 /**
  * Turns nested items into relational rows: objects flatten to `a__b` columns, lists become child tables
@@ -79,6 +55,7 @@ export class RelationalNormalizer {
     skippedNullItems: 0,
     warnings: [],
   };
+  readonly #evolution: SchemaEvolution;
 
   /** Counters so far; rows per table are counted on each table's state (a per-row object write is costly). */
   get stats(): NormalizeStats {
@@ -94,6 +71,12 @@ export class RelationalNormalizer {
     this.#loadId = opts.loadId;
     this.#maxLen = opts.maxIdentifierLength;
     this.#sink = opts.sink;
+    this.#evolution = new SchemaEvolution(
+      opts.schema,
+      opts.maxIdentifierLength,
+      this.#stats,
+      (rootName) => this.#ctx.get(rootName)?.isNew === true,
+    );
   }
 
   /** Prepares a root table from the resource's hints (creates it lazily on the first row). */
@@ -103,7 +86,7 @@ export class RelationalNormalizer {
     const contract = resolveContract(hints.schemaContract);
     const merge = hints.writeDisposition === "merge";
     // A resource's table name longer than the destination allows is shortened like any other identifier.
-    const tableName = this.#columnName(name);
+    const tableName = this.#evolution.columnName(name);
     const ctx: TableCtx = {
       table: this.#schema.getTable(tableName) ?? { name: tableName, columns: {} },
       contract,
@@ -166,7 +149,7 @@ export class RelationalNormalizer {
     const missing: Column[] = [];
     for (const c of columns) {
       const slot = keySlot(rootSlot(), c.name);
-      const name = this.#columnName(slot.name);
+      const name = this.#evolution.columnName(slot.name);
       if (names.includes(name)) return undefined;
       const col = columnOf(table, name);
       if (col === undefined) {
@@ -185,8 +168,8 @@ export class RelationalNormalizer {
       names.push(name);
     }
     for (const column of missing) this.#schema.addColumn(table.name, column);
-    this.#ensureSystemColumn(root, SYSTEM_COLUMNS.id, "");
-    this.#ensureSystemColumn(root, SYSTEM_COLUMNS.loadId, "");
+    this.#evolution.ensureSystemColumn(root, SYSTEM_COLUMNS.id, "");
+    this.#evolution.ensureSystemColumn(root, SYSTEM_COLUMNS.loadId, "");
     root.inSchema = true;
     root.hasSystemColumns = true;
     root.rows += rows;
@@ -206,7 +189,7 @@ export class RelationalNormalizer {
     depth: number,
   ): Promise<void> | undefined {
     if (!ctx.inSchema) {
-      if (this.#schema.getTable(ctx.table.name) === undefined && !this.#allowNewTable(ctx, obj))
+      if (this.#schema.getTable(ctx.table.name) === undefined && !this.#evolution.allowNewTable(ctx, obj))
         return undefined;
       // Tables are never removed while normalizing: once in the schema, the check is done.
       ctx.inSchema = true;
@@ -215,7 +198,7 @@ export class RelationalNormalizer {
     const lists: ChildList[] = [];
     try {
       if (!ctx.hasSystemColumns) {
-        for (const [k, v] of Object.entries(sys)) this.#ensureSystemColumn(ctx, k, v);
+        for (const [k, v] of Object.entries(sys)) this.#evolution.ensureSystemColumn(ctx, k, v);
         ctx.hasSystemColumns = true;
       }
       this.#flatten(ctx, row, obj, ctx.slots, depth, lists);
@@ -303,7 +286,7 @@ export class RelationalNormalizer {
           }
           continue;
         }
-        this.#setValue(ctx, row, slot.name, slot.origin, slot.canonical, v, "json");
+        this.#evolution.setValue(ctx, row, slot.name, slot.origin, slot.canonical, v, "json");
         continue;
       }
       const t = inferType(v);
@@ -322,7 +305,7 @@ export class RelationalNormalizer {
         row[variant.name] = v;
         continue;
       }
-      const placed = this.#setValue(
+      const placed = this.#evolution.setValue(
         ctx,
         row,
         slot.name,
@@ -337,129 +320,7 @@ export class RelationalNormalizer {
   }
 
   #hintedJson(ctx: TableCtx, name: string): boolean {
-    return columnOf(ctx.table, this.#columnName(name))?.type === "json";
-  }
-
-  #columnName(name: string): string {
-    return identifierWithin(name, this.#maxLen);
-  }
-
-  #setValue(
-    ctx: TableCtx,
-    row: Row,
-    rawName: string,
-    origin: string,
-    canonical: boolean,
-    value: unknown,
-    type: DataType,
-    slot?: TableSlot,
-  ): Column | undefined {
-    // A bigint too wide even for a default decimal (38, 9) would fail the load: it is kept exactly, as text.
-    if (
-      type === "decimal" &&
-      typeof value === "bigint" &&
-      coerce(value, type, { name: rawName, type }) === CANNOT_COERCE
-    ) {
-      this.#setValue(ctx, row, rawName, origin, canonical, value.toString(), "text");
-      return undefined;
-    }
-    let name = this.#columnName(rawName);
-    let col = columnOf(ctx.table, name);
-    // Two source keys that normalize to one name ("Name", "name"): the first keeps it, the other gets a hashed suffix.
-    if (col !== undefined && !(col.origin !== undefined ? col.origin === origin : canonical)) {
-      name = this.#conflictName(name, origin);
-      col = columnOf(ctx.table, name);
-    }
-    if (col === undefined) {
-      col = this.#newColumn(ctx, name, origin, canonical && name === rawName, value, type);
-      if (col === undefined) return undefined;
-    }
-    const coerced = coerce(value, type, col);
-    if (coerced !== CANNOT_COERCE) {
-      row[name] = coerced;
-      return col;
-    }
-    const variant = this.#setVariant(ctx, row, col, value, type);
-    if (slot !== undefined && variant !== undefined && alwaysVariant(type, col.type)) {
-      slot.variants ??= {};
-      slot.variants[type] = variant;
-    }
-    return undefined;
-  }
-
-  #conflictName(name: string, origin: string): string {
-    return shortenIdentifier(`${name}_${shortHash(origin, 4)}`, this.#maxLen);
-  }
-
-  #newColumn(
-    ctx: TableCtx,
-    name: string,
-    origin: string,
-    originIsName: boolean,
-    value: unknown,
-    type: DataType,
-  ): Column | undefined {
-    if (!ctx.isNew && this.#schema.getTable(ctx.table.name) !== undefined) {
-      const mode = ctx.contract.columns;
-      if (mode !== "evolve" && !this.#contractAllows(mode, ctx, "columns", name, type, value))
-        return undefined;
-    }
-    const column: Column = { name, type };
-    if (!originIsName) column.origin = origin;
-    return this.#schema.addColumn(ctx.table.name, column);
-  }
-
-  /** Puts `value` into `col`'s variant column for `type`; returns that column, or undefined if the contract drops it. */
-  #setVariant(ctx: TableCtx, row: Row, col: Column, value: unknown, type: DataType): Column | undefined {
-    const vname = shortenIdentifier(variantColumnName(col.name, type), this.#maxLen);
-    let variant = columnOf(ctx.table, vname);
-    if (variant === undefined) {
-      const mode = ctx.contract.data_type;
-      if (mode !== "evolve" && !this.#contractAllows(mode, ctx, "data_type", col.name, type, value, col.type))
-        return undefined;
-      variant = this.#schema.addColumn(ctx.table.name, { name: vname, type, variantOf: col.name });
-    }
-    row[vname] = value;
-    return variant;
-  }
-
-  /** Applies freeze/discard modes; returns true when the value may be stored. */
-  #contractAllows(
-    mode: string,
-    ctx: TableCtx,
-    entity: "columns" | "data_type",
-    column: string,
-    type: DataType,
-    value: unknown,
-    existingType?: DataType,
-  ): boolean {
-    if (mode === "discard_value") {
-      this.#stats.discardedValues++;
-      return false;
-    }
-    if (mode === "discard_row") throw new DiscardRow();
-    throw frozenColumnError(ctx.table.name, entity, column, type, value, existingType);
-  }
-
-  #allowNewTable(ctx: TableCtx, obj: Record<string, unknown>): boolean {
-    // A child table of a table created in this run is part of the new table, like its columns.
-    const childOfNew = ctx.table.parent !== undefined && this.#ctx.get(ctx.rootName)?.isNew === true;
-    if (ctx.contract.tables === "evolve" || childOfNew) {
-      this.#schema.addTable(ctx.table);
-      return true;
-    }
-    if (ctx.contract.tables === "discard_row" || ctx.contract.tables === "discard_value") {
-      this.#stats.discardedRows++;
-      return false;
-    }
-    throw frozenTableError(ctx.table.name, obj);
-  }
-
-  #ensureSystemColumn(ctx: TableCtx, name: string, value: unknown): void {
-    if (columnOf(ctx.table, name) !== undefined) return;
-    const type: DataType = typeof value === "number" ? "bigint" : "text";
-    // origin "" marks a system column: a data key named "_ferry_id" is treated as a conflicting key.
-    this.#schema.addColumn(ctx.table.name, { name, type, nullable: false, origin: "" });
+    return columnOf(ctx.table, this.#evolution.columnName(name))?.type === "json";
   }
 
   #childTable(parent: TableCtx, name: string, origin: string): TableCtx {
@@ -467,7 +328,7 @@ export class RelationalNormalizer {
     const existing = this.#schema.getTable(tableName);
     const fullOrigin = `${parent.table.name}.${origin}`;
     if (existing?.parent !== undefined && existing.parent !== parent.table.name) {
-      tableName = this.#conflictName(tableName, fullOrigin);
+      tableName = this.#evolution.conflictName(tableName, fullOrigin);
     }
     const cached = this.#ctx.get(tableName);
     if (cached) return cached;
@@ -494,8 +355,8 @@ export class RelationalNormalizer {
 
   #applyColumnHints(ctx: TableCtx, hints: TableHints): void {
     const wanted = hintedColumns(hints, {
-      columnName: (raw) => this.#columnName(raw),
-      conflictName: (name, origin) => this.#conflictName(name, origin),
+      columnName: (raw) => this.#evolution.columnName(raw),
+      conflictName: (name, origin) => this.#evolution.conflictName(name, origin),
     });
     const later: Record<string, Partial<Column>> = {};
     for (const [name, hint] of wanted) {
