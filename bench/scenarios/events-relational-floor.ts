@@ -6,7 +6,7 @@
  * writes this relational shape with DuckDB can be faster: it bounds what `events` and `parquet` can reach here.
  */
 
-import { DuckDBInstance } from "@duckdb/node-api";
+import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 
 const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
@@ -57,26 +57,28 @@ export async function relationalFloor(
   file: string,
   target: { database: string } | { parquetDir: string },
 ): Promise<{ ms: number; rows: number }> {
-  const db = await DuckDBInstance.create("database" in target ? target.database : ":memory:", {
-    memory_limit: "1GB",
+  const statements = (table: string, select: string): string[] =>
+    "database" in target
+      ? [`CREATE TABLE ${table} AS ${select} WITH NO DATA`, `INSERT INTO ${table} ${select}`]
+      : [`COPY (${select}) TO ${quote(`${target.parquetDir}/${table}.parquet`)} (FORMAT parquet)`];
+  return withDuckDb("database" in target ? target.database : ":memory:", async (conn) => {
+    const started = Date.now();
+    let rows = 0;
+    await conn.run("BEGIN");
+    for (const [table, select] of Object.entries(eventsTablesSql(file)))
+      for (const sql of statements(table, select)) rows += Number((await conn.run(sql)).rowsChanged);
+    await conn.run("COMMIT");
+    return { ms: Date.now() - started, rows };
   });
+}
+
+/** Runs `work` on a connection to a DuckDB at `path` with 1 GB of memory and no insertion order kept. */
+async function withDuckDb<T>(path: string, work: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+  const db = await DuckDBInstance.create(path, { memory_limit: "1GB" });
   const conn = await db.connect();
   try {
     await conn.run("SET preserve_insertion_order = false");
-    const started = Date.now();
-    let rows = 0;
-    if ("database" in target) await conn.run("BEGIN");
-    for (const [table, select] of Object.entries(eventsTablesSql(file))) {
-      if ("database" in target) await conn.run(`CREATE TABLE ${table} AS ${select} WITH NO DATA`);
-      const sql =
-        "database" in target
-          ? `INSERT INTO ${table} ${select}`
-          : `COPY (${select}) TO ${quote(`${target.parquetDir}/${table}.parquet`)} (FORMAT parquet)`;
-      const result = await conn.run(sql);
-      rows += Number(result.rowsChanged);
-    }
-    if ("database" in target) await conn.run("COMMIT");
-    return { ms: Date.now() - started, rows };
+    return await work(conn);
   } finally {
     conn.closeSync();
     db.closeSync();
@@ -102,24 +104,16 @@ const KNOWN_KEYS: [string, string[]][] = [
  * `json_keys` per nested object. Throws if a record has an unknown key.
  */
 export async function keyCheckFloor(file: string): Promise<{ ms: number }> {
-  const db = await DuckDBInstance.create(":memory:", { memory_limit: "1GB" });
-  const conn = await db.connect();
-  try {
-    await conn.run("SET preserve_insertion_order = false");
-    const checks = KNOWN_KEYS.map(
-      ([keys, known]) => `list_has_all([${known.map(quote).join(", ")}], ${keys})`,
-    ).join(" AND ");
+  const checks = KNOWN_KEYS.map(([keys, known]) => `list_has_all([${known.map(quote).join(", ")}], ${keys})`);
+  return withDuckDb(":memory:", async (conn) => {
     const started = Date.now();
     const reader = await conn.runAndReadAll(
       `SELECT count(*) FROM read_json(${quote(file)}, records = false, columns = {r: 'MAP(VARCHAR, JSON)'})
-       WHERE NOT (${checks})`,
+       WHERE NOT (${checks.join(" AND ")})`,
     );
     const ms = Date.now() - started;
     const unknown = Number(reader.getRows()[0]?.[0]);
     if (unknown !== 0) throw new Error(`${unknown} events have keys the key check does not know`);
     return { ms };
-  } finally {
-    conn.closeSync();
-    db.closeSync();
-  }
+  });
 }
