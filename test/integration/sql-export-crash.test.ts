@@ -32,12 +32,19 @@ async function pgQuery(sql: string): Promise<pg.QueryResult> {
   }
 }
 
-/** Every file below `dir` (recursively). */
+/**
+ * Every file below `dir` (recursively); none while a folder in it is renamed away mid-scan (a package moving to its
+ * next stage), so the next poll looks again.
+ */
 function filesBelow(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => join(e.parentPath, e.name));
+  try {
+    return readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => join(e.parentPath, e.name));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw err;
+  }
 }
 
 interface Env {
