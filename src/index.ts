@@ -29,6 +29,7 @@ export {
 export { Source, type SourceOptions, source } from "./extract/source.js";
 export { TypedCsvFile, type TypedCsvOffer } from "./extract/typed-csv.js";
 export { type CsvColumn, readTypedCsv, TYPED_CSV_MAX_RECORD_BYTES } from "./formats/typed-csv.js";
+export type { PipelineState } from "./package/state.js";
 export { attachPipeline } from "./pipeline/attach.js";
 export { Dataset } from "./pipeline/dataset.js";
 export { resolveDestination } from "./pipeline/destination-url.js";
@@ -42,7 +43,6 @@ export {
   type PipelineOptions,
   pipeline,
 } from "./pipeline/pipeline.js";
-export type { PipelineState } from "./pipeline/pipeline-state.js";
 export type { RunData, RunOptions } from "./pipeline/run-data.js";
 export type { Trace, TraceStep } from "./pipeline/trace.js";
 export * from "./schema/index.js";

@@ -1,8 +1,8 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { attachPipeline } from "../pipeline/attach.js";
+import { LocalStateStore } from "../pipeline/local-state.js";
 import type { Pipeline } from "../pipeline/pipeline.js";
-import { LocalStateStore } from "../pipeline/pipeline-state.js";
 import { FerryError } from "../util/errors.js";
 import { exists } from "../util/fs.js";
 import { schemaToYaml } from "./schema-yaml.js";

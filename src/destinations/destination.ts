@@ -1,3 +1,4 @@
+import type { LoadFileFormatName } from "../formats/file-format.js";
 import type { LoadClient } from "../load/load-client.js";
 import type { MergeStrategy } from "../schema/types.js";
 import type { Logger } from "../util/log.js";
@@ -12,8 +13,13 @@ export interface DestinationCapabilities {
   supportsTransactions: boolean;
   supportsMerge: boolean;
   mergeStrategies: readonly MergeStrategy[];
+  /** The load-file format normalize writes for it. */
   preferredFileFormat: "jsonl";
-  supportedFileFormats: readonly string[];
+  /**
+   * Every load-file format it loads (see `formats/file-format.ts`). Sources may hand over files of the ones written
+   * by sources (typed CSV) when the destination lists them, and they are then loaded as they are.
+   */
+  supportedFileFormats: readonly LoadFileFormatName[];
   /** `dataset().sql()` works. */
   supportsSql: boolean;
 }

@@ -1,28 +1,13 @@
-import type {
-  ColumnHint,
-  MergeStrategy,
-  SchemaContractSetting,
-  WriteDispositionName,
-} from "../schema/types.js";
+import type { LoadFileFormatName } from "../formats/file-format.js";
+import type { ResourceState } from "../package/state.js";
+import type { TableHints } from "../package/table-hints.js";
+import type { SchemaContractSetting } from "../schema/types.js";
 import type { Logger } from "../util/log.js";
-import type { IncrementalState } from "./incremental.js";
 import type { JsonLines } from "./json-lines.js";
 import type { Item, Resource } from "./resource.js";
 import { ResourceRunner } from "./resource-runner.js";
 import type { Source } from "./source.js";
 import type { TypedCsvFile } from "./typed-csv.js";
-
-/** Table-level hints carried from a resource to the normalizer. */
-export interface TableHints {
-  resource: string;
-  writeDisposition: WriteDispositionName;
-  mergeStrategy?: MergeStrategy;
-  primaryKey?: string[];
-  mergeKey?: string[];
-  columns?: Record<string, ColumnHint>;
-  schemaContract?: SchemaContractSetting;
-  maxTableNesting?: number;
-}
 
 /** Where extracted items go (the pipeline gives a load-package writer). */
 export interface ExtractSink {
@@ -33,14 +18,8 @@ export interface ExtractSink {
   write(table: string, item: Item, json: boolean): Promise<void> | undefined;
   /** Writes NDJSON lines as they are (they are parsed when normalized). */
   writeLines(table: string, lines: JsonLines): Promise<void> | undefined;
-  /** Takes over a complete typed CSV file (moves it into the package). */
-  writeTypedCsv(table: string, file: TypedCsvFile): Promise<void>;
-}
-
-/** Per-resource persistent state as stored in the pipeline state. */
-export interface ResourceState {
-  state?: Record<string, unknown>;
-  incremental?: Record<string, IncrementalState>;
+  /** Takes over a complete file a source handed over whole (moves it into the package). */
+  writeWholeFile(table: string, file: TypedCsvFile): Promise<void>;
 }
 
 export interface ExtractProgress {
@@ -59,10 +38,10 @@ export interface ExtractOptions {
   /** How many root resources (with their transformers) run at once; default 1. */
   concurrency?: number;
   /**
-   * Set when the destination reads typed CSV load files: resources that may yield them get a folder of their own
-   * below this one (`ResourceContext.typedCsv`).
+   * Set when the destination loads files sources hand over whole (load-file formats written by sources, such as
+   * typed CSV): resources that may yield them get a folder of their own below `dir` (`ResourceContext.typedCsv`).
    */
-  typedCsvDir?: string;
+  wholeFiles?: { dir: string; formats: readonly LoadFileFormatName[] };
 }
 
 export interface ExtractResult {

@@ -1,3 +1,4 @@
+import type { IncrementalState } from "../package/state.js";
 import { ConfigError, ExtractError } from "../util/errors.js";
 import { shortHash } from "../util/hash.js";
 
@@ -20,13 +21,6 @@ export interface IncrementalOptions<T = unknown> {
   onCursorMissing?: "raise" | "include" | "exclude";
   /** Fields that identify a record for boundary deduplication; defaults to the resource's primary key. */
   primaryKey?: string | string[];
-}
-
-/** Stored per resource and cursor; small by design (boundary hashes only cover records equal to the last value). */
-export interface IncrementalState {
-  lastValue: unknown;
-  boundaryHashes: string[];
-  initialValue?: unknown;
 }
 
 /** What a resource function sees as `ctx.incremental`. */

@@ -1,11 +1,13 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import type { ResourceState } from "../package/state.js";
+import type { TableHints } from "../package/table-hints.js";
 import { normalizeIdentifier } from "../schema/naming.js";
 import { resolveWriteDisposition } from "../schema/types.js";
 import { ExtractError, errorMessage, FerryError } from "../util/errors.js";
 import { shortHash } from "../util/hash.js";
 import { childLogger } from "../util/log.js";
-import type { ExtractOptions, ResourceState, TableHints } from "./extractor.js";
+import type { ExtractOptions } from "./extractor.js";
 import { type IncrementalContext, IncrementalTracker } from "./incremental.js";
 import { JsonLines } from "./json-lines.js";
 import type { Item, ItemSource, Resource, ResourceContext } from "./resource.js";
@@ -114,7 +116,7 @@ export class ResourceRunner {
     this.#limit = limitStep?.kind === "limit" ? limitStep.count : undefined;
     this.#jsonItems = o.jsonItems === true && !r.steps.some((s) => s.kind === "map");
     this.#csvBlocker = this.#typedCsvBlocker(wd.disposition);
-    const root = opts.typedCsvDir;
+    const root = opts.wholeFiles?.dir;
     if (root !== undefined && this.#csvBlocker === undefined) {
       // A folder of its own for the resource's typed CSV files (see `ResourceContext.typedCsv`).
       const dir = join(root, shortHash(r.name, 10));
@@ -125,7 +127,8 @@ export class ResourceRunner {
 
   /** What keeps this resource from handing over typed CSV files, if anything. */
   #typedCsvBlocker(disposition: string): string | undefined {
-    if (this.#opts.typedCsvDir === undefined) return "a destination that does not read typed CSV";
+    if (!this.#opts.wholeFiles?.formats.includes("typed_csv"))
+      return "a destination that does not read typed CSV";
     if (disposition !== "append" && disposition !== "replace") return `write disposition ${disposition}`;
     if (this.#feeds) return "transformers fed by it";
     return this.#recordBlocker();
@@ -265,7 +268,7 @@ export class ResourceRunner {
     if (this.#r.selected) {
       const table = this.#staticTable as string;
       this.#items[table] = (this.#items[table] ?? 0) + file.rows;
-      await this.#opts.sink.writeTypedCsv(table, file);
+      await this.#opts.sink.writeWholeFile(table, file);
     }
     this.#progress();
   }

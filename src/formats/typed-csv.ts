@@ -4,17 +4,17 @@ import type { DataType } from "../schema/types.js";
 import { DataError } from "../util/errors.js";
 import { sqlTimestampToIso, toInt8 } from "../util/sql-text.js";
 
-/**
- * Typed CSV: flat records whose columns and types are declared beside the file, so a destination can read it as it
- * is. RFC 4180 with `,` and `"` quoting (`""` inside quotes), no header, UTF-8, `\n` line ends (a file whose first line ends
- * with `\r\n` is parsed by ferry instead of read as it is, which is slower); an empty unquoted field is NULL and `""` is an empty string. Values are in canonical text per column type:
+/*
+ * The `typed_csv` load-file format (see file-format.ts): flat records whose columns and types are declared beside
+ * the file, so a destination can read it as it is. RFC 4180 with `,` and `"` quoting (`""` inside quotes), no header,
+ * UTF-8, `\n` line ends (a file whose first line ends with `\r\n` is parsed by ferry instead of read as it is, which is
+ * slower); an empty unquoted field is NULL and `""` is an empty string. Values are in canonical text per column type:
  * - `bigint` decimal digits; `double` decimal or exponent notation, `NaN`, `Infinity`, `-Infinity`; `decimal`
  *   digits with an optional sign and point;
  * - `bool` `t`/`f` or `true`/`false`; `text` any text; `json` JSON text; `binary` base64 without line breaks;
  * - `timestamp` `YYYY-MM-DD HH:MM:SS[.ffffff]+00` (UTC), `infinity` or `-infinity`; `date` `YYYY-MM-DD` (years 1 to
  *   9999); `time` `HH:MM:SS[.ffffff]`.
  */
-export const TYPED_CSV = "typed_csv";
 
 /**
  * The longest record (all its fields, quoting included) a typed CSV file may hold. Destinations size their read

@@ -1,20 +1,19 @@
-import type { TypedCsvLayout } from "../formats/typed-csv.js";
+import type { LoadFileFormatName } from "../formats/file-format.js";
+import type { LoadFileEntry } from "../package/load-files.js";
 import type { StoredSchema, Table } from "../schema/types.js";
 
-/** One load file of a package, loaded into one table. */
-export interface LoadJob {
-  /** File name inside the package (stable across retries). */
-  id: string;
+/**
+ * One load file of a package, loaded into one table. Keyed on its format: the entry's fields say what a loader of
+ * that format needs (`maxLineBytes` of a JSONL file, the layout of a typed CSV file).
+ */
+export type LoadJob = LoadFileEntry & {
   table: string;
   /** Absolute path of the file while the job runs. */
   path: string;
-  /** Upper bound of the longest line in bytes, when known (readers size their buffers by it). */
-  maxLineBytes?: number;
-  /** Set for a typed CSV file (else the file is typed JSONL). */
-  typedCsv?: TypedCsvLayout;
-  /** The records a typed CSV file declares: a destination that counts its inserts checks them. */
-  rows?: number;
-}
+};
+
+/** The jobs of one format. */
+export type LoadJobOf<F extends LoadFileFormatName> = Extract<LoadJob, { format: F }>;
 
 /** All tables of one root table (a resource's table and its child tables) with their jobs. */
 export interface TableFamilyLoad {

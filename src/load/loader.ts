@@ -1,12 +1,13 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { LoadPackage } from "../package/load-package.js";
+import type { NormalizeManifest, PackageManifest } from "../package/manifest.js";
 import type { StoredSchema, Table } from "../schema/types.js";
 import { describeError, errorMessage, FerryError, LoadPackageFailedError } from "../util/errors.js";
 import { contentHash } from "../util/hash.js";
 import type { Logger } from "../util/log.js";
 import { type RetryPolicy, withRetry } from "../util/retry.js";
 import type { LoadClient, LoadJob, TableFamilyLoad } from "./load-client.js";
-import type { LoadPackage, NormalizeManifest, PackageManifest } from "./package.js";
 
 export type { RetryPolicy };
 
@@ -87,7 +88,7 @@ export async function loadNormalizedPackage(
       families: buildFamilies(pkg, manifest, normalized, schema),
       state: {
         json: stateJson,
-        version: Number(state.version ?? 1),
+        version: state.version,
         hash: contentHash(stateJson).slice(0, 22),
       },
       onJobStarted: async (job) => {
@@ -156,19 +157,8 @@ function buildFamilies(
     const family = familyOf(r);
     const jobs: LoadJob[] = [];
     for (const t of family) {
-      for (const file of normalized.index.tables[t.name]?.files ?? []) {
-        const maxLineBytes = normalized.index.tables[t.name]?.maxLineBytes?.[file];
-        const typedCsv = normalized.index.tables[t.name]?.typedCsv?.[file];
-        const rows = normalized.index.tables[t.name]?.typedCsvRows?.[file];
-        jobs.push({
-          id: file,
-          table: t.name,
-          path: join(pkg.jobDir("new"), file),
-          ...(maxLineBytes !== undefined ? { maxLineBytes } : {}),
-          ...(typedCsv !== undefined ? { typedCsv } : {}),
-          ...(rows !== undefined ? { rows } : {}),
-        });
-      }
+      for (const entry of normalized.index.tables[t.name]?.files ?? [])
+        jobs.push({ ...entry, table: t.name, path: join(pkg.jobDir("new"), entry.id) });
     }
     families.push({ root, tables: family, jobs });
   }

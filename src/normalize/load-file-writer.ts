@@ -1,59 +1,14 @@
+import { JSONL_ENCODERS, type ValueEncoder } from "../formats/jsonl-values.js";
 import { RotatingJsonlWriter, type WrittenFile } from "../formats/jsonl-writer.js";
-import type { TypedCsvLayout } from "../formats/typed-csv.js";
+import { fileSafe, type LoadFileIndex, SEQ_FIELD } from "../package/load-files.js";
 import { columnOf, type Schema } from "../schema/schema.js";
-import type { DataType, Table } from "../schema/types.js";
-import { shortHash } from "../util/hash.js";
-import type { Row, RowSink } from "./row-sink.js";
-
-/** Extra field of merge root rows in load files (never a schema column). */
-export const SEQ_FIELD = "_ferry_seq";
-
-type Encoder = (v: unknown) => string;
+import type { Table } from "../schema/types.js";
+import type { Row, RowSink } from "./rows/row-sink.js";
 
 interface Field {
   name: string;
-  encode: Encoder;
+  encode: ValueEncoder;
 }
-
-/** JSON-safe text for json columns: bigints as numbers, binary as base64, non-finite numbers as null. */
-export function toJsonText(value: unknown): string {
-  return (
-    JSON.stringify(value, function (this: Record<string, unknown>, key, v) {
-      const raw = this[key];
-      if (typeof raw === "bigint") return Number.isSafeInteger(Number(raw)) ? Number(raw) : raw.toString();
-      if (raw instanceof Uint8Array) return Buffer.from(raw).toString("base64");
-      if (typeof raw === "string" && !raw.isWellFormed()) return raw.toWellFormed();
-      return v;
-    }) ?? "null"
-  );
-}
-
-// Control characters are exactly what JSON must escape: the lint rule against them does not apply here.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: JSON escapes U+0000-U+001F
-const NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
-
-/** JSON text of a string; most strings need no escaping, and testing for that is faster than escaping. */
-function jsonString(v: unknown): string {
-  if (typeof v !== "string") return JSON.stringify(v);
-  return NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`;
-}
-
-/**
- * Load files are JSON lines whose values are already in their column's type: the destination reads them with an
- * explicit column list (DuckDB's read_json, Postgres COPY ...). Binary is base64; non-finite doubles are strings.
- */
-const ENCODERS: Record<DataType, Encoder> = {
-  text: jsonString,
-  bigint: (v) => (typeof v === "bigint" ? v.toString() : String(v)),
-  double: (v) => (Number.isFinite(v as number) ? String(v) : JSON.stringify(String(v))),
-  bool: (v) => (v ? "true" : "false"),
-  timestamp: jsonString,
-  date: jsonString,
-  time: jsonString,
-  decimal: (v) => JSON.stringify(String(v)),
-  json: (v) => toJsonText(v),
-  binary: (v) => JSON.stringify(Buffer.from(v as Uint8Array).toString("base64")),
-};
 
 /** What the writer keeps per table, looked up once per row. */
 interface TableOut {
@@ -68,38 +23,6 @@ interface TableOut {
   root: TableOut | undefined;
   /** Sequence number of the last row written (merge root tables). */
   lastSeq?: number;
-}
-
-export interface LoadFileIndex {
-  /** Table -> load files (basenames) and row count. */
-  tables: Record<
-    string,
-    {
-      files: string[];
-      rows: number;
-      maxLineBytes?: Record<string, number>;
-      /** Files that are typed CSV (the others are typed JSONL), with how each maps onto the table. */
-      typedCsv?: Record<string, TypedCsvLayout>;
-      /** The records each typed CSV file declares: the load checks that it inserts exactly these. */
-      typedCsvRows?: Record<string, number>;
-    }
-  >;
-}
-
-/** Adds `add`'s files and rows to `into`, table by table. */
-export function mergeIndex(into: LoadFileIndex, add: LoadFileIndex): void {
-  for (const [table, t] of Object.entries(add.tables)) {
-    const have = into.tables[table];
-    if (!have) {
-      into.tables[table] = { ...t, files: [...t.files] };
-      continue;
-    }
-    have.files.push(...t.files);
-    have.rows += t.rows;
-    if (t.maxLineBytes) have.maxLineBytes = { ...have.maxLineBytes, ...t.maxLineBytes };
-    if (t.typedCsv) have.typedCsv = { ...have.typedCsv, ...t.typedCsv };
-    if (t.typedCsvRows) have.typedCsvRows = { ...have.typedCsvRows, ...t.typedCsvRows };
-  }
 }
 
 /** Writes normalized rows into per-table, size-rotated JSONL load files. */
@@ -136,7 +59,7 @@ export class LoadFileWriter implements RowSink {
       let f = fields.get(key);
       if (!f) {
         const column = out.table !== undefined ? columnOf(out.table, key) : undefined;
-        f = { name: `${JSON.stringify(key)}:`, encode: ENCODERS[column?.type ?? "text"] };
+        f = { name: `${JSON.stringify(key)}:`, encode: JSONL_ENCODERS[column?.type ?? "text"] };
         // Cached only once the column exists: its type is final then.
         if (column) fields.set(key, f);
       }
@@ -192,18 +115,14 @@ export class LoadFileWriter implements RowSink {
       if (out.rows === 0) continue;
       const files: WrittenFile[] = await out.writer.close();
       tables[table] = {
-        files: files.map((f) => f.path.slice(this.#dir.length + 1)),
-        maxLineBytes: Object.fromEntries(
-          files.map((f) => [f.path.slice(this.#dir.length + 1), f.maxLineBytes]),
-        ),
         rows: out.rows,
+        files: files.map((f) => ({
+          id: f.path.slice(this.#dir.length + 1),
+          format: "jsonl",
+          maxLineBytes: f.maxLineBytes,
+        })),
       };
     }
     return { tables };
   }
-}
-
-/** File names stay short and portable whatever the table is called. */
-export function fileSafe(table: string): string {
-  return /^[a-z0-9_]{1,60}$/.test(table) ? table : `t_${shortHash(table, 10)}`;
 }

@@ -2,8 +2,8 @@ import { decodeItem } from "../formats/item-codec.js";
 import { readLineBatches } from "../formats/jsonl-reader.js";
 import { DataError, errorMessage } from "../util/errors.js";
 import type { LoadFileWriter } from "./load-file-writer.js";
-import type { RelationalNormalizer } from "./relational.js";
-import type { NormalizeUnit } from "./worker-protocol.js";
+import type { RelationalNormalizer } from "./rows/relational.js";
+import type { NormalizeUnit } from "./workers/worker-protocol.js";
 
 /**
  * Streams one extracted file through a normalizer into a writer; returns how many items it read. `onItems` is

@@ -1,6 +1,6 @@
+import type { PipelineState } from "../package/state.js";
 import { FerryError } from "../util/errors.js";
 import { Pipeline, type PipelineOptions } from "./pipeline.js";
-import type { PipelineState } from "./pipeline-state.js";
 
 /** Opens an existing pipeline from its working dir (destination and dataset come from its state). */
 export async function attachPipeline(
@@ -14,7 +14,7 @@ export async function attachPipeline(
     // No committed state yet (the first load failed or is pending): the packages know destination and dataset.
     const { pending, failed } = await probe.packages();
     for (const pkg of [...pending, ...failed].reverse()) {
-      state = (await pkg.state()) as Partial<PipelineState> | undefined;
+      state = await pkg.state();
       if (state) break;
     }
   }

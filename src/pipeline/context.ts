@@ -1,10 +1,10 @@
 import type { Destination, DestinationClient } from "../destinations/destination.js";
 import type { RetryPolicy } from "../load/loader.js";
-import type { PackageStore } from "../load/package.js";
-import type { StreamingNormalize } from "../normalize/streaming-normalize.js";
+import type { PackageStore } from "../package/package-store.js";
+import type { PipelineState } from "../package/state.js";
 import type { Logger } from "../util/log.js";
 import type { ProgressEvent } from "./load-info.js";
-import type { LocalStateStore, PipelineState } from "./pipeline-state.js";
+import type { LocalStateStore } from "./local-state.js";
 
 /** What the pipeline's steps share: the working dir, the destination, logging and progress. */
 export interface PipelineContext {
@@ -17,8 +17,6 @@ export interface PipelineContext {
   readonly retry: RetryPolicy | undefined;
   readonly maxFileBytes: number | undefined;
   readonly normalizeWorkers: number;
-  /** Packages of this run being normalized while they were extracted, by load id (taken by the normalize step). */
-  readonly streamed: Map<string, StreamingNormalize>;
   /** Warnings of the current run, reported in its load info. */
   readonly warnings: string[];
   emit(event: ProgressEvent): void;

@@ -1,20 +1,33 @@
 import { join } from "node:path";
-import { extractSource, type TableHints } from "../extract/extractor.js";
-import { TYPED_CSV } from "../formats/typed-csv.js";
-import type { LoadPackage } from "../load/package.js";
-import { StreamingNormalize } from "../normalize/streaming-normalize.js";
-import { newLoadId } from "../util/hash.js";
+import { extractSource } from "../extract/extractor.js";
+import { PackageExtractSink } from "../extract/package-sink.js";
+import { SOURCE_WRITTEN_FORMATS } from "../formats/file-format.js";
+import { newLoadId } from "../package/load-id.js";
+import type { LoadPackage } from "../package/load-package.js";
+import { emptyState, type PipelineState } from "../package/state.js";
+import type { TableHints } from "../package/table-hints.js";
 import type { Logger } from "../util/log.js";
 import type { PipelineContext } from "./context.js";
 import { assertDispositionsSupported } from "./disposition-check.js";
-import { PackageExtractSink } from "./extract-sink.js";
-import { schemaBefore } from "./normalize-step.js";
-import { emptyState, type PipelineState } from "./pipeline-state.js";
 import { type RunData, type RunOptions, toSource } from "./run-data.js";
 
 export interface ExtractInfo {
   loadId: string;
   items: Record<string, number>;
+}
+
+/** Hears of a package's extracted files as each is completed (to normalize them while extraction goes on). */
+export interface ExtractedFileListener {
+  onFile(table: string, hints: TableHints, path: string): void;
+  /** Extraction is over: the files completed from now on are the last ones. */
+  closing(): void;
+  /** The package is extracted (its manifest written), or was discarded after a failure. */
+  done(extracted: boolean): Promise<void>;
+}
+
+/** Watches the packages the extract step writes. */
+export interface ExtractObserver {
+  watch(pkg: LoadPackage, schemaName: string): Promise<ExtractedFileListener | undefined>;
 }
 
 function defaultExtractConcurrency(): number {
@@ -27,7 +40,7 @@ async function baseState(ctx: PipelineContext): Promise<PipelineState> {
   const pending = await ctx.store.list();
   for (let i = pending.length - 1; i >= 0; i--) {
     const s = await pending[i]?.state();
-    if (s) return s as unknown as PipelineState;
+    if (s) return s;
   }
   return ctx.committedState() ?? emptyState(ctx.name);
 }
@@ -40,7 +53,7 @@ export async function extractStep(
   ctx: PipelineContext,
   data: RunData,
   options: RunOptions,
-  streamNormalize = false,
+  observer?: ExtractObserver,
 ): Promise<ExtractInfo> {
   const src = toSource(data, options, ctx.name);
   const target = await ctx.destination();
@@ -48,8 +61,8 @@ export async function extractStep(
   const base = await baseState(ctx);
   const loadId = newLoadId();
   const pkg = await ctx.store.create(loadId);
-  const streaming = streamNormalize ? await streamingNormalizer(ctx, pkg, src.name) : undefined;
-  const sink = new PackageExtractSink(pkg.extractedDir, streaming?.onFile);
+  const listener = await observer?.watch(pkg, src.name);
+  const sink = new PackageExtractSink(pkg.extractedDir, listener?.onFile);
   ctx.emit({ stage: "extract", event: "start", loadId });
   const controller = new AbortController();
   // What resources log as warnings (ctx.log.warn) are warnings of the run: they reach LoadInfo.warnings too.
@@ -63,6 +76,9 @@ export async function extractStep(
     },
     error: (m) => ctx.log.error(m),
   };
+  const wholeFileFormats = target.capabilities.supportedFileFormats.filter((f) =>
+    SOURCE_WRITTEN_FORMATS.includes(f),
+  );
   try {
     const result = await extractSource(src, {
       sink,
@@ -72,12 +88,12 @@ export async function extractStep(
       ...(options.schemaContract !== undefined ? { schemaContract: options.schemaContract } : {}),
       onProgress: (p) => ctx.emit({ stage: "extract", resource: p.resource, items: p.items }),
       concurrency: options.extractConcurrency ?? defaultExtractConcurrency(),
-      // Resources with a bulk export hand over typed CSV files when the destination reads them as they are.
-      ...(target.capabilities.supportedFileFormats.includes(TYPED_CSV)
-        ? { typedCsvDir: join(pkg.dir, "typed-csv") }
+      // Resources with a bulk export hand over whole files (typed CSV) when the destination loads them as they are.
+      ...(wholeFileFormats.length > 0
+        ? { wholeFiles: { dir: join(pkg.dir, "typed-csv"), formats: wholeFileFormats } }
         : {}),
     });
-    streaming?.closing();
+    listener?.closing();
     const files = await sink.close();
     const sinkWarnings = sink.warnings();
     for (const w of sinkWarnings) ctx.log.warn(w);
@@ -103,53 +119,18 @@ export async function extractStep(
       createdAt: new Date().toISOString(),
       tables: sink.tables,
       files,
-      ...(Object.keys(sink.typedCsv).length > 0 ? { typedCsv: sink.typedCsv } : {}),
+      ...(Object.keys(sink.wholeFiles).length > 0 ? { wholeFiles: sink.wholeFiles } : {}),
       items: result.items,
       warnings,
     });
-    const streamed = streaming?.normalizer();
-    if (streamed) ctx.streamed.set(loadId, streamed);
+    await listener?.done(true);
     ctx.emit({ stage: "extract", event: "end", loadId });
     return { loadId, items: result.items };
   } catch (err) {
     controller.abort();
-    await streaming?.normalizer()?.abort();
+    await listener?.done(false);
     await sink.close().catch(() => undefined);
     await pkg.remove();
     throw err;
   }
-}
-
-/**
- * Hands the package's extracted files to a streaming normalizer as they are completed, once a file has been
- * completed while extraction goes on (a package of one file, completed at the end, is normalized as usual).
- */
-async function streamingNormalizer(ctx: PipelineContext, pkg: LoadPackage, schemaName: string) {
-  if (ctx.normalizeWorkers <= 1) return undefined;
-  const destination = await ctx.destination();
-  // A new package: its normalize folder does not exist yet (workers' writers create it with their first file).
-  const outDir = pkg.normalizeOutDir;
-  const baseSchema = (await schemaBefore(ctx, schemaName, pkg)).toStored();
-  let streamed: StreamingNormalize | undefined;
-  let ending = false;
-  return {
-    onFile(table: string, hints: TableHints, file: string): void {
-      if (streamed === undefined && ending) return;
-      streamed ??= new StreamingNormalize({
-        loadId: pkg.loadId,
-        outDir,
-        baseSchema,
-        maxIdentifierLength: destination.capabilities.maxIdentifierLength,
-        ...(ctx.maxFileBytes ? { maxFileBytes: ctx.maxFileBytes } : {}),
-        workers: ctx.normalizeWorkers,
-        onProgress: (t, items) => ctx.emit({ stage: "normalize", table: t, items, loadId: pkg.loadId }),
-      });
-      streamed.add(table, hints, file);
-    },
-    /** Extraction is over: the files completed from now on are the last ones. */
-    closing(): void {
-      ending = true;
-    },
-    normalizer: () => streamed,
-  };
 }

@@ -1,8 +1,7 @@
 import { loadNormalizedPackage, type PackageLoadOutcome } from "../load/loader.js";
-import type { LoadPackage } from "../load/package.js";
+import type { LoadPackage } from "../package/load-package.js";
 import { LoadPackageFailedError } from "../util/errors.js";
 import { addCounts, type PipelineContext } from "./context.js";
-import type { PipelineState } from "./pipeline-state.js";
 
 export interface LoadStepInfo {
   loadIds: string[];
@@ -55,9 +54,9 @@ async function commitLocally(
   rows: Record<string, number>,
 ): Promise<void> {
   const schema = await pkg.schema();
-  const state = (await pkg.state()) as unknown as PipelineState;
+  const state = await pkg.state();
   if (schema) await ctx.local.writeSchema(schema);
-  await ctx.local.writeState(state);
+  if (state) await ctx.local.writeState(state);
   await ctx.store.markCompleted(pkg, {
     loadId: pkg.loadId,
     completedAt: new Date().toISOString(),

@@ -1,7 +1,7 @@
 import { rm } from "node:fs/promises";
+import type { PipelineState } from "../package/state.js";
 import { SYSTEM_TABLES } from "../schema/types.js";
 import type { PipelineContext } from "./context.js";
-import type { PipelineState } from "./pipeline-state.js";
 
 /** Drops packages whose extraction never finished; restores state from the destination on a new machine. */
 export async function prepareWorkingDir(ctx: PipelineContext): Promise<void> {

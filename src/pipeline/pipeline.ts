@@ -3,7 +3,9 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import type { Destination, DestinationClient } from "../destinations/destination.js";
 import { DEFAULT_RETRY, type RetryPolicy, retryTransient } from "../load/loader.js";
-import { type LoadPackage, PackageStore } from "../load/package.js";
+import type { LoadPackage } from "../package/load-package.js";
+import { PackageStore } from "../package/package-store.js";
+import type { PipelineState } from "../package/state.js";
 import type { SchemaChange } from "../schema/schema.js";
 import type { StoredSchema } from "../schema/types.js";
 import { FerryError } from "../util/errors.js";
@@ -15,10 +17,10 @@ import { resolveDestination } from "./destination-url.js";
 import { type ExtractInfo, extractStep } from "./extract-step.js";
 import type { LoadInfo, ProgressEvent } from "./load-info.js";
 import { type LoadStepInfo, loadStep } from "./load-step.js";
+import { LocalStateStore } from "./local-state.js";
 import { acquirePipelineLock } from "./lock.js";
 import { dropEverything, prepareWorkingDir, restoreFromDestination } from "./maintenance.js";
-import { type NormalizeInfo, normalizeStep } from "./normalize-step.js";
-import { LocalStateStore, type PipelineState } from "./pipeline-state.js";
+import { type NormalizeInfo, NormalizeWhileExtracting, normalizeStep } from "./normalize-step.js";
 import type { RunData, RunOptions } from "./run-data.js";
 import { loadTrace, saveTrace, type Trace, TraceRecorder } from "./trace.js";
 
@@ -98,7 +100,6 @@ export class Pipeline {
       retry: options.retry,
       maxFileBytes: options.maxFileBytes,
       normalizeWorkers: options.normalizeWorkers ?? defaultWorkers(),
-      streamed: new Map(),
       get warnings() {
         return self.#warnings;
       },
@@ -147,6 +148,7 @@ export class Pipeline {
     const pendingCompleted: string[] = [];
     this.#warnings = [];
     const ctx = this.#ctx;
+    let streaming: NormalizeWhileExtracting | undefined;
     try {
       await trace.step("restore", () => prepareWorkingDir(ctx));
       const pending = await this.#store.list();
@@ -166,9 +168,9 @@ export class Pipeline {
       if (data !== undefined) {
         // run() normalizes right after extracting: big packages start normalizing while they are extracted
         // (FERRY_STREAM_NORMALIZE=0 turns that off).
-        const streaming = process.env.FERRY_STREAM_NORMALIZE !== "0";
+        if (process.env.FERRY_STREAM_NORMALIZE !== "0") streaming = new NormalizeWhileExtracting(ctx);
         extracted = await trace.step("extract", () => extractStep(ctx, data, options, streaming));
-        const n = await trace.step("normalize", () => normalizeStep(ctx));
+        const n = await trace.step("normalize", () => normalizeStep(ctx, streaming));
         changes.push(...n.schemaChanges);
         const l = await trace.step("load", () => loadStep(ctx));
         addCounts(rows, l.rows);
@@ -206,10 +208,7 @@ export class Pipeline {
     } finally {
       // Workers of a package normalized while extracting that the run did not get to (it failed first) stop here;
       // the package itself is normalized again by the next run.
-      for (const [loadId, streamed] of ctx.streamed) {
-        ctx.streamed.delete(loadId);
-        await streamed.abort();
-      }
+      await streaming?.close();
       trace.trace.finishedAt = new Date().toISOString();
       this.#lastTrace = trace.trace;
       await mkdir(this.dir, { recursive: true });

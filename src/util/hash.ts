@@ -88,8 +88,3 @@ export function derivedId(...parts: string[]): string {
   }
   return base62x9(finish53(a1, a2)) + base62x9(finish53(b1, b2));
 }
-
-/** Load ids sort by creation time: `<epoch ms>.<random>`. */
-export function newLoadId(now = Date.now()): string {
-  return `${now}.${uniqueId(6)}`;
-}

@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import type { TableHints } from "../../src/extract/extractor.js";
 import { encodeItem } from "../../src/formats/item-codec.js";
-import { normalizeFiles } from "../../src/normalize/normalize-files.js";
+import { type NormalizeRequest, normalizePackage } from "../../src/normalize/index.js";
+import type { LoadFileIndex } from "../../src/package/load-files.js";
+import type { TableHints } from "../../src/package/table-hints.js";
 import { Schema } from "../../src/schema/schema.js";
 
 /** Writes extracted files the way the extract step does: one encoded item per line. */
@@ -24,6 +26,21 @@ const hints: TableHints = {
   mergeStrategy: "delete-insert",
   primaryKey: ["id"],
 };
+
+/** normalizePackage with an output folder of its own and no whole files. */
+function normalizeFiles(
+  r: Omit<NormalizeRequest, "wholeFiles" | "resetOutput" | "workers"> & { workers: number },
+) {
+  const resetOutput = async () => {
+    await rm(r.outDir, { recursive: true, force: true });
+    await mkdir(r.outDir, { recursive: true });
+  };
+  return normalizePackage({ ...r, wholeFiles: [], resetOutput });
+}
+
+/** The load file names of a table. */
+const filesOf = (index: LoadFileIndex, table: string): string[] =>
+  (index.tables[table]?.files ?? []).map((f) => f.id);
 
 async function normalize(files: string[], workers: number, out: string) {
   mkdirSync(out, { recursive: true });
@@ -77,18 +94,18 @@ test("workers give the same schema, rows and merge order as one thread", async (
     assert.deepEqual(two.result.stats.rows, one.result.stats.rows);
     assert.deepEqual(two.result.stats.rows, { users: 5, users__tags: 3 });
     assert.deepEqual(
-      [...(two.result.index.tables.users?.files ?? [])].sort(),
+      [...filesOf(two.result.index, "users")].sort(),
       ["users.m.0000.jsonl", "users.w0.0000.jsonl", "users.w1.0000.jsonl"],
       "the first file here, then one file per worker",
     );
     assert.deepEqual(
-      rows(join(dir, "two"), two.result.index.tables.users?.files ?? []),
-      rows(join(dir, "one"), one.result.index.tables.users?.files ?? []),
+      rows(join(dir, "two"), filesOf(two.result.index, "users")),
+      rows(join(dir, "one"), filesOf(one.result.index, "users")),
     );
     // "Latest wins" follows the files' order whichever worker read them: id 1 from file 1 outranks file 0.
     const seqOf = (out: string, files: string[], name: string) =>
       rows(out, files, true).find((r) => r.name === name)?._ferry_seq as number;
-    const f2 = two.result.index.tables.users?.files ?? [];
+    const f2 = filesOf(two.result.index, "users");
     assert.ok(seqOf(join(dir, "two"), f2, "a2") > seqOf(join(dir, "two"), f2, "a"));
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -107,11 +124,11 @@ test("when workers disagree on a type, one thread decides and the result equals 
     assert.equal(two.schema.tables.users?.columns.code__v_bigint, undefined);
     assert.deepEqual(two.schema.tables.users?.columns, one.schema.tables.users?.columns);
     assert.deepEqual(
-      rows(join(dir, "two"), two.result.index.tables.users?.files ?? []).map((r) => r.code),
+      rows(join(dir, "two"), filesOf(two.result.index, "users")).map((r) => r.code),
       [undefined, "A1", "7"],
     );
     assert.ok(
-      (two.result.index.tables.users?.files ?? []).every((f) => !f.includes(".w")),
+      filesOf(two.result.index, "users").every((f) => !f.includes(".w")),
       "the one-thread result was kept",
     );
   } finally {

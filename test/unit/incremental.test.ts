@@ -4,9 +4,9 @@ import {
   compareCursor,
   getPath,
   type IncrementalOptions,
-  type IncrementalState,
   IncrementalTracker,
 } from "../../src/extract/incremental.js";
+import type { IncrementalState } from "../../src/package/state.js";
 import { ConfigError, ExtractError } from "../../src/util/errors.js";
 import { shortHash } from "../../src/util/hash.js";
 

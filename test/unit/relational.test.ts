@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { TableHints } from "../../src/extract/extractor.js";
-import { HARD_NESTING_LIMIT, RelationalNormalizer } from "../../src/normalize/relational.js";
-import type { Row } from "../../src/normalize/row-sink.js";
+import { HARD_NESTING_LIMIT, RelationalNormalizer } from "../../src/normalize/rows/relational.js";
+import type { Row } from "../../src/normalize/rows/row-sink.js";
+import type { TableHints } from "../../src/package/table-hints.js";
 import { shortenIdentifier } from "../../src/schema/naming.js";
 import { Schema } from "../../src/schema/schema.js";
 import { DataError, SchemaContractError } from "../../src/util/errors.js";

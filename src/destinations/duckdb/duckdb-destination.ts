@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from "node:path";
-import { declaredRowsError, TYPED_CSV } from "../../formats/typed-csv.js";
-import type { LoadJob } from "../../load/load-client.js";
+import { declaredRowsError } from "../../formats/typed-csv.js";
+import type { LoadJobOf } from "../../load/load-client.js";
 import type { Column } from "../../schema/types.js";
 import { DestinationError, errorMessage } from "../../util/errors.js";
 import type {
@@ -29,7 +29,7 @@ export const duckdbCapabilities: DestinationCapabilities = Object.freeze({
   supportsMerge: true,
   mergeStrategies: ["delete-insert", "upsert"] as const,
   preferredFileFormat: "jsonl" as const,
-  supportedFileFormats: ["jsonl", TYPED_CSV] as const,
+  supportedFileFormats: ["jsonl", "typed_csv"] as const,
   supportsSql: true,
 });
 
@@ -38,7 +38,12 @@ export const duckdbCapabilities: DestinationCapabilities = Object.freeze({
  * INSERT: DuckDB writes one large insert straight to the database file, while many inserts into a table in one
  * transaction go through the WAL and are written again at checkpoint (twice the CPU for a big package).
  */
-function copyFilesSql(jobs: LoadJob[], target: string, columns: Column[], extra: Column[]): string {
+function copyFilesSql(
+  jobs: LoadJobOf<"jsonl">[],
+  target: string,
+  columns: Column[],
+  extra: Column[],
+): string {
   const all = [...columns, ...extra];
   const q = duckdbDialect.quoteIdent;
   const paths = jobs.map((j) => j.path);
@@ -49,7 +54,7 @@ function copyFilesSql(jobs: LoadJob[], target: string, columns: Column[], extra:
 }
 
 /** The longest line of the jobs' files; unknown for one file means unknown (read_json's safe default). */
-function longestLine(jobs: LoadJob[]): number | undefined {
+function longestLine(jobs: LoadJobOf<"jsonl">[]): number | undefined {
   const sizes = jobs.map((j) => j.maxLineBytes);
   return sizes.some((n) => n === undefined) ? undefined : Math.max(...(sizes as number[]));
 }
@@ -58,7 +63,7 @@ function longestLine(jobs: LoadJob[]): number | undefined {
  * Fails when typed CSV files inserted other than the records their resource declared (a truncated or padded file):
  * a file parsed back during normalize is checked the same way.
  */
-function checkDeclaredRows(group: LoadJob[], inserted: number): void {
+function checkDeclaredRows(group: LoadJobOf<"typed_csv">[], inserted: number): void {
   const declared = group.reduce<number | undefined>(
     (n, j) => (n === undefined || j.rows === undefined ? undefined : n + j.rows),
     0,
@@ -69,43 +74,50 @@ function checkDeclaredRows(group: LoadJob[], inserted: number): void {
 
 /** The DuckDB driver of the shared SQL loader, for a database kept to `memoryLimit`. */
 function duckdbDriver(memoryLimit: string): SqlDriver {
-  const loadFiles: NonNullable<SqlDriver["loadFiles"]> = async (conn, jobs, target, columns, extra) => {
-    const jsonl = jobs.filter((j) => j.typedCsv === undefined);
-    if (jsonl.length > 0) {
-      const need = readJsonMemoryNeed(readJsonObjectSize(longestLine(jsonl)));
-      await withMemoryFor(conn, memoryLimit, need, () =>
-        conn.execute(copyFilesSql(jsonl, target, columns, extra)),
-      );
-    }
-    // Typed CSV files load one statement per layout (files of one resource share theirs).
-    const byLayout = new Map<string, LoadJob[]>();
-    for (const j of jobs) {
-      if (j.typedCsv === undefined) continue;
-      const key = JSON.stringify(j.typedCsv);
-      byLayout.set(key, [...(byLayout.get(key) ?? []), j]);
-    }
-    if (byLayout.size > 0) await conn.execute(`CREATE TEMP SEQUENCE IF NOT EXISTS ${ROW_ID_SEQUENCE}`);
-    for (const group of byLayout.values()) {
-      const layout = group[0]?.typedCsv;
-      if (!layout) continue;
-      const [res] = await conn.query(
-        insertTypedCsvSql(
-          group.map((j) => j.path),
-          layout,
-          columns,
-          target,
-        ),
-      );
-      checkDeclaredRows(group, Number(res?.Count));
-    }
-    return undefined;
-  };
   return {
     dialect: duckdbDialect,
     capabilities: duckdbCapabilities,
     staging: { kind: "temp" },
-    loadFile: (conn, job, target, columns, extra) => loadFiles(conn, [job], target, columns, extra),
-    loadFiles,
+    loaders: {
+      jsonl: {
+        batch: true,
+        async load(conn, jobs, target, columns, extra) {
+          const need = readJsonMemoryNeed(readJsonObjectSize(longestLine(jobs)));
+          await withMemoryFor(conn, memoryLimit, need, () =>
+            conn.execute(copyFilesSql(jobs, target, columns, extra)),
+          );
+          return undefined;
+        },
+      },
+      typed_csv: {
+        batch: true,
+        async load(conn, jobs, target, columns) {
+          // One statement per layout (files of one resource share theirs).
+          const byLayout = new Map<string, LoadJobOf<"typed_csv">[]>();
+          for (const j of jobs) {
+            const key = JSON.stringify(j.layout);
+            byLayout.set(key, [...(byLayout.get(key) ?? []), j]);
+          }
+          await conn.execute(`CREATE TEMP SEQUENCE IF NOT EXISTS ${ROW_ID_SEQUENCE}`);
+          let rows = 0;
+          for (const group of byLayout.values()) {
+            const [first] = group;
+            if (!first) continue;
+            const [res] = await conn.query(
+              insertTypedCsvSql(
+                group.map((j) => j.path),
+                first.layout,
+                columns,
+                target,
+              ),
+            );
+            checkDeclaredRows(group, Number(res?.Count));
+            rows += Number(res?.Count);
+          }
+          return rows;
+        },
+      },
+    },
     async existingColumns(conn: SqlConnection, dataset: string) {
       const rows = await conn.query(
         "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = $1 AND table_catalog = current_database() ORDER BY table_name, ordinal_position",

@@ -1,4 +1,4 @@
-import { compareLoadIds } from "../../load/package.js";
+import { compareLoadIds } from "../../package/load-id.js";
 import type { Column } from "../../schema/types.js";
 import type { ObjectStore } from "../../storage/object-store.js";
 import { eachLimited, type FileCache } from "./file-cache.js";

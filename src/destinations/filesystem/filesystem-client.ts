@@ -1,10 +1,11 @@
 import { rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import type { LoadJob, PackageLoadRequest, StoredStateRecord } from "../../load/load-client.js";
+import type { LoadJob, LoadJobOf, PackageLoadRequest, StoredStateRecord } from "../../load/load-client.js";
+import { newLoadId } from "../../package/load-id.js";
 import type { Column, StoredSchema, Table } from "../../schema/types.js";
 import type { ObjectStore } from "../../storage/object-store.js";
 import { DestinationError, errorMessage, FerryError } from "../../util/errors.js";
-import { newLoadId, uniqueId } from "../../util/hash.js";
+import { uniqueId } from "../../util/hash.js";
 import type { Logger } from "../../util/log.js";
 import type { DestinationCapabilities, DestinationClient, QueryRow } from "../destination.js";
 import { duckdbDialect } from "../duckdb/duckdb-dialect.js";
@@ -127,6 +128,11 @@ export class FilesystemClient implements DestinationClient {
           if (!table) continue;
           current = job;
           await req.onJobStarted(job);
+          if (job.format !== "jsonl") {
+            throw new DestinationError(`this destination cannot load ${job.format} load files`, {
+              hint: `it loads ${this.capabilities.supportedFileFormats.join(", ")}; the package was written for another destination`,
+            });
+          }
           tables[table.name]!.files.push(await this.#writeJob(job, table, req.loadId));
           await req.onJobCompleted(job);
           current = undefined;
@@ -156,7 +162,7 @@ export class FilesystemClient implements DestinationClient {
     return conn;
   }
 
-  async #writeJob(job: LoadJob, table: Table, loadId: string): Promise<DataFileRecord> {
+  async #writeJob(job: LoadJobOf<"jsonl">, table: Table, loadId: string): Promise<DataFileRecord> {
     const { format, compression } = this.#p.options;
     const ext = fileExtension(format, compression);
     const columns = columnsOf(table);

@@ -1,11 +1,12 @@
 import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { FILE_FORMATS, isTableFileFormat, type TableFileFormatName } from "../../formats/file-format.js";
 import type { ObjectStore } from "../../storage/object-store.js";
 import { ConfigError } from "../../util/errors.js";
 import { DEFAULT_LAYOUT, parseLayout } from "./layout.js";
 
-/** File formats the filesystem destination writes. */
-export type FileFormat = "parquet" | "jsonl" | "csv";
+/** File formats the filesystem destination writes (the table-file formats of `formats/file-format.ts`). */
+export type FileFormat = TableFileFormatName;
 
 /**
  * Options of the filesystem destination. Query parameters of the URL may set `format`, `compression`, `layout`,
@@ -46,11 +47,8 @@ export interface FilesystemOptions {
   convertThreads?: number;
 }
 
-const COMPRESSIONS: Record<FileFormat, readonly string[]> = {
-  parquet: ["snappy", "zstd", "gzip", "none"],
-  jsonl: ["none", "gzip"],
-  csv: ["none", "gzip"],
-};
+/** The compressions a format allows, its default first. */
+const compressionsOf = (format: FileFormat): readonly string[] => FILE_FORMATS[format].tableFile.compressions;
 const URL_KEYS = ["format", "compression", "layout", "endpoint", "region"] as const;
 
 /** Options after validation, with the store's location split from its query parameters. */
@@ -119,11 +117,11 @@ export function resolveFilesystemOptions(options: FilesystemOptions): ResolvedFi
       hint: 'pass { url: "file:///abs/dir" } (or s3://, gs://, az://)',
     });
   }
-  const format = (options.format ?? query.format ?? "parquet") as FileFormat;
-  if (!(format in COMPRESSIONS)) {
+  const format: string = options.format ?? query.format ?? "parquet";
+  if (!isTableFileFormat(format)) {
     throw new ConfigError(`unknown file format "${format}"`, { hint: "use parquet, jsonl or csv" });
   }
-  const allowed = COMPRESSIONS[format];
+  const allowed = compressionsOf(format);
   const compression = options.compression ?? query.compression ?? allowed[0]!;
   if (!allowed.includes(compression)) {
     throw new ConfigError(`compression "${compression}" is not available for ${format}`, {
@@ -150,7 +148,7 @@ export function destinationUrl(o: ResolvedFilesystemOptions): string | undefined
   const base = o.localRoot !== undefined ? pathToFileURL(o.localRoot).href : o.location;
   const q = new URLSearchParams();
   if (o.format !== "parquet") q.set("format", o.format);
-  if (o.compression !== COMPRESSIONS[o.format][0]) q.set("compression", o.compression);
+  if (o.compression !== compressionsOf(o.format)[0]) q.set("compression", o.compression);
   if (o.layout !== DEFAULT_LAYOUT) q.set("layout", o.layout);
   if (o.endpoint) q.set("endpoint", o.endpoint);
   if (o.region) q.set("region", o.region);

@@ -1,5 +1,5 @@
 import type { PackageLoadRequest, StoredStateRecord } from "../../load/load-client.js";
-import { compareLoadIds } from "../../load/package.js";
+import { compareLoadIds } from "../../package/load-id.js";
 import type { StoredSchema } from "../../schema/types.js";
 import type { ObjectStore } from "../../storage/object-store.js";
 import {

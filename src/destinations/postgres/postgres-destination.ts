@@ -46,10 +46,16 @@ const driver: SqlDriver<PostgresConnection> = {
   dialect: postgresDialect,
   capabilities: postgresCapabilities,
   staging: { kind: "schema", schemaOf: stagingSchema, tableKind: "UNLOGGED" },
-  async loadFile(conn, job, target, columns, extra) {
-    const all = [...columns, ...extra];
-    const sql = `COPY ${target} (${all.map((c) => q(c.name)).join(", ")}) FROM STDIN`;
-    return conn.copyFrom(sql, copyTextChunks({ path: job.path, table: job.table, job: job.id }, all));
+  loaders: {
+    jsonl: {
+      batch: false,
+      async load(conn, [job], target, columns, extra) {
+        if (!job) return 0;
+        const all = [...columns, ...extra];
+        const sql = `COPY ${target} (${all.map((c) => q(c.name)).join(", ")}) FROM STDIN`;
+        return conn.copyFrom(sql, copyTextChunks({ path: job.path, table: job.table, job: job.id }, all));
+      },
+    },
   },
   async existingColumns(conn, dataset) {
     const rows = await conn.query(

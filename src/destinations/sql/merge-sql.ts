@@ -1,4 +1,4 @@
-import { SEQ_FIELD } from "../../normalize/load-file-writer.js";
+import { SEQ_FIELD } from "../../package/load-files.js";
 import type { Column, Table } from "../../schema/types.js";
 import { SYSTEM_COLUMNS } from "../../schema/types.js";
 import { qualified } from "./ddl.js";

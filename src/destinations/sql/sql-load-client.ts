@@ -1,5 +1,7 @@
+import type { LoadFileFormatName } from "../../formats/file-format.js";
 import type {
   LoadJob,
+  LoadJobOf,
   PackageLoadRequest,
   StoredStateRecord,
   TableFamilyLoad,
@@ -17,11 +19,36 @@ import type { SqlDialect } from "./sql-dialect.js";
 import { type MergeStaging, stagingPlan } from "./staging.js";
 
 /**
- * What each SQL destination adds to the shared loader: its dialect, capabilities, how it loads a job file, where
- * merges stage rows, and which errors are worth a retry.
+ * How a SQL destination loads the load files of one format into a table.
  *
  * @example
- * const driver: SqlDriver<PostgresConnection> = { dialect, capabilities, staging, loadFile, existingColumns, isTransient };
+ * const jsonl: FormatLoader<PostgresConnection, LoadJobOf<"jsonl">> = { batch: false, load: (conn, jobs, target, columns, extra) => ... };
+ */
+export interface FormatLoader<C extends SqlConnection, J extends LoadJob> {
+  /**
+   * Takes all files of a table in one call. Engines that write a large insert straight to storage do much less work
+   * this way than file by file (DuckDB: about half the CPU, and no second pass over the data at checkpoint); without
+   * it each call gets one file.
+   */
+  readonly batch: boolean;
+  /**
+   * Loads the files into `target` (an already quoted, qualified name) with these columns (`extra`: columns the files
+   * carry beyond the table's, such as `_ferry_seq` for merges). Returns the rows loaded when the driver knows them.
+   */
+  load(conn: C, jobs: J[], target: string, columns: Column[], extra: Column[]): Promise<number | undefined>;
+}
+
+/** One loader per load-file format a destination reads (the keys are its `supportedFileFormats`). */
+export type FormatLoaders<C extends SqlConnection> = {
+  readonly [F in LoadFileFormatName]?: FormatLoader<C, LoadJobOf<F>>;
+};
+
+/**
+ * What each SQL destination adds to the shared loader: its dialect, capabilities, how it loads each load-file
+ * format, where merges stage rows, and which errors are worth a retry.
+ *
+ * @example
+ * const driver: SqlDriver<PostgresConnection> = { dialect, capabilities, staging, loaders: { jsonl }, existingColumns, isTransient };
  * new SqlLoadClient(conn, driver, "github", logger);
  */
 export interface SqlDriver<C extends SqlConnection = SqlConnection> {
@@ -29,30 +56,7 @@ export interface SqlDriver<C extends SqlConnection = SqlConnection> {
   readonly capabilities: DestinationCapabilities;
   /** Where merge loads stage their rows (temp tables or a staging schema). */
   readonly staging: MergeStaging;
-  /**
-   * Loads a JSONL load file into `target` (an already quoted, qualified name) with these columns (`extra`:
-   * columns the file carries beyond the table's, such as `_ferry_seq` for merges). Returns the rows loaded when
-   * the driver knows them.
-   */
-  loadFile(
-    conn: C,
-    job: LoadJob,
-    target: string,
-    columns: Column[],
-    extra: Column[],
-  ): Promise<number | undefined>;
-  /**
-   * Optional: loads several load files of one table with one statement. Engines that write a large insert straight
-   * to storage do much less work this way than file by file (DuckDB: about half the CPU, and no second pass over
-   * the data at checkpoint).
-   */
-  loadFiles?(
-    conn: C,
-    jobs: LoadJob[],
-    target: string,
-    columns: Column[],
-    extra: Column[],
-  ): Promise<number | undefined>;
+  readonly loaders: FormatLoaders<C>;
   /** Existing tables and their columns in the dataset. */
   existingColumns(conn: C, dataset: string): Promise<Map<string, Set<string>>>;
   /** Whether a driver error may go away on retry (lock held, connection reset...). */
@@ -61,16 +65,19 @@ export interface SqlDriver<C extends SqlConnection = SqlConnection> {
 
 const seqColumn: Column = { name: SEQ_COLUMN, type: "bigint" };
 
-/** Jobs grouped by table, tables in the order their first job comes. */
-function byTable(jobs: LoadJob[]): LoadJob[][] {
-  const groups = new Map<string, LoadJob[]>();
+/** Jobs grouped by a key, groups in the order their first job comes. */
+function groupBy<K>(jobs: LoadJob[], key: (job: LoadJob) => K): LoadJob[][] {
+  const groups = new Map<K, LoadJob[]>();
   for (const job of jobs) {
-    const group = groups.get(job.table);
+    const k = key(job);
+    const group = groups.get(k);
     if (group) group.push(job);
-    else groups.set(job.table, [job]);
+    else groups.set(k, [job]);
   }
   return [...groups.values()];
 }
+
+const byTable = (jobs: LoadJob[]) => groupBy(jobs, (j) => j.table);
 
 /**
  * The shared loader of SQL destinations: migrates the dataset schema from the ferry schema, loads each job
@@ -190,7 +197,10 @@ export class SqlLoadClient<C extends SqlConnection = SqlConnection> implements D
     for (const sql of plan.teardown()) await this.#exec(sql);
   }
 
-  /** Loads the jobs of one table: in one statement when the driver can, else one by one. */
+  /**
+   * Loads the jobs of one table, format by format: all files of a format in one call when its loader takes them so,
+   * else one by one.
+   */
   async #runJobs(
     jobs: LoadJob[],
     req: PackageLoadRequest,
@@ -198,38 +208,28 @@ export class SqlLoadClient<C extends SqlConnection = SqlConnection> implements D
     columns: Column[],
     extra: Column[] = [],
   ): Promise<void> {
-    const loadFiles = this.#driver.loadFiles;
-    if (loadFiles === undefined || jobs.length === 1) {
-      for (const job of jobs) await this.#runJob(job, req, target, columns, extra);
-      return;
+    for (const group of groupBy(jobs, (j) => j.format)) {
+      const format = (group[0] as LoadJob).format;
+      const loader = this.#driver.loaders[format] as FormatLoader<C, LoadJob> | undefined;
+      if (!loader) {
+        throw new DestinationError(`this destination cannot load ${format} load files`, {
+          fields: { loadId: req.loadId, table: (group[0] as LoadJob).table },
+          hint: `it loads ${this.capabilities.supportedFileFormats.join(", ")}; the package was written for another destination`,
+        });
+      }
+      for (const batch of loader.batch ? [group] : group.map((j) => [j])) {
+        for (const job of batch) await req.onJobStarted(job);
+        try {
+          const rows = await loader.load(this.#conn, batch, target, columns, extra);
+          if (rows !== undefined)
+            this.#log.debug(`loaded ${rows} rows of ${batch[0]?.table} from ${batch.length} file(s)`);
+        } catch (err) {
+          // Named by the last job started: the one the loader sets aside as failed.
+          throw this.#wrap(err, req.loadId, batch.at(-1), batch.length);
+        }
+        for (const job of batch) await req.onJobCompleted(job);
+      }
     }
-    for (const job of jobs) await req.onJobStarted(job);
-    try {
-      const rows = await loadFiles.call(this.#driver, this.#conn, jobs, target, columns, extra);
-      if (rows !== undefined)
-        this.#log.debug(`loaded ${rows} rows of ${jobs[0]?.table} from ${jobs.length} files`);
-    } catch (err) {
-      // Named by the last job started: the one the loader sets aside as failed.
-      throw this.#wrap(err, req.loadId, jobs.at(-1), jobs.length);
-    }
-    for (const job of jobs) await req.onJobCompleted(job);
-  }
-
-  async #runJob(
-    job: LoadJob,
-    req: PackageLoadRequest,
-    target: string,
-    columns: Column[],
-    extra: Column[] = [],
-  ): Promise<void> {
-    await req.onJobStarted(job);
-    try {
-      const rows = await this.#driver.loadFile(this.#conn, job, target, columns, extra);
-      if (rows !== undefined) this.#log.debug(`loaded ${rows} rows of ${job.table} from ${job.id}`);
-    } catch (err) {
-      throw this.#wrap(err, req.loadId, job);
-    }
-    await req.onJobCompleted(job);
   }
 
   async #writeSystemRows(req: PackageLoadRequest): Promise<void> {

@@ -1,24 +1,7 @@
 import { join } from "node:path";
-import type { ResourceState } from "../extract/extractor.js";
+import type { PipelineState } from "../package/state.js";
 import type { StoredSchema } from "../schema/types.js";
 import { readJsonFile, writeFileAtomic } from "../util/fs.js";
-
-/** The committed pipeline state: what `_ferry_pipeline_state` stores and `ctx.state` persists into. */
-export interface PipelineState {
-  pipelineName: string;
-  /** Increments with every committed load. */
-  version: number;
-  destination?: string;
-  dataset?: string;
-  defaultSchema?: string;
-  schemaNames: string[];
-  sources: Record<string, { resources: Record<string, ResourceState> }>;
-  lastLoadId?: string;
-}
-
-export function emptyState(pipelineName: string): PipelineState {
-  return { pipelineName, version: 0, schemaNames: [], sources: {} };
-}
 
 /** Local, committed state and schemas of a pipeline (`<dir>/<name>/state.json`, `schemas/<name>.json`). */
 export class LocalStateStore {

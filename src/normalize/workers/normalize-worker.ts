@@ -3,11 +3,11 @@
  * load files (file names carry its prefix), and returns its schema for the main thread to merge.
  */
 import { parentPort } from "node:worker_threads";
-import { Schema } from "../schema/schema.js";
-import { FerryError } from "../util/errors.js";
-import { LoadFileWriter } from "./load-file-writer.js";
-import { normalizeUnit } from "./normalize-unit.js";
-import { RelationalNormalizer } from "./relational.js";
+import { Schema } from "../../schema/schema.js";
+import { FerryError } from "../../util/errors.js";
+import { LoadFileWriter } from "../load-file-writer.js";
+import { normalizeUnit } from "../normalize-unit.js";
+import { RelationalNormalizer } from "../rows/relational.js";
 import type { FromWorker, ToWorker } from "./worker-protocol.js";
 
 const port = parentPort;

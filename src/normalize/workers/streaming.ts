@@ -1,6 +1,6 @@
-import type { TableHints } from "../extract/extractor.js";
-import type { StoredSchema } from "../schema/types.js";
-import { runWorkers, type WorkerResult, type WorkerTeamOptions } from "./parallel-normalize.js";
+import type { TableHints } from "../../package/table-hints.js";
+import type { StoredSchema } from "../../schema/types.js";
+import { runWorkers, type WorkerResult, type WorkerTeamOptions } from "./parallel.js";
 import { UnitQueue } from "./unit-queue.js";
 
 export interface StreamingNormalizeOptions {

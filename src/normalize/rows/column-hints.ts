@@ -1,6 +1,6 @@
-import type { TableHints } from "../extract/extractor.js";
-import { normalizeIdentifier } from "../schema/naming.js";
-import type { Column } from "../schema/types.js";
+import type { TableHints } from "../../package/table-hints.js";
+import { normalizeIdentifier } from "../../schema/naming.js";
+import type { Column } from "../../schema/types.js";
 
 /**
  * The columns a resource's hints name (`columns`, `primaryKey`, `mergeKey`), by the column name the data's keys get:

@@ -1,5 +1,5 @@
-import type { ResolvedContract } from "../schema/contract.js";
-import type { Table } from "../schema/types.js";
+import type { ResolvedContract } from "../../schema/contract.js";
+import type { Table } from "../../schema/types.js";
 import type { KeySlot } from "./key-slot.js";
 
 /** What the normalizer keeps per table while it normalizes: the table, its contract and what it learned of its keys. */

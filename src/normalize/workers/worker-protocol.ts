@@ -1,8 +1,8 @@
-import type { TableHints } from "../extract/extractor.js";
-import type { SchemaChange } from "../schema/schema.js";
-import type { StoredSchema } from "../schema/types.js";
-import type { LoadFileIndex } from "./load-file-writer.js";
-import type { NormalizeStats } from "./relational.js";
+import type { LoadFileIndex } from "../../package/load-files.js";
+import type { TableHints } from "../../package/table-hints.js";
+import type { SchemaChange } from "../../schema/schema.js";
+import type { StoredSchema } from "../../schema/types.js";
+import type { NormalizeStats } from "../rows/relational.js";
 
 /** One extracted file to normalize; `index` orders the package's files (merge "latest wins" follows it). */
 export interface NormalizeUnit {

@@ -1,5 +1,5 @@
-import type { DataType } from "../schema/types.js";
-import { SchemaContractError } from "../util/errors.js";
+import type { DataType } from "../../schema/types.js";
+import { SchemaContractError } from "../../util/errors.js";
 
 /**
  * The error of a "freeze" contract that meets a new column, or a value that does not fit its column's type: names

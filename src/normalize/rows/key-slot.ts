@@ -1,5 +1,5 @@
-import { joinPath, normalizeIdentifier } from "../schema/naming.js";
-import type { Column, DataType } from "../schema/types.js";
+import { joinPath, normalizeIdentifier } from "../../schema/naming.js";
+import type { Column, DataType } from "../../schema/types.js";
 
 /**
  * What flattening knows about one key at one path of a table. Rows of a table mostly share their shape, so a key's

@@ -1,9 +1,5 @@
 import { rename } from "node:fs/promises";
 import { join } from "node:path";
-import type { ExtractSink, TableHints } from "../extract/extractor.js";
-import type { JsonLines } from "../extract/json-lines.js";
-import type { Item } from "../extract/resource.js";
-import type { TypedCsvFile } from "../extract/typed-csv.js";
 import {
   CircularReferenceError,
   type EncodeReport,
@@ -12,9 +8,14 @@ import {
   MARKER,
 } from "../formats/item-codec.js";
 import { RotatingJsonlWriter, type WrittenFile } from "../formats/jsonl-writer.js";
-import type { TypedCsvEntry } from "../load/package.js";
-import { fileSafe } from "../normalize/load-file-writer.js";
+import { fileSafe } from "../package/load-files.js";
+import type { WholeFileEntry } from "../package/manifest.js";
+import type { TableHints } from "../package/table-hints.js";
 import { DataError, errorMessage } from "../util/errors.js";
+import type { ExtractSink } from "./extractor.js";
+import type { JsonLines } from "./json-lines.js";
+import type { Item } from "./resource.js";
+import type { TypedCsvFile } from "./typed-csv.js";
 
 const EXTRACT_FILE_BYTES = 16 * 1024 * 1024;
 const MARKER_BYTES = Buffer.from(MARKER, "utf8");
@@ -26,8 +27,8 @@ export class PackageExtractSink implements ExtractSink {
   /** A table's write that is waiting for the disk: later writes to that table queue behind it. */
   readonly #pending = new Map<string, Promise<void>>();
   readonly tables: Record<string, TableHints> = {};
-  /** Typed CSV files per table, moved into `extracted/` whole. */
-  readonly typedCsv: Record<string, TypedCsvEntry[]> = {};
+  /** Files handed over whole per table, moved into `extracted/`. */
+  readonly wholeFiles: Record<string, WholeFileEntry[]> = {};
   readonly report: EncodeReport = { skipped: new Map() };
 
   readonly #onFile: ((table: string, hints: TableHints, path: string) => void) | undefined;
@@ -74,12 +75,12 @@ export class PackageExtractSink implements ExtractSink {
     return this.#track(table, this.#writer(table).writeBytes(lines.bytes, lines.lines));
   }
 
-  async writeTypedCsv(table: string, file: TypedCsvFile): Promise<void> {
-    const entries = this.typedCsv[table] ?? [];
-    this.typedCsv[table] = entries;
+  async writeWholeFile(table: string, file: TypedCsvFile): Promise<void> {
+    const entries = this.wholeFiles[table] ?? [];
+    this.wholeFiles[table] = entries;
     const name = `${fileSafe(table)}.${String(entries.length).padStart(4, "0")}.csv`;
     await rename(file.path, join(this.#dir, name));
-    entries.push({ file: name, columns: [...file.columns], rows: file.rows });
+    entries.push({ file: name, format: "typed_csv", columns: [...file.columns], rows: file.rows });
   }
 
   async #writeParsed(table: string, lines: JsonLines): Promise<void> {

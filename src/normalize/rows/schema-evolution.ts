@@ -1,8 +1,8 @@
-import { alwaysVariant, CANNOT_COERCE, coerce } from "../schema/infer.js";
-import { identifierWithin, shortenIdentifier, variantColumnName } from "../schema/naming.js";
-import { columnOf, type Schema } from "../schema/schema.js";
-import type { Column, DataType } from "../schema/types.js";
-import { shortHash } from "../util/hash.js";
+import { alwaysVariant, CANNOT_COERCE, coerce } from "../../schema/infer.js";
+import { identifierWithin, shortenIdentifier, variantColumnName } from "../../schema/naming.js";
+import { columnOf, type Schema } from "../../schema/schema.js";
+import type { Column, DataType } from "../../schema/types.js";
+import { shortHash } from "../../util/hash.js";
 import { frozenColumnError, frozenTableError } from "./contract-errors.js";
 import type { Row } from "./row-sink.js";
 import { DiscardRow, type TableCtx, type TableSlot } from "./table-context.js";

@@ -1,42 +1,34 @@
 import { copyFile, link, mkdir, open } from "node:fs/promises";
 import { join } from "node:path";
-import type { TableHints } from "../extract/extractor.js";
 import { type CsvColumn, declaredRowsError, readTypedCsv } from "../formats/typed-csv.js";
-import type { Schema } from "../schema/schema.js";
+import { fileSafe, type LoadFileIndex, mergeIndex } from "../package/load-files.js";
+import type { TableHints } from "../package/table-hints.js";
 import { DataError, errorMessage } from "../util/errors.js";
-import { fileSafe, type LoadFileIndex, LoadFileWriter, mergeIndex } from "./load-file-writer.js";
-import type { NormalizeFilesResult } from "./normalize-files.js";
-import { RelationalNormalizer } from "./relational.js";
+import { LoadFileWriter } from "./load-file-writer.js";
+import { RelationalNormalizer } from "./rows/relational.js";
+import type { NormalizeFilesOptions, NormalizeFilesResult } from "./types.js";
 
-/** A typed CSV file of a package to normalize. */
-export interface TypedCsvInput {
+/** A file a source handed over whole: a typed CSV file of a package to normalize. */
+export interface WholeFileInput {
   table: string;
   hints: TableHints;
   /** The file inside the package's `extracted/` folder. */
   path: string;
+  format: "typed_csv";
   columns: CsvColumn[];
   rows: number;
 }
 
-export interface TypedCsvOptions {
-  inputs: TypedCsvInput[];
-  schema: Schema;
-  loadId: string;
-  outDir: string;
-  maxIdentifierLength: number;
-  maxFileBytes?: number;
-}
-
 /**
- * Adds a package's typed CSV files to the result of normalizing its other files (the schema is evolved in place).
- * A file whose columns the schema takes as they are becomes a load file as it is (a hard link, no per-row work);
- * the others are read back into records and normalized like any, so variants and contracts behave the same.
+ * Adds a package's whole files to the result of normalizing its item files (the schema is evolved in place).
+ * A typed CSV file whose columns the schema takes as they are becomes a load file as it is (a hard link, no per-row
+ * work); the others are read back into records and normalized like any, so variants and contracts behave the same.
  */
-export async function addTypedCsv(
+export async function addWholeFiles(
   result: NormalizeFilesResult,
-  opts: TypedCsvOptions,
+  opts: Omit<NormalizeFilesOptions, "inputs"> & { wholeFiles: WholeFileInput[] },
 ): Promise<NormalizeFilesResult> {
-  if (opts.inputs.length === 0) return result;
+  if (opts.wholeFiles.length === 0) return result;
   const changesBefore = opts.schema.changes.length;
   const writer = new LoadFileWriter(opts.outDir, opts.schema, {
     prefix: "c",
@@ -51,7 +43,7 @@ export async function addTypedCsv(
   const linked: LoadFileIndex = { tables: {} };
   await mkdir(opts.outDir, { recursive: true });
   try {
-    for (const [i, input] of opts.inputs.entries()) {
+    for (const [i, input] of opts.wholeFiles.entries()) {
       const root = normalizer.rootTable(input.table, input.hints);
       // Destinations read typed CSV with "\n" line ends: a file whose first line ends with "\r\n" is read back.
       const layout = (await startsWithCrlf(input.path))
@@ -62,10 +54,8 @@ export async function addTypedCsv(
         await linkOrCopy(input.path, join(opts.outDir, name));
         const entry = linked.tables[root.table.name] ?? { files: [], rows: 0 };
         linked.tables[root.table.name] = entry;
-        entry.files.push(name);
+        entry.files.push({ id: name, format: "typed_csv", layout, rows: input.rows });
         entry.rows += input.rows;
-        entry.typedCsv = { ...entry.typedCsv, [name]: layout };
-        entry.typedCsvRows = { ...entry.typedCsvRows, [name]: input.rows };
         continue;
       }
       writer.beginInput(i);
@@ -107,7 +97,7 @@ async function startsWithCrlf(path: string): Promise<boolean> {
 }
 
 /** Records of a typed CSV file, with a malformed file reported as the resource's data error. */
-async function* readRecords(input: TypedCsvInput): AsyncGenerator<Record<string, unknown>> {
+async function* readRecords(input: WholeFileInput): AsyncGenerator<Record<string, unknown>> {
   try {
     yield* readTypedCsv(input.path, input.columns);
   } catch (err) {

@@ -1,12 +1,13 @@
 import { Worker } from "node:worker_threads";
-import type { TableHints } from "../extract/extractor.js";
-import { columnOf, Schema, stableStringify } from "../schema/schema.js";
-import type { StoredSchema, Table } from "../schema/types.js";
-import { ConfigError, DataError, FerryError, SchemaContractError } from "../util/errors.js";
-import { type LoadFileIndex, LoadFileWriter, mergeIndex } from "./load-file-writer.js";
-import type { NormalizeFilesOptions, NormalizeFilesResult } from "./normalize-files.js";
-import { normalizeUnit } from "./normalize-unit.js";
-import { type NormalizeStats, RelationalNormalizer } from "./relational.js";
+import { type LoadFileIndex, mergeIndex } from "../../package/load-files.js";
+import type { TableHints } from "../../package/table-hints.js";
+import { columnOf, Schema, stableStringify } from "../../schema/schema.js";
+import type { StoredSchema, Table } from "../../schema/types.js";
+import { ConfigError, DataError, FerryError, SchemaContractError } from "../../util/errors.js";
+import { LoadFileWriter } from "../load-file-writer.js";
+import { normalizeUnit } from "../normalize-unit.js";
+import { type NormalizeStats, RelationalNormalizer } from "../rows/relational.js";
+import type { NormalizeFilesOptions, NormalizeFilesResult } from "../types.js";
 import { UnitQueue } from "./unit-queue.js";
 import type { FromWorker, NormalizeUnit, SerializedError, ToWorker } from "./worker-protocol.js";
 
