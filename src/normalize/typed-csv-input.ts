@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { TableHints } from "../extract/extractor.js";
 import { type CsvColumn, declaredRowsError, readTypedCsv } from "../formats/typed-csv.js";
 import type { Schema } from "../schema/schema.js";
-import { DataError, errorMessage } from "../util/errors.js";
+import { DataError, errorMessage, isFerryError } from "../util/errors.js";
 import { fileSafe, type LoadFileIndex, LoadFileWriter, mergeIndex } from "./load-file-writer.js";
 import type { NormalizeFilesResult } from "./normalize-files.js";
 import { RelationalNormalizer } from "./relational.js";
@@ -111,7 +111,7 @@ async function* readRecords(input: TypedCsvInput): AsyncGenerator<Record<string,
   try {
     yield* readTypedCsv(input.path, input.columns);
   } catch (err) {
-    if (err instanceof DataError) throw err;
+    if (isFerryError(err, "bad_data")) throw err;
     throw new DataError(`typed CSV file of table "${input.table}" cannot be read: ${errorMessage(err)}`, {
       fields: { table: input.table, resource: input.hints.resource },
       hint: "the resource wrote a file that is not typed CSV as its columns declare",

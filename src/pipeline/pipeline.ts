@@ -6,8 +6,8 @@ import { DEFAULT_RETRY, type RetryPolicy, retryTransient } from "../load/loader.
 import { type LoadPackage, PackageStore } from "../load/package.js";
 import type { SchemaChange } from "../schema/schema.js";
 import type { StoredSchema } from "../schema/types.js";
-import { FerryError } from "../util/errors.js";
-import { FERRY_KIND, kindOf } from "../util/kind.js";
+import { brand, isKind } from "../util/brand.js";
+import { FerryError, isFerryError } from "../util/errors.js";
 import { consoleLogger, type Logger, logLevelFromEnv } from "../util/log.js";
 import { addCounts, type PipelineContext } from "./context.js";
 import { Dataset } from "./dataset.js";
@@ -56,8 +56,6 @@ export interface PipelineOptions {
  * console.log(info.rows); // { issues: 120, issues__labels: 310 }
  */
 export class Pipeline {
-  /** Lets tools recognise pipelines created by another copy of the package. */
-  readonly [FERRY_KIND] = "pipeline";
   readonly name: string;
   readonly options: Readonly<PipelineOptions>;
   readonly datasetName: string;
@@ -200,7 +198,7 @@ export class Pipeline {
     } catch (err) {
       trace.trace.error = {
         message: String((err as Error)?.message ?? err),
-        ...(err instanceof FerryError ? { code: err.code, ...(err.hint ? { hint: err.hint } : {}) } : {}),
+        ...(isFerryError(err) ? { code: err.code, ...(err.hint ? { hint: err.hint } : {}) } : {}),
       };
       throw err;
     } finally {
@@ -305,6 +303,8 @@ export class Pipeline {
     );
   }
 }
+// Lets tools recognise pipelines created by another copy of the package.
+brand(Pipeline, "pipeline");
 
 function defaultWorkers(): number {
   const fromEnv = Number(process.env.FERRY_NORMALIZE_WORKERS);
@@ -325,5 +325,5 @@ export function pipeline(options: PipelineOptions): Pipeline {
 
 /** True for pipelines, also those created by another copy of the package (e.g. a user module's own import). */
 export function isPipeline(x: unknown): x is Pipeline {
-  return x instanceof Pipeline || kindOf(x) === "pipeline";
+  return isKind(x, "pipeline");
 }
