@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
+import { setting } from "../config/settings.js";
 import { isSource } from "../extract/source.js";
 import type { RunData } from "../pipeline/run-data.js";
 import { describeError, errorMessage, FerryError, isFerryError } from "../util/errors.js";
-import { consoleLogger, logLevelFromEnv, redactSecrets } from "../util/log.js";
+import { consoleLogger, redactSecrets } from "../util/log.js";
 import { loadRunTarget } from "./load-target.js";
 import {
   type CommonFlags,
@@ -58,7 +59,7 @@ function program(): Command {
         },
       ) => {
         const progress = new ProgressDisplay(process.stderr, Boolean(process.stderr.isTTY) && !o.json);
-        const logger = consoleLogger(verbose ? "debug" : logLevelFromEnv("warn"));
+        const logger = consoleLogger(verbose ? "debug" : setting("logLevel"));
         const target = await loadRunTarget(file, o, { logger, onProgress: progress.handle });
         const { pipeline } = target;
         const data = o.select ? selectResources(target.data, o.select) : target.data;

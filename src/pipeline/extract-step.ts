@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { setting } from "../config/settings.js";
 import { extractSource, type TableHints } from "../extract/extractor.js";
 import { TYPED_CSV } from "../formats/typed-csv.js";
 import type { LoadPackage } from "../load/package.js";
@@ -15,11 +16,6 @@ import { type RunData, type RunOptions, toSource } from "./run-data.js";
 export interface ExtractInfo {
   loadId: string;
   items: Record<string, number>;
-}
-
-function defaultExtractConcurrency(): number {
-  const n = Number(process.env.FERRY_EXTRACT_CONCURRENCY);
-  return Number.isInteger(n) && n > 0 ? n : 4;
 }
 
 /** The state extraction starts from: the newest pending package's, else the committed one. */
@@ -71,7 +67,7 @@ export async function extractStep(
       log,
       ...(options.schemaContract !== undefined ? { schemaContract: options.schemaContract } : {}),
       onProgress: (p) => ctx.emit({ stage: "extract", resource: p.resource, items: p.items }),
-      concurrency: options.extractConcurrency ?? defaultExtractConcurrency(),
+      concurrency: options.extractConcurrency ?? setting("extractConcurrency"),
       // Resources with a bulk export hand over typed CSV files when the destination reads them as they are.
       ...(target.capabilities.supportedFileFormats.includes(TYPED_CSV)
         ? { typedCsvDir: join(pkg.dir, "typed-csv") }

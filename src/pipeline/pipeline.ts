@@ -1,6 +1,6 @@
 import { mkdir } from "node:fs/promises";
-import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
+import { setting } from "../config/settings.js";
 import type { Destination, DestinationClient } from "../destinations/destination.js";
 import { DEFAULT_RETRY, type RetryPolicy, retryTransient } from "../load/loader.js";
 import { type LoadPackage, PackageStore } from "../load/package.js";
@@ -8,7 +8,7 @@ import type { SchemaChange } from "../schema/schema.js";
 import type { StoredSchema } from "../schema/types.js";
 import { brand, isKind } from "../util/brand.js";
 import { FerryError, isFerryError } from "../util/errors.js";
-import { consoleLogger, type Logger, logLevelFromEnv } from "../util/log.js";
+import { consoleLogger, type Logger } from "../util/log.js";
 import { addCounts, type PipelineContext } from "./context.js";
 import { Dataset } from "./dataset.js";
 import { resolveDestination } from "./destination-url.js";
@@ -80,9 +80,9 @@ export class Pipeline {
     this.name = options.name;
     this.options = Object.freeze({ ...options });
     this.datasetName = options.dataset ?? options.name;
-    this.dir = resolve(options.dir ?? process.env.FERRY_PIPELINES_DIR ?? ".ferry", options.name);
+    this.dir = resolve(options.dir ?? setting("pipelinesDir"), options.name);
     this.#destinationSpec = options.destination ?? "duckdb";
-    this.#log = options.logger ?? consoleLogger(logLevelFromEnv());
+    this.#log = options.logger ?? consoleLogger(setting("logLevel"));
     this.#store = new PackageStore(this.dir);
     this.#local = new LocalStateStore(this.dir);
     const self = this;
@@ -95,7 +95,7 @@ export class Pipeline {
       log: this.#log,
       retry: options.retry,
       maxFileBytes: options.maxFileBytes,
-      normalizeWorkers: options.normalizeWorkers ?? defaultWorkers(),
+      normalizeWorkers: options.normalizeWorkers ?? setting("normalizeWorkers"),
       streamed: new Map(),
       get warnings() {
         return self.#warnings;
@@ -164,7 +164,7 @@ export class Pipeline {
       if (data !== undefined) {
         // run() normalizes right after extracting: big packages start normalizing while they are extracted
         // (FERRY_STREAM_NORMALIZE=0 turns that off).
-        const streaming = process.env.FERRY_STREAM_NORMALIZE !== "0";
+        const streaming = setting("streamNormalize");
         extracted = await trace.step("extract", () => extractStep(ctx, data, options, streaming));
         const n = await trace.step("normalize", () => normalizeStep(ctx));
         changes.push(...n.schemaChanges);
@@ -305,12 +305,6 @@ export class Pipeline {
 }
 // Lets tools recognise pipelines created by another copy of the package.
 brand(Pipeline, "pipeline");
-
-function defaultWorkers(): number {
-  const fromEnv = Number(process.env.FERRY_NORMALIZE_WORKERS);
-  if (Number.isInteger(fromEnv) && fromEnv > 0) return Math.min(fromEnv, Math.max(1, availableParallelism()));
-  return Math.max(1, Math.min(4, availableParallelism()));
-}
 
 /**
  * Creates a pipeline. No I/O happens until the first operation.
