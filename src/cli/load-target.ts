@@ -1,10 +1,12 @@
 import { readFile } from "node:fs/promises";
 import { extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { isResource } from "../extract/resource.js";
+import { isSource } from "../extract/source.js";
 import { isPipeline, Pipeline, type PipelineOptions } from "../pipeline/pipeline.js";
 import type { RunData } from "../pipeline/run-data.js";
+import { kindOf } from "../util/brand.js";
 import { ConfigError, errorMessage } from "../util/errors.js";
-import { kindOf } from "../util/kind.js";
 import { loadSpec } from "./spec.js";
 
 export interface CliOverrides {
@@ -19,14 +21,8 @@ export interface RunTarget {
   data: RunData;
 }
 
-const isData = (x: unknown) => {
-  const k = kindOf(x);
-  return (
-    k === "source" ||
-    k === "resource" ||
-    (Array.isArray(x) && x.length > 0 && x.every((r) => kindOf(r) === "resource"))
-  );
-};
+const isData = (x: unknown) =>
+  isSource(x) || isResource(x) || (Array.isArray(x) && x.length > 0 && x.every(isResource));
 
 /** Imports a TS/JS module (TypeScript through tsx) or reads a YAML/JSON spec, and builds what to run. */
 export async function loadRunTarget(

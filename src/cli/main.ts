@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
-import type { Source } from "../extract/source.js";
+import { setting } from "../config/settings.js";
+import { isSource } from "../extract/source.js";
 import type { RunData } from "../pipeline/run-data.js";
-import { describeError, errorMessage, FerryError } from "../util/errors.js";
-import { kindOf } from "../util/kind.js";
-import { consoleLogger, logLevelFromEnv, redactSecrets } from "../util/log.js";
+import { describeError, errorMessage, FerryError, isFerryError } from "../util/errors.js";
+import { consoleLogger, redactSecrets } from "../util/log.js";
 import { loadRunTarget } from "./load-target.js";
 import {
   type CommonFlags,
@@ -59,7 +59,7 @@ function program(): Command {
         },
       ) => {
         const progress = new ProgressDisplay(process.stderr, Boolean(process.stderr.isTTY) && !o.json);
-        const logger = consoleLogger(verbose ? "debug" : logLevelFromEnv("warn"));
+        const logger = consoleLogger(verbose ? "debug" : setting("logLevel"));
         const target = await loadRunTarget(file, o, { logger, onProgress: progress.handle });
         const { pipeline } = target;
         const data = o.select ? selectResources(target.data, o.select) : target.data;
@@ -109,13 +109,13 @@ function selectResources(data: RunData, list: string): RunData {
     .split(",")
     .map((n) => n.trim())
     .filter(Boolean);
-  if (kindOf(data) !== "source") {
+  if (!isSource(data)) {
     throw new FerryError("--select needs a source with several resources", {
       hint: "export a source (source({ resources: [...] })) or drop --select",
     });
   }
   try {
-    return (data as Source).select(...names);
+    return data.select(...names);
   } catch (err) {
     throw new FerryError(errorMessage(err), { hint: "pass resource names of the source to --select" });
   }
@@ -129,7 +129,7 @@ async function main(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     process.stderr.write(`error: ${redactSecrets(describeError(err))}\n`);
     if (verbose && err instanceof Error && err.stack) process.stderr.write(`${redactSecrets(err.stack)}\n`);
-    else if (!(err instanceof FerryError)) process.stderr.write("(run with --verbose for the stack trace)\n");
+    else if (!isFerryError(err)) process.stderr.write("(run with --verbose for the stack trace)\n");
     return 1;
   }
 }

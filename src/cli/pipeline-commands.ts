@@ -1,5 +1,6 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { setting } from "../config/settings.js";
 import { attachPipeline } from "../pipeline/attach.js";
 import { LocalStateStore } from "../pipeline/local-state.js";
 import type { Pipeline } from "../pipeline/pipeline.js";
@@ -17,7 +18,7 @@ export interface CommonFlags {
 type Print = (text: string) => void;
 
 export function pipelinesDir(flags: CommonFlags): string {
-  return resolve(flags.dir ?? process.env.FERRY_PIPELINES_DIR ?? ".ferry");
+  return resolve(flags.dir ?? setting("pipelinesDir"));
 }
 
 function open(name: string, flags: CommonFlags): Promise<Pipeline> {

@@ -1,4 +1,5 @@
 import { parse as parseYaml } from "yaml";
+import { type Environment, environment } from "../config/environment.js";
 import type { PipelineOptions } from "../pipeline/pipeline.js";
 import type { RunData } from "../pipeline/run-data.js";
 import { ConfigError } from "../util/errors.js";
@@ -14,7 +15,7 @@ export interface LoadedSpec {
 export function substituteEnv(value: unknown, where = "spec"): unknown {
   if (typeof value === "string") {
     return value.replace(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
-      const v = process.env[name];
+      const v = environment()[name];
       if (v === undefined) {
         throw new ConfigError(`environment variable ${name} is not set (used in ${where})`, {
           hint: `export ${name}=... before running`,
@@ -38,7 +39,7 @@ export function substituteEnv(value: unknown, where = "spec"): unknown {
  */
 export function applyEnvOverrides(
   spec: Record<string, unknown>,
-  env: NodeJS.ProcessEnv = process.env,
+  env: Environment = environment(),
 ): Record<string, unknown> {
   for (const [key, value] of Object.entries(env)) {
     if (!key.startsWith("FERRY__") || value === undefined) continue;

@@ -1,5 +1,5 @@
 import type { LoadJob } from "../load/load-client.js";
-import { DestinationError, errorMessage } from "../util/errors.js";
+import { DestinationError, errorMessage, isFerryError } from "../util/errors.js";
 
 /**
  * The error a destination client raises when a package (or one of its jobs) fails to load: names the load and
@@ -19,7 +19,7 @@ export function loadFailure(
     hints: { transient: string; terminal: string };
   },
 ): unknown {
-  if (err instanceof DestinationError) return err;
+  if (isFerryError(err, "destination")) return err;
   const { loadId, job } = o;
   const more = (o.jobs ?? 1) > 1 ? ` and ${(o.jobs ?? 1) - 1} more` : "";
   const what = job ? `load job ${job.id}${more} (table ${job.table})` : `load ${loadId}`;

@@ -1,4 +1,5 @@
 import { createReadStream } from "node:fs";
+import { brand, isKind } from "../util/brand.js";
 
 const NEWLINE = 10;
 
@@ -41,6 +42,10 @@ export class JsonLines {
     return out;
   }
 }
+brand(JsonLines, "json_lines");
+
+/** True for `jsonLines()` batches, also those made by another copy of the package (a user module's own import). */
+export const isJsonLines = (x: unknown): x is JsonLines => isKind(x, "json_lines");
 
 /**
  * Wraps NDJSON text or bytes for a resource to yield. The data must hold whole lines: split a stream with

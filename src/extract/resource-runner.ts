@@ -4,15 +4,15 @@ import type { ResourceState } from "../package/state.js";
 import type { TableHints } from "../package/table-hints.js";
 import { normalizeIdentifier } from "../schema/naming.js";
 import { resolveWriteDisposition } from "../schema/types.js";
-import { ExtractError, errorMessage, FerryError } from "../util/errors.js";
+import { ExtractError, errorMessage, isFerryError } from "../util/errors.js";
 import { shortHash } from "../util/hash.js";
 import { childLogger } from "../util/log.js";
 import type { ExtractOptions } from "./extractor.js";
 import { type IncrementalContext, IncrementalTracker } from "./incremental.js";
-import { JsonLines } from "./json-lines.js";
+import { isJsonLines, type JsonLines } from "./json-lines.js";
 import type { Item, ItemSource, Resource, ResourceContext } from "./resource.js";
 import type { Source } from "./source.js";
-import { TypedCsvFile, type TypedCsvOffer } from "./typed-csv.js";
+import { isTypedCsvFile, type TypedCsvFile, type TypedCsvOffer } from "./typed-csv.js";
 
 const toArray = (v: string | string[] | undefined): string[] | undefined =>
   v === undefined ? undefined : Array.isArray(v) ? v : [v];
@@ -193,8 +193,8 @@ export class ResourceRunner {
   }
 
   async #handleChunk(chunk: Item, emit: (chunk: Item) => Promise<void>): Promise<void> {
-    if (chunk instanceof JsonLines) return this.#handleLines(chunk, emit);
-    if (chunk instanceof TypedCsvFile) return this.#handleTypedCsv(chunk);
+    if (isJsonLines(chunk)) return this.#handleLines(chunk, emit);
+    if (isTypedCsvFile(chunk)) return this.#handleTypedCsv(chunk);
     const isPage = Array.isArray(chunk);
     const records = isPage ? (chunk as Item[]) : [chunk];
     const kept: Item[] = [];
@@ -304,7 +304,7 @@ export class ResourceRunner {
   }
 
   #wrap(err: unknown): unknown {
-    if (err instanceof FerryError) {
+    if (isFerryError(err)) {
       if (err.fields.resource === undefined) (err.fields as Record<string, unknown>).resource = this.#r.name;
       return err;
     }

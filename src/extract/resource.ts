@@ -1,5 +1,5 @@
 import type { ColumnHint, SchemaContractSetting, WriteDisposition } from "../schema/types.js";
-import { FERRY_KIND } from "../util/kind.js";
+import { brand, isKind } from "../util/brand.js";
 import type { Logger } from "../util/log.js";
 import type { IncrementalContext, IncrementalOptions } from "./incremental.js";
 import type { TypedCsvOffer } from "./typed-csv.js";
@@ -71,7 +71,6 @@ type Body =
  * }).filter((u) => u.id > 0).limit(100);
  */
 export class Resource {
-  readonly [FERRY_KIND] = "resource";
   readonly options: Readonly<ResourceOptions>;
   readonly steps: readonly Step[];
   readonly #body: Body;
@@ -128,6 +127,7 @@ export class Resource {
     return new Resource(this.options, this.#body, [...this.steps, step]);
   }
 }
+brand(Resource, "resource");
 
 /**
  * Defines a resource from a generator function (sync or async), a function returning an iterable, or a plain array.
@@ -169,3 +169,6 @@ export function transformer(
   const { parent, ...rest } = options;
   return new Resource(rest, parent ? { kind: "transformer", fn, parent } : { kind: "transformer", fn });
 }
+
+/** True for resources, also those created by another copy of the package (a user module's own import). */
+export const isResource = (x: unknown): x is Resource => isKind(x, "resource");

@@ -1,5 +1,5 @@
 import type { SchemaContractSetting } from "../schema/types.js";
-import { FERRY_KIND } from "../util/kind.js";
+import { brand, isKind } from "../util/brand.js";
 import type { Resource } from "./resource.js";
 
 export interface SourceOptions {
@@ -17,7 +17,6 @@ export interface SourceOptions {
  * await p.run(gh.select("issues"));
  */
 export class Source {
-  readonly [FERRY_KIND] = "source";
   readonly name: string;
   readonly resources: readonly Resource[];
   readonly schemaContract: SchemaContractSetting | undefined;
@@ -57,7 +56,11 @@ export class Source {
     });
   }
 }
+brand(Source, "source");
 
 export function source(options: SourceOptions): Source {
   return new Source(options);
 }
+
+/** True for sources, also those created by another copy of the package (a user module's own import). */
+export const isSource = (x: unknown): x is Source => isKind(x, "source");

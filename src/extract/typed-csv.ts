@@ -1,4 +1,5 @@
 import type { CsvColumn } from "../formats/typed-csv.js";
+import { brand, isKind } from "../util/brand.js";
 
 /**
  * A complete CSV file of flat, typed records that a resource hands over whole, instead of records: ferry moves it
@@ -25,6 +26,10 @@ export class TypedCsvFile {
     this.rows = rows;
   }
 }
+brand(TypedCsvFile, "typed_csv_file");
+
+/** True for typed CSV files, also those made by another copy of the package. */
+export const isTypedCsvFile = (x: unknown): x is TypedCsvFile => isKind(x, "typed_csv_file");
 
 /** Where a resource may write typed CSV files: given only when it may yield them. */
 export interface TypedCsvOffer {

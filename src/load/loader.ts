@@ -3,7 +3,13 @@ import { join } from "node:path";
 import type { LoadPackage } from "../package/load-package.js";
 import type { NormalizeManifest, PackageManifest } from "../package/manifest.js";
 import type { StoredSchema, Table } from "../schema/types.js";
-import { describeError, errorMessage, FerryError, LoadPackageFailedError } from "../util/errors.js";
+import {
+  describeError,
+  errorMessage,
+  FerryError,
+  isFerryError,
+  LoadPackageFailedError,
+} from "../util/errors.js";
 import { contentHash } from "../util/hash.js";
 import type { Logger } from "../util/log.js";
 import { type RetryPolicy, withRetry } from "../util/retry.js";
@@ -25,7 +31,7 @@ export async function retryTransient<T>(
 ): Promise<T> {
   return withRetry(
     fn,
-    (err) => err instanceof FerryError && err.transient,
+    (err) => isFerryError(err) && err.transient,
     // Without jitter unless asked: one pipeline retries one thing at a time.
     { jitter: false, ...retry },
     (err, attempt, delay) =>
@@ -109,7 +115,7 @@ export async function loadNormalizedPackage(
     await retryTransient(`load ${pkg.loadId}`, attempt, opts.retry ?? DEFAULT_RETRY, opts.log);
     return { loadId: pkg.loadId, alreadyLoaded: false, rows, attempts };
   } catch (err) {
-    if (err instanceof FerryError && err.transient) throw err;
+    if (isFerryError(err) && err.transient) throw err;
     const failed = current as LoadJob | undefined;
     if (failed) {
       await pkg.moveJob(failed.id, "started", "failed").catch(() => undefined);

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { type CsvColumn, declaredRowsError, readTypedCsv } from "../formats/typed-csv.js";
 import { fileSafe, type LoadFileIndex, mergeIndex } from "../package/load-files.js";
 import type { TableHints } from "../package/table-hints.js";
-import { DataError, errorMessage } from "../util/errors.js";
+import { DataError, errorMessage, isFerryError } from "../util/errors.js";
 import { LoadFileWriter } from "./load-file-writer.js";
 import { RelationalNormalizer } from "./rows/relational.js";
 import type { NormalizeFilesOptions, NormalizeFilesResult } from "./types.js";
@@ -101,7 +101,7 @@ async function* readRecords(input: WholeFileInput): AsyncGenerator<Record<string
   try {
     yield* readTypedCsv(input.path, input.columns);
   } catch (err) {
-    if (err instanceof DataError) throw err;
+    if (isFerryError(err, "bad_data")) throw err;
     throw new DataError(`typed CSV file of table "${input.table}" cannot be read: ${errorMessage(err)}`, {
       fields: { table: input.table, resource: input.hints.resource },
       hint: "the resource wrote a file that is not typed CSV as its columns declare",

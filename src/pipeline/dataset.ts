@@ -1,4 +1,5 @@
 import type { Destination, DestinationClient, QueryRow } from "../destinations/destination.js";
+import { brand, isKind } from "../util/brand.js";
 import { ConfigError } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 
@@ -60,3 +61,7 @@ export class Dataset {
     }
   }
 }
+brand(Dataset, "dataset");
+
+/** True for datasets, also those of another copy of the package. */
+export const isDataset = (x: unknown): x is Dataset => isKind(x, "dataset");

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { setting } from "../config/settings.js";
 import { extractSource } from "../extract/extractor.js";
 import { PackageExtractSink } from "../extract/package-sink.js";
 import { SOURCE_WRITTEN_FORMATS } from "../formats/file-format.js";
@@ -28,11 +29,6 @@ export interface ExtractedFileListener {
 /** Watches the packages the extract step writes. */
 export interface ExtractObserver {
   watch(pkg: LoadPackage, schemaName: string): Promise<ExtractedFileListener | undefined>;
-}
-
-function defaultExtractConcurrency(): number {
-  const n = Number(process.env.FERRY_EXTRACT_CONCURRENCY);
-  return Number.isInteger(n) && n > 0 ? n : 4;
 }
 
 /** The state extraction starts from: the newest pending package's, else the committed one. */
@@ -87,7 +83,7 @@ export async function extractStep(
       log,
       ...(options.schemaContract !== undefined ? { schemaContract: options.schemaContract } : {}),
       onProgress: (p) => ctx.emit({ stage: "extract", resource: p.resource, items: p.items }),
-      concurrency: options.extractConcurrency ?? defaultExtractConcurrency(),
+      concurrency: options.extractConcurrency ?? setting("extractConcurrency"),
       // Resources with a bulk export hand over whole files (typed CSV) when the destination loads them as they are.
       ...(wholeFileFormats.length > 0
         ? { wholeFiles: { dir: join(pkg.dir, "typed-csv"), formats: wholeFileFormats } }

@@ -1,6 +1,6 @@
 import { loadNormalizedPackage, type PackageLoadOutcome } from "../load/loader.js";
 import type { LoadPackage } from "../package/load-package.js";
-import { LoadPackageFailedError } from "../util/errors.js";
+import { isFerryError } from "../util/errors.js";
 import { addCounts, type PipelineContext } from "./context.js";
 
 export interface LoadStepInfo {
@@ -28,7 +28,7 @@ export async function loadStep(ctx: PipelineContext): Promise<LoadStepInfo> {
             ctx.emit({ stage: "load", table: job.table, job: job.id, state, loadId: pkg.loadId }),
         });
       } catch (err) {
-        if (err instanceof LoadPackageFailedError) {
+        if (isFerryError(err, "load_failed")) {
           const moved = await ctx.store.markFailed(pkg);
           ctx.log.error(`load package ${pkg.loadId} failed; its files are kept in ${moved.dir}`);
         }

@@ -5,7 +5,7 @@ import type { LoadPackage } from "../package/load-package.js";
 import type { TableHints } from "../package/table-hints.js";
 import { identifierWithin } from "../schema/naming.js";
 import { Schema, type SchemaChange } from "../schema/schema.js";
-import { DataError, SchemaContractError } from "../util/errors.js";
+import { isFerryError } from "../util/errors.js";
 import { addCounts, type PipelineContext } from "./context.js";
 import type { ExtractedFileListener, ExtractObserver } from "./extract-step.js";
 
@@ -145,7 +145,7 @@ export async function normalizeStep(
     }).catch(async (err: unknown) => {
       // Data the contract rejects fails the same way every time: set the package aside so the next run
       // (with a changed contract or fixed data) is not blocked by it. Its state was never committed.
-      if (err instanceof SchemaContractError || err instanceof DataError) {
+      if (isFerryError(err, "schema_contract") || isFerryError(err, "bad_data")) {
         const moved = await ctx.store.markFailed(pkg);
         ctx.log.error(
           `load package ${pkg.loadId} was rejected while normalizing; its files are kept in ${moved.dir}`,

@@ -1,6 +1,6 @@
 import { mkdir } from "node:fs/promises";
-import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
+import { setting } from "../config/settings.js";
 import type { Destination, DestinationClient } from "../destinations/destination.js";
 import { DEFAULT_RETRY, type RetryPolicy, retryTransient } from "../load/loader.js";
 import type { LoadPackage } from "../package/load-package.js";
@@ -8,9 +8,9 @@ import { PackageStore } from "../package/package-store.js";
 import type { PipelineState } from "../package/state.js";
 import type { SchemaChange } from "../schema/schema.js";
 import type { StoredSchema } from "../schema/types.js";
-import { FerryError } from "../util/errors.js";
-import { FERRY_KIND, kindOf } from "../util/kind.js";
-import { consoleLogger, type Logger, logLevelFromEnv } from "../util/log.js";
+import { brand, isKind } from "../util/brand.js";
+import { FerryError, isFerryError } from "../util/errors.js";
+import { consoleLogger, type Logger } from "../util/log.js";
 import { addCounts, type PipelineContext } from "./context.js";
 import { Dataset } from "./dataset.js";
 import { resolveDestination } from "./destination-url.js";
@@ -58,8 +58,6 @@ export interface PipelineOptions {
  * console.log(info.rows); // { issues: 120, issues__labels: 310 }
  */
 export class Pipeline {
-  /** Lets tools recognise pipelines created by another copy of the package. */
-  readonly [FERRY_KIND] = "pipeline";
   readonly name: string;
   readonly options: Readonly<PipelineOptions>;
   readonly datasetName: string;
@@ -84,9 +82,9 @@ export class Pipeline {
     this.name = options.name;
     this.options = Object.freeze({ ...options });
     this.datasetName = options.dataset ?? options.name;
-    this.dir = resolve(options.dir ?? process.env.FERRY_PIPELINES_DIR ?? ".ferry", options.name);
+    this.dir = resolve(options.dir ?? setting("pipelinesDir"), options.name);
     this.#destinationSpec = options.destination ?? "duckdb";
-    this.#log = options.logger ?? consoleLogger(logLevelFromEnv());
+    this.#log = options.logger ?? consoleLogger(setting("logLevel"));
     this.#store = new PackageStore(this.dir);
     this.#local = new LocalStateStore(this.dir);
     const self = this;
@@ -99,7 +97,7 @@ export class Pipeline {
       log: this.#log,
       retry: options.retry,
       maxFileBytes: options.maxFileBytes,
-      normalizeWorkers: options.normalizeWorkers ?? defaultWorkers(),
+      normalizeWorkers: options.normalizeWorkers ?? setting("normalizeWorkers"),
       get warnings() {
         return self.#warnings;
       },
@@ -168,7 +166,7 @@ export class Pipeline {
       if (data !== undefined) {
         // run() normalizes right after extracting: big packages start normalizing while they are extracted
         // (FERRY_STREAM_NORMALIZE=0 turns that off).
-        if (process.env.FERRY_STREAM_NORMALIZE !== "0") streaming = new NormalizeWhileExtracting(ctx);
+        if (setting("streamNormalize")) streaming = new NormalizeWhileExtracting(ctx);
         extracted = await trace.step("extract", () => extractStep(ctx, data, options, streaming));
         const n = await trace.step("normalize", () => normalizeStep(ctx, streaming));
         changes.push(...n.schemaChanges);
@@ -202,7 +200,7 @@ export class Pipeline {
     } catch (err) {
       trace.trace.error = {
         message: String((err as Error)?.message ?? err),
-        ...(err instanceof FerryError ? { code: err.code, ...(err.hint ? { hint: err.hint } : {}) } : {}),
+        ...(isFerryError(err) ? { code: err.code, ...(err.hint ? { hint: err.hint } : {}) } : {}),
       };
       throw err;
     } finally {
@@ -304,12 +302,8 @@ export class Pipeline {
     );
   }
 }
-
-function defaultWorkers(): number {
-  const fromEnv = Number(process.env.FERRY_NORMALIZE_WORKERS);
-  if (Number.isInteger(fromEnv) && fromEnv > 0) return Math.min(fromEnv, Math.max(1, availableParallelism()));
-  return Math.max(1, Math.min(4, availableParallelism()));
-}
+// Lets tools recognise pipelines created by another copy of the package.
+brand(Pipeline, "pipeline");
 
 /**
  * Creates a pipeline. No I/O happens until the first operation.
@@ -324,5 +318,5 @@ export function pipeline(options: PipelineOptions): Pipeline {
 
 /** True for pipelines, also those created by another copy of the package (e.g. a user module's own import). */
 export function isPipeline(x: unknown): x is Pipeline {
-  return x instanceof Pipeline || kindOf(x) === "pipeline";
+  return isKind(x, "pipeline");
 }

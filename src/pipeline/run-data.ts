@@ -1,14 +1,14 @@
 import {
   type Item,
   type ItemSource,
+  isResource,
   type Resource,
   type ResourceOptions,
   resource,
 } from "../extract/resource.js";
-import { Source } from "../extract/source.js";
+import { isSource, Source } from "../extract/source.js";
 import type { ColumnHint, SchemaContractSetting, WriteDisposition } from "../schema/types.js";
 import { ConfigError } from "../util/errors.js";
-import { kindOf } from "../util/kind.js";
 
 /** Options of `run()` / `extract()` that apply to the data of this call. */
 export interface RunOptions {
@@ -34,11 +34,11 @@ export type RunData = Source | Resource | Resource[] | Item[] | ItemSource | (()
 /** Turns what the user passed into one source (its name names the schema). */
 export function toSource(data: RunData, options: RunOptions, pipelineName: string): Source {
   // Brands, not instanceof: a module loaded through another loader (tsx) has its own copy of the classes.
-  if (kindOf(data) === "source") return applyToAll(data as Source, options);
-  if (kindOf(data) === "resource") {
+  if (isSource(data)) return applyToAll(data, options);
+  if (isResource(data)) {
     return new Source({ name: pipelineName, resources: [withRunOptions(data as Resource, options)] });
   }
-  if (Array.isArray(data) && data.length > 0 && data.every((r) => kindOf(r) === "resource")) {
+  if (Array.isArray(data) && data.length > 0 && data.every(isResource)) {
     return new Source({
       name: pipelineName,
       resources: (data as Resource[]).map((r) => withRunOptions(r, options)),

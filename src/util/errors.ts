@@ -1,9 +1,14 @@
+import { brand, isKind } from "./brand.js";
+
 /**
  * The error hierarchy of ferry. Every error says what the caller must do (`hint`), whether retrying can help
  * (`transient`), and where it happened (structured `fields`: pipeline, resource, table, column, loadId ...).
  *
+ * Recognise them with `isFerryError(err)` / `isFerryError(err, "config")` rather than `instanceof`: an error thrown
+ * by another copy of ferry (a user module with its own `node_modules/ferry`) is not an instance of this copy's class.
+ *
  * @example
- * try { await p.run(src) } catch (e) { if (e instanceof FerryError && e.transient) retryLater() }
+ * try { await p.run(src) } catch (e) { if (isFerryError(e) && e.transient) retryLater() }
  */
 export interface ErrorFields {
   pipeline?: string;
@@ -37,6 +42,7 @@ export class FerryError extends Error {
     this.transient = options.transient ?? false;
   }
 }
+brand(FerryError, "error");
 
 /** Wrong or missing configuration: fix the options, environment or file named in the message. */
 export class ConfigError extends FerryError {
@@ -68,6 +74,34 @@ export class LoadPackageFailedError extends FerryError {
   override readonly code = "load_failed";
 }
 
+/** The error class of each code ferry's own errors carry. */
+export interface FerryErrorByCode {
+  ferry_error: FerryError;
+  config: ConfigError;
+  schema_contract: SchemaContractError;
+  bad_data: DataError;
+  extract: ExtractError;
+  destination: DestinationError;
+  load_failed: LoadPackageFailedError;
+}
+
+/**
+ * True for ferry's errors, also those thrown by another copy of the package; with `code`, only for errors of that
+ * code (`"config"`, `"destination"`, ... `"http"`).
+ *
+ * @example
+ * if (isFerryError(err, "destination") && err.transient) retry();
+ */
+export function isFerryError(err: unknown): err is FerryError;
+export function isFerryError<C extends keyof FerryErrorByCode>(
+  err: unknown,
+  code: C,
+): err is FerryErrorByCode[C];
+export function isFerryError(err: unknown, code: string): err is FerryError;
+export function isFerryError(err: unknown, code?: string): boolean {
+  return isKind(err, "error") && (code === undefined || (err as FerryError).code === code);
+}
+
 /** Turns anything thrown into a one-line message (no stack). */
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
@@ -77,7 +111,7 @@ export function errorMessage(err: unknown): string {
 /** Formats an error the way the CLI prints it: message, structured fields, hint, and the cause chain. */
 export function describeError(err: unknown): string {
   const lines: string[] = [errorMessage(err)];
-  if (err instanceof FerryError) {
+  if (isFerryError(err)) {
     const fields = Object.entries(err.fields).filter(([, v]) => v !== undefined);
     if (fields.length > 0) lines.push(`  where: ${fields.map(([k, v]) => `${k}=${v}`).join(" ")}`);
   }
@@ -89,6 +123,6 @@ export function describeError(err: unknown): string {
     cause = cause instanceof Error ? cause.cause : undefined;
     depth++;
   }
-  if (err instanceof FerryError && err.hint) lines.push(`  hint: ${err.hint}`);
+  if (isFerryError(err) && err.hint) lines.push(`  hint: ${err.hint}`);
   return lines.join("\n");
 }

@@ -29,12 +29,6 @@ export function consoleLogger(level: LogLevel = "info", prefix = "ferry"): Logge
   };
 }
 
-/** The level named by `FERRY_LOG_LEVEL` (default warn). */
-export function logLevelFromEnv(fallback: LogLevel = "warn"): LogLevel {
-  const v = process.env.FERRY_LOG_LEVEL?.toLowerCase();
-  return v !== undefined && v in ORDER ? (v as LogLevel) : fallback;
-}
-
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** Wraps a logger so every message gets a prefix (e.g. the resource name). */

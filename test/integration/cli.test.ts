@@ -183,6 +183,20 @@ export { crm as source };`),
     assert.deepEqual(stackLines(missing.stderr), []);
   });
 
+  test("a FERRY_* setting that does not parse: exit 1 naming the variable, nothing run", () => {
+    writeFileSync(join(tmp, "res.ts"), mod(`${USERS}\nexport default users;`));
+    const r = ferry(["run", "res.ts"], tmp, { FERRY_NORMALIZE_WORKERS: "abc" });
+    assert.equal(r.status, 1);
+    assert.equal(r.stdout, "");
+    assert.equal(
+      r.stderr,
+      'error: FERRY_NORMALIZE_WORKERS="abc" is not valid: a whole number >= 1\n' +
+        "  hint: set FERRY_NORMALIZE_WORKERS to a whole number >= 1, or unset it for the default\n",
+    );
+    assert.equal(existsSync(join(tmp, "users.duckdb")), false);
+    assert.equal(existsSync(join(tmp, ".ferry")), false);
+  });
+
   test("a resource that throws: exit 1 naming the resource; --verbose adds the stack", async () => {
     writeFileSync(
       join(tmp, "boom.ts"),

@@ -1,4 +1,5 @@
 import { isAbsolute, resolve } from "node:path";
+import { setting } from "../../config/settings.js";
 import { declaredRowsError } from "../../formats/typed-csv.js";
 import type { LoadJobOf } from "../../load/load-client.js";
 import type { Column } from "../../schema/types.js";
@@ -159,7 +160,7 @@ export function duckdb(options: DuckDbOptions): Destination {
   // An in-memory database holds all its data in the buffer pool: it keeps the larger limit.
   const memoryLimit =
     options.memoryLimit ??
-    process.env.FERRY_DUCKDB_MEMORY_LIMIT ??
+    setting("duckdbMemoryLimit") ??
     (path === ":memory:" ? "256MB" : DEFAULT_MEMORY_LIMIT);
   const driver = duckdbDriver(memoryLimit);
   let memoryInstance: Promise<import("@duckdb/node-api").DuckDBInstance> | undefined;

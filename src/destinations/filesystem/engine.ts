@@ -1,6 +1,7 @@
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setting } from "../../config/settings.js";
 import { isProcessAlive } from "../../util/process.js";
 import { DuckDbConnection } from "../duckdb/duckdb-connection.js";
 import type { SqlConnection } from "../sql/sql-connection.js";
@@ -60,8 +61,8 @@ export class LocalEngine {
       await conn.run("SET TimeZone = 'UTC'");
       // Files need no particular row order; without it DuckDB converts in less memory.
       await conn.run("SET preserve_insertion_order = false");
-      if (process.env.FERRY_FS_THREADS)
-        await conn.run(`SET threads = ${Number(process.env.FERRY_FS_THREADS)}`);
+      const threads = setting("fsThreads");
+      if (threads !== undefined) await conn.run(`SET threads = ${threads}`);
       return new DuckDbConnection(api, instance, conn, true);
     })();
     return this.#conn;

@@ -4,7 +4,7 @@ import type { LoadJob, LoadJobOf, PackageLoadRequest, StoredStateRecord } from "
 import { newLoadId } from "../../package/load-id.js";
 import type { Column, StoredSchema, Table } from "../../schema/types.js";
 import type { ObjectStore } from "../../storage/object-store.js";
-import { DestinationError, errorMessage, FerryError } from "../../util/errors.js";
+import { DestinationError, errorMessage, isFerryError } from "../../util/errors.js";
 import { uniqueId } from "../../util/hash.js";
 import type { Logger } from "../../util/log.js";
 import type { DestinationCapabilities, DestinationClient, QueryRow } from "../destination.js";
@@ -36,7 +36,7 @@ export interface FilesystemClientParts {
 
 /** Store errors worth another attempt: network trouble, throttling, server errors. */
 function isTransientStoreError(err: unknown): boolean {
-  if (err instanceof FerryError) return err.transient;
+  if (isFerryError(err)) return err.transient;
   const code = (err as { code?: unknown })?.code;
   if (
     typeof code === "string" &&

@@ -1,3 +1,4 @@
+import { setting } from "../../config/settings.js";
 import { ConfigError } from "../../util/errors.js";
 import { registerSecret } from "../../util/log.js";
 import type {
@@ -47,7 +48,7 @@ export function filesystem(options: FilesystemOptions): Destination {
   const resolved = resolveFilesystemOptions(options);
   for (const v of Object.values(options.credentials ?? {})) registerSecret(v);
   const where = resolved.location ?? options.store?.description ?? "store";
-  const memoryLimit = options.memoryLimit ?? process.env.FERRY_DUCKDB_MEMORY_LIMIT ?? "256MB";
+  const memoryLimit = options.memoryLimit ?? setting("duckdbMemoryLimit") ?? "256MB";
   return {
     name: "filesystem",
     capabilities: filesystemCapabilities,

@@ -1,6 +1,6 @@
 import { LocalStore } from "../../storage/local/local-store.js";
 import type { ObjectStore } from "../../storage/object-store.js";
-import { ConfigError, DestinationError, errorMessage } from "../../util/errors.js";
+import { DestinationError, errorMessage, isFerryError } from "../../util/errors.js";
 import type { FilesystemOptions, ResolvedFilesystemOptions } from "./options.js";
 
 /**
@@ -26,7 +26,7 @@ export async function openDestinationStore(
       ...(options.env ? { env: options.env } : {}),
     });
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof DestinationError) throw err;
+    if (isFerryError(err, "config") || isFerryError(err, "destination")) throw err;
     throw new DestinationError(`cannot open ${resolved.location}: ${errorMessage(err)}`, {
       cause: err,
       hint: "check the bucket name, the endpoint and the credentials (options or the cloud's environment variables)",

@@ -1,4 +1,4 @@
-import { DestinationError, errorMessage } from "../../util/errors.js";
+import { DestinationError, errorMessage, isFerryError } from "../../util/errors.js";
 import { redactSecrets } from "../../util/log.js";
 
 /**
@@ -51,7 +51,7 @@ export function isTransientPostgresError(err: unknown): boolean {
       (TRANSIENT_CODES.has(code) || TRANSIENT_NODE_CODES.has(code) || code.startsWith("08"))
     )
       return true;
-    if (e instanceof DestinationError && e.transient) return true;
+    if (isFerryError(e, "destination") && e.transient) return true;
     if (TRANSIENT_MESSAGES.test(errorMessage(e))) return true;
     e = e instanceof Error ? e.cause : undefined;
   }

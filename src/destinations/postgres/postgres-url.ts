@@ -1,4 +1,5 @@
 import { userInfo } from "node:os";
+import { environment } from "../../config/environment.js";
 import { ConfigError } from "../../util/errors.js";
 import { redactSecrets, registerSecret } from "../../util/log.js";
 import type { PostgresTarget } from "./postgres-errors.js";
@@ -49,10 +50,11 @@ export function parsePostgresUrl(url: string): PostgresUrl {
   const password = u.password ? decodeURIComponent(u.password) : (u.searchParams.get("password") ?? "");
   registerSecret(password);
   registerSecret(u.password);
-  const user = decodeURIComponent(u.username) || u.searchParams.get("user") || process.env.PGUSER || osUser();
-  const host = u.hostname || u.searchParams.get("host") || process.env.PGHOST || "localhost";
-  const port = Number(u.port || process.env.PGPORT || 5432);
-  const database = decodeURIComponent(u.pathname.replace(/^\//, "")) || process.env.PGDATABASE || user;
+  const env = environment();
+  const user = decodeURIComponent(u.username) || u.searchParams.get("user") || env.PGUSER || osUser();
+  const host = u.hostname || u.searchParams.get("host") || env.PGHOST || "localhost";
+  const port = Number(u.port || env.PGPORT || 5432);
+  const database = decodeURIComponent(u.pathname.replace(/^\//, "")) || env.PGDATABASE || user;
   const safe = new URL(u.toString());
   safe.password = "";
   safe.searchParams.delete("password");

@@ -4,7 +4,7 @@
  */
 import { parentPort } from "node:worker_threads";
 import { Schema } from "../../schema/schema.js";
-import { FerryError } from "../../util/errors.js";
+import { isFerryError } from "../../util/errors.js";
 import { LoadFileWriter } from "../load-file-writer.js";
 import { normalizeUnit } from "../normalize-unit.js";
 import { RelationalNormalizer } from "../rows/relational.js";
@@ -65,7 +65,7 @@ port.on("message", (msg: ToWorker) => {
         error: {
           name: e.name,
           message: e.message,
-          ...(err instanceof FerryError
+          ...(isFerryError(err)
             ? { fields: { ...err.fields }, ...(err.hint ? { hint: err.hint } : {}) }
             : {}),
         },

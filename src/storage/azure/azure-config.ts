@@ -1,3 +1,4 @@
+import { environment } from "../../config/environment.js";
 import { ConfigError } from "../../util/errors.js";
 import { registerSecret } from "../../util/log.js";
 import type { ObjectStoreOptions } from "../object-store.js";
@@ -71,7 +72,7 @@ function fromConnectionString(value: string): Partial<AzureConfig> {
  * // "https://acme.blob.core.windows.net"
  */
 export function resolveAzureConfig(options: ObjectStoreOptions = {}): AzureConfig {
-  const env = options.env ?? process.env;
+  const env = options.env ?? environment();
   const c = options.credentials ?? {};
   let found: Partial<AzureConfig>;
   if (c.connection_string !== undefined) found = fromConnectionString(c.connection_string);

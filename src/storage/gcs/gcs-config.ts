@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { environment } from "../../config/environment.js";
 import { ConfigError, errorMessage } from "../../util/errors.js";
 import { registerSecret } from "../../util/log.js";
 import type { ObjectStoreOptions } from "../object-store.js";
@@ -61,7 +62,7 @@ function parseServiceAccount(text: string, source: string): GcsServiceAccount {
  * resolveGcsConfig({ env: { STORAGE_EMULATOR_HOST: "http://127.0.0.1:4443" } }).endpoint // "http://127.0.0.1:4443"
  */
 export function resolveGcsConfig(options: ObjectStoreOptions = {}): GcsConfig {
-  const env = options.env ?? process.env;
+  const env = options.env ?? environment();
   const c = options.credentials ?? {};
   const emulator = options.endpoint === undefined && env.STORAGE_EMULATOR_HOST !== undefined;
   let endpoint = options.endpoint ?? env.STORAGE_EMULATOR_HOST;

@@ -1,3 +1,4 @@
+import { environment } from "../../config/environment.js";
 import { ConfigError } from "../../util/errors.js";
 import { registerSecret } from "../../util/log.js";
 import type { ObjectStoreOptions } from "../object-store.js";
@@ -20,7 +21,7 @@ export interface S3Config {
  * resolveS3Config({ endpoint: "http://127.0.0.1:9000", credentials: { access_key_id: "k", secret_access_key: "s" } })
  */
 export function resolveS3Config(options: ObjectStoreOptions = {}): S3Config {
-  const env = options.env ?? process.env;
+  const env = options.env ?? environment();
   const creds = options.credentials ?? {};
   const endpoint = options.endpoint ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
   if (endpoint !== undefined && !URL.canParse(endpoint)) {

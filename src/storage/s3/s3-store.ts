@@ -11,6 +11,7 @@ import {
   type S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
+import { defaultEnvironment } from "../../config/environment.js";
 import { type Failure, type FailureContext, genericFailure } from "../failure.js";
 import type { StoreLocation } from "../location.js";
 import type { ObjectInfo, ObjectStore, ObjectStoreOptions } from "../object-store.js";
@@ -63,7 +64,7 @@ export class S3Backend implements StoreBackend {
     const custom = config.endpoint !== undefined;
     // The SDK warns once per process that its releases after January 2027 need Node 22: news for ferry's
     // maintainers (who pin the SDK), not for its users. Set the variable to "false" to see it.
-    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+    defaultEnvironment("AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED", "true");
     this.#client = new S3Client({
       region: config.region,
       ...(custom ? { endpoint: config.endpoint, forcePathStyle: true } : {}),
