@@ -15,16 +15,21 @@ export type ValueEncoder = (v: unknown) => string;
  * toJsonText({ n: 1n, raw: new Uint8Array([1]) }) // '{"n":1,"raw":"AQ=="}'
  */
 export function toJsonText(value: unknown): string {
-  return (
+  const text =
     JSON.stringify(value, function (this: Record<string, unknown>, key, v) {
       const raw = this[key];
       if (typeof raw === "bigint") return Number.isSafeInteger(Number(raw)) ? Number(raw) : raw.toString();
       if (raw instanceof Uint8Array) return Buffer.from(raw).toString("base64");
       if (typeof raw === "string" && !raw.isWellFormed()) return raw.toWellFormed();
       return v;
-    }) ?? "null"
-  );
+    }) ?? "null";
+  // Keys cannot be replaced by the replacer: JSON.stringify writes their lone surrogates as \udXXX escapes, which
+  // readers refuse. Paired surrogates are never escaped, so any such escape is a lone one.
+  return text.includes("\\ud") ? text.replace(LONE_SURROGATE_ESCAPE, "$1\ufffd") : text;
 }
+
+/** A `\udXXX` surrogate escape not itself escaped (preceded by an even number of backslashes). */
+const LONE_SURROGATE_ESCAPE = /((?:^|[^\\])(?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/gi;
 
 // Control characters are exactly what JSON must escape: the lint rule against them does not apply here.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: JSON escapes U+0000-U+001F

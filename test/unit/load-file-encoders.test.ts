@@ -116,12 +116,7 @@ describe("JSONL_ENCODERS", () => {
     assert.equal(e.json(["a\u0000"]), '["a\\u0000"]');
   });
 
-  test("json: a lone surrogate in an object key is replaced too, so DuckDB can read the load file", {
-    todo:
-      "src bug: toJsonText replaces lone surrogates in values but not in keys; JSON.stringify escapes the key as " +
-      "\\udc00, DuckDB refuses the line (Malformed JSON: no low surrogate), and the whole package fails to load " +
-      "(seen end to end: p.run([{ doc: { 'k\\uD800': 1 } }]) with doc hinted json).",
-  }, async () => {
+  test("json: a lone surrogate in an object key is replaced too, so DuckDB can read the load file", async () => {
     assert.equal(toJsonText({ "k\udc00": 1 }), '{"k\ufffd":1}');
     const s = Schema.empty("s");
     s.addTable(table("docs", [col("doc", "json")]));

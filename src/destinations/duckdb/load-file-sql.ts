@@ -104,13 +104,21 @@ export function insertTypedCsvSql(
   );
 }
 
+/**
+ * Read as text and converted in the SELECT: binary (base64), json (checked by json()), and timestamps, which
+ * read_csv turns into NULL without an error when it cannot parse them as TIMESTAMPTZ (duckdb/duckdb#24820) where a
+ * CAST fails as it should.
+ */
+const CSV_AS_TEXT: ReadonlySet<string> = new Set(["binary", "json", "timestamp"]);
+
 function csvReadType(c: Column): string {
-  return c.type === "binary" || c.type === "json" ? "VARCHAR" : duckdbColumnType(c);
+  return CSV_AS_TEXT.has(c.type) ? "VARCHAR" : duckdbColumnType(c);
 }
 
 function csvSelectExpr(c: Column, field: string): string {
   const f = duckdbDialect.quoteIdent(field);
   if (c.type === "binary") return `from_base64(${f})`;
   if (c.type === "json") return `json(${f})`;
+  if (c.type === "timestamp") return `CAST(${f} AS ${duckdbColumnType(c)})`;
   return f;
 }
