@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
+import { environment } from "../config/environment.js";
 import { setting } from "../config/settings.js";
 import { isSource } from "../extract/source.js";
 import type { RunData } from "../pipeline/run-data.js";
@@ -17,6 +18,7 @@ import {
   pipelineTrace,
 } from "./pipeline-commands.js";
 import { ProgressDisplay } from "./progress.js";
+import { type ServeCommandFlags, serveCommand } from "./serve-command.js";
 import { formatLoadInfo } from "./summary.js";
 
 const print = (text: string) => process.stdout.write(`${text}\n`);
@@ -72,6 +74,29 @@ function program(): Command {
         }
       },
     );
+
+  cmd
+    .command("serve")
+    .description(
+      "run the push door: a capture API for PostHog's client libraries, an event log, the event loader",
+    )
+    .option("--config <file>", "project file (default ferry.yaml when present)")
+    .option("--host <host>", "address to listen on (default 127.0.0.1)")
+    .option("--port <port>", "port to listen on (default 8010)")
+    .option("--destination <url>", "where events go (default duckdb:events.duckdb)")
+    .option("--dataset <name>", "dataset of the --token project (default posthog)")
+    .option(
+      "--token <token>",
+      "a project API key clients send (repeatable)",
+      (v: string, all: string[] = []) => [...all, v],
+    )
+    .option("--dir <path>", "working dir (default .ferry; the event log is in <dir>/_serve)")
+    .option("--json", "log JSON lines")
+    .action(async (o: ServeCommandFlags) => {
+      // A server reports what it does (where it listens, a status line every 10 s) unless told otherwise.
+      const level = verbose ? "debug" : environment().FERRY_LOG_LEVEL ? setting("logLevel") : "info";
+      await serveCommand(o, level);
+    });
 
   const p = cmd
     .command("pipeline")

@@ -29,6 +29,28 @@ export function consoleLogger(level: LogLevel = "info", prefix = "ferry"): Logge
   };
 }
 
+/**
+ * A logger for machines: one JSON object per line on stderr (`{"time","level","msg"}`), secrets masked.
+ *
+ * @example
+ * jsonLogger("info").warn("lag 1200 events") // {"time":"2026-12-05T10:00:00.000Z","level":"warn","msg":"lag 1200 events"}
+ */
+export function jsonLogger(level: LogLevel = "info"): Logger {
+  const at = ORDER[level];
+  const write = (lvl: LogLevel, message: string) => {
+    if (ORDER[lvl] < at) return;
+    process.stderr.write(
+      `${JSON.stringify({ time: new Date().toISOString(), level: lvl, msg: redactSecrets(message) })}\n`,
+    );
+  };
+  return {
+    debug: (m) => write("debug", m),
+    info: (m) => write("info", m),
+    warn: (m) => write("warn", m),
+    error: (m) => write("error", m),
+  };
+}
+
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** Wraps a logger so every message gets a prefix (e.g. the resource name). */

@@ -1,0 +1,63 @@
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { setting } from "../config/settings.js";
+import { startServe } from "../events/serve.js";
+import { resolveServeConfig, type ServeFlags } from "../events/serve-config.js";
+import { ConfigError, errorMessage } from "../util/errors.js";
+import { consoleLogger, jsonLogger, type LogLevel } from "../util/log.js";
+import { substituteEnv } from "./spec.js";
+
+export interface ServeCommandFlags extends ServeFlags {
+  config?: string;
+  json?: boolean;
+}
+
+/** The project file: `--config`, else `ferry.yaml` in the working directory when there is one. */
+export async function readProjectFile(path: string | undefined): Promise<unknown> {
+  const file = path ?? (existsSync("ferry.yaml") ? "ferry.yaml" : undefined);
+  if (file === undefined) return {};
+  let text: string;
+  try {
+    text = await readFile(resolve(file), "utf8");
+  } catch (err) {
+    throw new ConfigError(`cannot read the project file ${file}: ${errorMessage(err)}`, {
+      hint: "pass --config <file>, or run where ferry.yaml is",
+    });
+  }
+  try {
+    return substituteEnv(parseYaml(text) ?? {}, file);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`the project file ${file} is not valid YAML: ${errorMessage(err)}`);
+  }
+}
+
+/**
+ * `ferry serve`: runs the push door until SIGTERM or SIGINT, then stops accepting, loads what the log holds and
+ * returns (exit code 0).
+ */
+export async function serveCommand(flags: ServeCommandFlags, level: LogLevel): Promise<void> {
+  const config = resolveServeConfig(await readProjectFile(flags.config), flags, setting("pipelinesDir"));
+  const logger = flags.json ? jsonLogger(level) : consoleLogger(level);
+  const running = await startServe(config, { logger });
+  const projects = config.projects.map((p) => `${p.token} -> ${p.dataset}`).join(", ");
+  logger.info(
+    `capture listening on ${running.address.url} (api_host for PostHog clients); events go to ${config.destination} (${projects})`,
+  );
+  await new Promise<void>((done) => {
+    const stop = (signal: string) => {
+      logger.info(`${signal}: stopping`);
+      process.off("SIGTERM", onTerm);
+      process.off("SIGINT", onInt);
+      done();
+    };
+    const onTerm = () => stop("SIGTERM");
+    const onInt = () => stop("SIGINT");
+    process.on("SIGTERM", onTerm);
+    process.on("SIGINT", onInt);
+  });
+  await running.stop();
+  logger.info("stopped: every acknowledged event is loaded");
+}

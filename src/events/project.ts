@@ -1,0 +1,14 @@
+/**
+ * A project of `ferry serve`: clients send with its token (PostHog's project API key) and its events land in its
+ * dataset.
+ *
+ * @example
+ * { token: "phc_abc", dataset: "web", materialize: ["$browser", "$current_url"] }
+ */
+export interface Project {
+  readonly token: string;
+  /** The dataset (schema) its tables go to; default `posthog`. */
+  readonly dataset: string;
+  /** Event properties that also get a typed column of their own in `events` (`$browser` -> `mat_browser`). */
+  readonly materialize: readonly string[];
+}

@@ -1,0 +1,152 @@
+import { appendFile, mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { Logger } from "../util/log.js";
+import { CaptureServer, type CaptureServerAddress } from "./capture/server.js";
+import { EventConsumer } from "./ingest/consumer.js";
+import { EventLoader } from "./ingest/event-loader.js";
+import type { EventStage } from "./ingest/stage.js";
+import { SegmentLog } from "./log/segment-log.js";
+import { EventMetrics } from "./metrics.js";
+import type { ServeConfig } from "./serve-config.js";
+
+export interface ServeOptions {
+  logger: Logger;
+  /** How often the status line is logged (default 10 s; 0: never). */
+  statusIntervalMs?: number;
+  /** Stages between the log and the load (plugins, persons). */
+  stages?: EventStage[];
+}
+
+/** A running `ferry serve`. */
+export interface RunningServe {
+  readonly address: CaptureServerAddress;
+  readonly metrics: EventMetrics;
+  readonly consumer: EventConsumer;
+  /** Stops accepting, loads everything the log holds, and closes. */
+  stop(): Promise<void>;
+}
+
+/** Where `ferry serve` keeps its own files inside the pipelines' working dir (not a pipeline of its own). */
+export function serveDir(config: Pick<ServeConfig, "dir">): string {
+  return join(config.dir, "_serve");
+}
+
+/**
+ * Starts the push door: the event log, the event loader of every project (after completing what a crash left), then
+ * the capture server, which answers 200 only once events are durable in the log.
+ *
+ * @example
+ * const running = await startServe(resolveServeConfig(file, flags, ".ferry"), { logger });
+ * console.log(`posthog clients: api_host ${running.address.url}`);
+ * process.on("SIGTERM", () => running.stop());
+ */
+export async function startServe(config: ServeConfig, options: ServeOptions): Promise<RunningServe> {
+  const log = options.logger;
+  const metrics = new EventMetrics();
+  const eventLog = await SegmentLog.open({
+    dir: join(serveDir(config), "log"),
+    partitions: config.partitions,
+    retentionMs: config.retentionMs,
+    dedupWindow: config.dedupWindow,
+    log,
+  });
+  const loaders = new Map(
+    config.projects.map((p) => [
+      p.token,
+      new EventLoader(p, { destination: config.destination, dir: config.dir, log }),
+    ]),
+  );
+  const orphans = join(serveDir(config), "orphans");
+  const consumer = new EventConsumer({
+    log: eventLog,
+    loaders,
+    stages: options.stages ?? [],
+    batchEvents: config.batchEvents,
+    batchMs: config.batchIntervalMs,
+    metrics,
+    logger: log,
+    onOrphans: async (token, events) => {
+      // Events captured for a project that is no longer configured are kept, not dropped.
+      await mkdir(orphans, { recursive: true });
+      await appendFile(
+        join(orphans, `${safeName(token)}.jsonl`),
+        events.map((e) => `${JSON.stringify(e)}\n`).join(""),
+      );
+      log.warn(
+        `${events.length} event(s) of token ${token} belong to no configured project; kept in ${orphans} (add the project back to load them)`,
+      );
+    },
+  });
+  try {
+    await consumer.start();
+  } catch (err) {
+    await eventLog.close();
+    throw err;
+  }
+  let accepting = true;
+  const capture = new CaptureServer({
+    host: config.host,
+    port: config.port,
+    projects: (token) => loaders.has(token),
+    append: (events) => eventLog.append(events),
+    metrics,
+    ready: () => accepting,
+    trustProxy: config.trustProxy,
+    onWarning: (w) => log.warn(`capture: ${w.message}`),
+    log,
+  });
+  let address: CaptureServerAddress;
+  try {
+    address = await capture.start();
+  } catch (err) {
+    await consumer.stop();
+    await eventLog.close();
+    throw err;
+  }
+  const status = statusLine(metrics, consumer, log);
+  const timer =
+    (options.statusIntervalMs ?? 10_000) > 0
+      ? setInterval(() => void status(), options.statusIntervalMs ?? 10_000)
+      : undefined;
+  timer?.unref();
+  let stopping: Promise<void> | undefined;
+  return {
+    address,
+    metrics,
+    consumer,
+    stop() {
+      stopping ??= (async () => {
+        accepting = false;
+        if (timer) clearInterval(timer);
+        await capture.close();
+        log.info(`capture stopped; loading the ${consumer.stats.lag} event(s) the log still holds`);
+        await consumer.stop({ drain: true });
+        await eventLog.close();
+        await status();
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** Logs events/s accepted and loaded since the last call, and the lag. */
+function statusLine(metrics: EventMetrics, consumer: EventConsumer, log: Logger): () => Promise<void> {
+  let last = { at: Date.now(), accepted: 0, loaded: 0 };
+  return async () => {
+    const now = Date.now();
+    const accepted = (await metrics.accepted.get()).values[0]?.value ?? 0;
+    const loaded = consumer.stats.loaded;
+    const secs = Math.max(0.001, (now - last.at) / 1000);
+    log.info(
+      `events: ${rate(accepted - last.accepted, secs)}/s accepted, ${rate(loaded - last.loaded, secs)}/s loaded, ` +
+        `lag ${consumer.stats.lag} event(s)${consumer.stats.failures > 0 ? `, ${consumer.stats.failures} failed load(s) retried` : ""}`,
+    );
+    last = { at: now, accepted, loaded };
+  };
+}
+
+const rate = (n: number, secs: number) => Math.round(n / secs).toLocaleString("en-US");
+
+function safeName(token: string): string {
+  return token.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 80) || "_";
+}
