@@ -1,3 +1,4 @@
+import { capture } from "./capture.js";
 import { deep } from "./deep.js";
 import { events } from "./events.js";
 import { eventsPostgres } from "./events-postgres.js";
@@ -10,6 +11,7 @@ import { wide } from "./wide.js";
 
 /** Every scenario by name; add a file and a line here. */
 export const SCENARIOS: Record<string, Scenario> = {
+  capture,
   nested,
   events,
   "events-postgres": eventsPostgres,

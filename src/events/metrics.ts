@@ -68,7 +68,7 @@ export class EventMetrics {
   readonly visibilitySeconds = new Histogram({
     name: "ferry_visibility_latency_seconds",
     help: "Time from acknowledgement to queryable in the destination",
-    buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+    buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60],
     registers: [this.registry],
   });
 }

@@ -32,15 +32,15 @@ function event(distinctId: string, i: number, extra: Record<string, unknown> = {
   };
 }
 
-async function readAll(log: SegmentLog): Promise<LogEntry[]> {
+async function readAll(log: SegmentLog, token?: string): Promise<LogEntry[]> {
   const out: LogEntry[] = [];
   let positions = log.start();
   for (;;) {
-    const batch = await log.read(positions, 777);
-    if (batch.length === 0) return out;
-    out.push(...batch);
-    positions = { ...positions };
-    for (const e of batch) positions[e.partition] = e.next;
+    const { entries, next } = await log.read(positions, { max: 777, ...(token ? { token } : {}) });
+    if (entries.length === 0) return out;
+    out.push(...entries);
+    for (const e of entries) assert.ok(e.next <= (next[e.partition] ?? 0), "next is past every entry read");
+    positions = next;
   }
 }
 
@@ -76,6 +76,23 @@ describe("SegmentLog", () => {
       Object.values(end).reduce((a, b) => a + b, 0),
       300,
     );
+    await log.close();
+  });
+
+  test("reads and counts one project's events without decoding the others'", async () => {
+    const log = await open(freshDir(), { partitions: 2 });
+    const mine = Array.from({ length: 30 }, (_, i) => ({ ...event(`m${i % 4}`, i), token: "phc_mine" }));
+    const theirs = Array.from({ length: 45 }, (_, i) => ({ ...event(`t${i % 4}`, i), token: "phc_theirs" }));
+    for (let i = 0; i < 15; i++)
+      await log.append([...mine.slice(i * 2, i * 2 + 2), ...theirs.slice(i * 3, i * 3 + 3)]);
+    const read = await readAll(log, "phc_mine");
+    assert.deepEqual(new Set(read.map((e) => e.event.uuid)), new Set(mine.map((e) => e.uuid)));
+    assert.ok(read.every((e) => e.event.token === "phc_mine"));
+    const counts = await log.tokens(log.start(), log.end());
+    assert.deepEqual(Object.fromEntries(counts), { phc_mine: 30, phc_theirs: 45 });
+    // A page of at most 7 entries of one token, and `next` says where to go on.
+    const page = await log.read(log.start(), { max: 7, token: "phc_theirs" });
+    assert.ok(page.entries.length <= 7 && page.entries.length > 0);
     await log.close();
   });
 
@@ -157,7 +174,7 @@ describe("SegmentLog", () => {
     for (let i = 0; i < events.length; i += 100) await log.append(events.slice(i, i + 100));
     const segments = readdirSync(join(dir, "p0")).filter((f) => f.endsWith(".seg"));
     assert.ok(segments.length >= 5, `${segments.length} segments`);
-    const from = await log.read({ 0: 2345 }, 10);
+    const from = (await log.read({ 0: 2345 }, { max: 10 })).entries;
     assert.deepEqual(
       from.map((e) => e.event.properties.i),
       Array.from({ length: 10 }, (_, k) => 2345 + k),
@@ -166,11 +183,17 @@ describe("SegmentLog", () => {
       from.map((e) => e.offset),
       Array.from({ length: 10 }, (_, k) => 2345 + k),
     );
+    const bounded = await log.read({ 0: 2990 }, { max: 100, until: { 0: 2995 } });
+    assert.deepEqual(
+      bounded.entries.map((e) => e.offset),
+      [2990, 2991, 2992, 2993, 2994],
+    );
+    assert.deepEqual(bounded.next, { 0: 2995 });
     assert.equal((await readAll(log)).length, 3000);
     await log.close();
     // After a restart, older segments are indexed when first read.
     const again = await open(dir, { partitions: 1, segmentBytes: 64 * 1024 });
-    assert.equal((await again.read({ 0: 1500 }, 1))[0]?.event.properties.i, 1500);
+    assert.equal((await again.read({ 0: 1500 }, { max: 1 })).entries[0]?.event.properties.i, 1500);
     await again.close();
   });
 

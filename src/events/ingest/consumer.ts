@@ -1,8 +1,7 @@
 import { errorMessage } from "../../util/errors.js";
 import type { Logger } from "../../util/log.js";
-import type { EventLog, LogEntry, LogPositions } from "../log/event-log.js";
+import type { EventLog, LogPositions } from "../log/event-log.js";
 import type { EventMetrics } from "../metrics.js";
-import type { Project } from "../project.js";
 import type { EventLoader } from "./event-loader.js";
 import type { EventStage, IngestEvent } from "./stage.js";
 
@@ -33,6 +32,12 @@ export interface ConsumerStats {
   lag: number;
 }
 
+/** Events are read, handed through the stages and extracted a page at a time: memory holds one page per load. */
+const PAGE_EVENTS = 2_000;
+
+/** A consumer behind by more than a batch loads up to this many batches' worth of events at once. */
+const CATCH_UP_FACTOR = 10;
+
 /**
  * Reads the event log in micro-batches and loads each project's events through its `EventLoader`. Positions are
  * committed with the data, project by project: after a crash, each project's loader completes its pending package
@@ -49,7 +54,7 @@ export class EventConsumer {
   readonly #o: Required<Omit<ConsumerOptions, "onOrphans">> & Pick<ConsumerOptions, "onOrphans">;
   /** Per project: the positions its destination holds events up to. */
   readonly #committed = new Map<string, LogPositions>();
-  /** Where the next read starts. */
+  /** Where the next batch starts. */
   #positions: LogPositions = {};
   readonly #stop = new AbortController();
   #draining = false;
@@ -74,16 +79,12 @@ export class EventConsumer {
     for (const stage of this.#o.stages) await stage.close?.();
   }
 
-  /** The positions every project has committed: segments before them may go. */
-  released(): LogPositions {
-    return this.#minPositions();
-  }
-
   async #recover(): Promise<void> {
     for (const [token, loader] of this.#o.loaders) this.#committed.set(token, await loader.recover());
     this.#positions = this.#minPositions();
   }
 
+  /** The oldest position any project has committed, per partition: nothing before it is needed any more. */
   #minPositions(): LogPositions {
     const start = this.#o.log.start();
     const out: LogPositions = {};
@@ -115,7 +116,9 @@ export class EventConsumer {
         continue;
       }
       try {
-        await this.#loadBatch(await this.#o.log.read(this.#positions, batchEvents));
+        // Behind (a burst, a restart, a destination that was down): bigger batches, whose fixed cost per load
+        // (open, migrate, commit) is shared by more events, catch up faster. Memory does not grow with them.
+        await this.#loadBatch(Math.min(this.stats.lag, batchEvents * CATCH_UP_FACTOR));
         backoff = 0;
       } catch (err) {
         this.stats.failures++;
@@ -131,75 +134,104 @@ export class EventConsumer {
   }
 
   #updateLag(): void {
-    const end = this.#o.log.end();
-    let lag = 0;
-    for (let p = 0; p < this.#o.log.partitions; p++)
-      lag += Math.max(0, (end[p] ?? 0) - (this.#positions[p] ?? 0));
-    this.stats.lag = lag;
-    this.#o.metrics.lagEvents.set(lag);
+    this.stats.lag = eventsBetween(this.#positions, this.#o.log.end());
+    this.#o.metrics.lagEvents.set(this.stats.lag);
   }
 
-  async #loadBatch(entries: LogEntry[]): Promise<void> {
-    if (entries.length === 0) return;
+  /** Loads the next `take` events (shared by the partitions by how far behind each is). */
+  async #loadBatch(take: number): Promise<void> {
     const started = Date.now();
-    const batchEnd: LogPositions = { ...this.#positions };
-    for (const e of entries) batchEnd[e.partition] = Math.max(batchEnd[e.partition] ?? 0, e.next);
-    const byToken = new Map<string, IngestEvent[]>();
-    for (const e of entries) {
-      // A project already holding this entry (it was ahead of others at the last restart) skips it.
-      const committed = this.#committed.get(e.event.token);
-      if (committed && e.offset < (committed[e.partition] ?? 0)) continue;
-      const list = byToken.get(e.event.token);
-      if (list) list.push(e.event);
-      else byToken.set(e.event.token, [e.event]);
-    }
-    for (const [token, events] of byToken) {
-      const loader = this.#o.loaders.get(token);
-      if (!loader) {
-        await this.#o.onOrphans?.(token, events);
-        continue;
-      }
-      await this.#loadProject(token, loader, events, batchEnd);
-    }
-    // Projects without events in this batch commit their position alone once it lags far enough behind, so that
-    // the log can be released and a restart does not read it again.
+    const log = this.#o.log;
+    const until = batchEnd(this.#positions, log.end(), take);
+    const tokens = await log.tokens(this.#positions, until);
     for (const [token, loader] of this.#o.loaders) {
-      if (byToken.has(token)) continue;
-      const behind = lagBetween(this.#committed.get(token) ?? {}, batchEnd);
-      if (behind >= this.#o.idleAdvanceEvents) await this.#loadProject(token, loader, [], batchEnd);
+      const from = latest(this.#positions, this.#committed.get(token) ?? {});
+      // Projects without events in this batch commit their position alone once it lags far enough behind, so that
+      // the log can be released and a restart does not read it again.
+      const idle = !tokens.has(token);
+      if (idle && eventsBetween(this.#committed.get(token) ?? {}, until) < this.#o.idleAdvanceEvents)
+        continue;
+      await this.#loadProject(token, loader, from, until);
     }
-    this.#positions = batchEnd;
-    await this.#o.log.release(this.#minPositions());
+    for (const token of tokens.keys()) {
+      if (this.#o.loaders.has(token)) continue;
+      for await (const page of this.#pages(token, this.#positions, until, false))
+        await this.#o.onOrphans?.(token, page);
+    }
+    this.#positions = until;
+    await log.release(this.#minPositions());
     this.#o.metrics.loadSeconds.observe((Date.now() - started) / 1000);
-    this.#o.metrics.logBytes.set(this.#o.log.stats().bytes);
+    this.#o.metrics.logBytes.set(log.stats().bytes);
     this.stats.batches++;
   }
 
   async #loadProject(
     token: string,
     loader: EventLoader,
-    events: IngestEvent[],
-    batchEnd: LogPositions,
+    from: LogPositions,
+    until: LogPositions,
   ): Promise<void> {
-    let batch = events;
-    for (const stage of this.#o.stages) {
-      if (batch.length === 0) break;
-      batch = await stage.process(batch, loader.project);
-    }
-    const { rows } = await loader.load(batch, batchEnd);
-    this.#committed.set(token, { ...batchEnd });
+    const received: number[] = [];
+    const pages = this.#pages(token, from, until, true, loader, received);
+    const { rows } = await loader.load(pages, until);
+    this.#committed.set(token, { ...until });
     const now = Date.now();
-    for (const e of batch) this.#o.metrics.visibilitySeconds.observe((now - Date.parse(e.created_at)) / 1000);
+    for (const at of received) this.#o.metrics.visibilitySeconds.observe((now - at) / 1000);
     this.#o.metrics.loaded.inc(rows);
     this.stats.loaded += rows;
+  }
+
+  /** A project's events between two positions, a page at a time, through the stages when `staged`. */
+  async *#pages(
+    token: string,
+    from: LogPositions,
+    until: LogPositions,
+    staged: boolean,
+    loader?: EventLoader,
+    received?: number[],
+  ): AsyncGenerator<IngestEvent[]> {
+    let at = from;
+    for (;;) {
+      const { entries, next } = await this.#o.log.read(at, { max: PAGE_EVENTS, until, token });
+      at = next;
+      if (entries.length === 0) return;
+      let page: IngestEvent[] = entries.map((e) => e.event);
+      if (staged && loader) {
+        for (const stage of this.#o.stages) {
+          if (page.length === 0) break;
+          page = await stage.process(page, loader.project);
+        }
+      }
+      for (const e of page) received?.push(Date.parse(e.created_at));
+      yield page;
+    }
   }
 }
 
 /** Events between two sets of positions (partition by partition). */
-function lagBetween(from: LogPositions, to: LogPositions): number {
+function eventsBetween(from: LogPositions, to: LogPositions): number {
   let n = 0;
   for (const [p, end] of Object.entries(to)) n += Math.max(0, end - (from[Number(p)] ?? 0));
   return n;
+}
+
+/** The later of two positions, partition by partition. */
+function latest(a: LogPositions, b: LogPositions): LogPositions {
+  const out: LogPositions = { ...a };
+  for (const [p, v] of Object.entries(b)) out[Number(p)] = Math.max(out[Number(p)] ?? 0, v);
+  return out;
+}
+
+/** Where a batch of `take` events from `from` ends: each partition gets its share of `take` by how far behind it is. */
+function batchEnd(from: LogPositions, end: LogPositions, take: number): LogPositions {
+  const total = eventsBetween(from, end);
+  const share = total <= take ? 1 : take / total;
+  const out: LogPositions = { ...from };
+  for (const [p, e] of Object.entries(end)) {
+    const start = from[Number(p)] ?? 0;
+    out[Number(p)] = start + Math.ceil(Math.max(0, e - start) * share);
+  }
+  return out;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -214,5 +246,3 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener("abort", done, { once: true });
   });
 }
-
-export type { Project };

@@ -71,7 +71,7 @@ export function eventPipelineName(project: Project): string {
  * @example
  * const loader = new EventLoader(project, { destination: "duckdb:events.duckdb", dir: ".ferry/serve/pipelines", log });
  * const positions = await loader.recover();    // after a crash: pending packages first
- * await loader.load(events, { 0: 1200, 1: 988 });
+ * await loader.load(pagesOf(events), { 0: 1200, 1: 988 });
  */
 export class EventLoader {
   readonly project: Project;
@@ -103,19 +103,19 @@ export class EventLoader {
   }
 
   /**
-   * Loads the events and commits `positions` with them (an empty list commits the positions alone). Resolves once
-   * the destination committed.
+   * Loads the events the pages bring (read as the load extracts them, so memory holds a page at a time) and commits
+   * `positions` with them; no pages commits the positions alone. Resolves once the destination committed.
    */
-  async load(events: IngestEvent[], positions: LogPositions): Promise<{ rows: number }> {
+  async load(pages: AsyncIterable<IngestEvent[]>, positions: LogPositions): Promise<{ rows: number }> {
     const materialize = this.project.materialize;
-    const events_ = resource(
+    const events = resource(
       { name: "events", table: "events", writeDisposition: "append", columns: { ...EVENT_COLUMNS } },
-      function* (ctx) {
+      async function* (ctx) {
         ctx.state.positions = positions;
-        if (events.length > 0) yield events.map((e) => eventRow(e, materialize));
+        for await (const page of pages) if (page.length > 0) yield page.map((e) => eventRow(e, materialize));
       },
     );
-    const info = await this.pipeline.run(source({ name: "events", resources: [events_] }));
+    const info = await this.pipeline.run(source({ name: "events", resources: [events] }));
     return { rows: info.rows.events ?? 0 };
   }
 }

@@ -13,6 +13,19 @@ export interface LogEntry {
 /** Where a consumer is in each partition: the offset of the next record to read. */
 export type LogPositions = Record<number, number>;
 
+/** What `read` takes: at most `max` entries, only up to `until` (exclusive), only events of `token`. */
+export interface ReadOptions {
+  max: number;
+  until?: LogPositions;
+  token?: string;
+}
+
+/** Entries read, and where reading goes on (past the entries skipped for another token too). */
+export interface ReadResult {
+  entries: LogEntry[];
+  next: LogPositions;
+}
+
 /**
  * The event log between capture and ingestion: append-only, partitioned by `token:distinct_id` so that one person's
  * events stay in order, durable before an append resolves. The embedded implementation keeps segment files on local
@@ -20,7 +33,7 @@ export type LogPositions = Record<number, number>;
  *
  * @example
  * await log.append(events);                      // resolves once on disk: capture may acknowledge
- * const batch = await log.read(positions, 10_000); // a consumer reads from its positions
+ * const { entries, next } = await log.read(positions, { max: 2_000 }); // a consumer reads from its positions
  * await log.release(committedPositions);          // consumers stored everything before these
  */
 export interface EventLog {
@@ -31,8 +44,13 @@ export interface EventLog {
    * `LogUnavailableError` when the log cannot take writes.
    */
   append(events: CapturedEvent[]): Promise<{ appended: number; duplicates: number }>;
-  /** Up to `max` durable entries from `positions` on (partitions read round-robin, each in order). */
-  read(positions: LogPositions, max: number): Promise<LogEntry[]>;
+  /**
+   * Durable entries from `positions` on, each partition in order (partitions take turns). Entries of other tokens
+   * are skipped without being decoded.
+   */
+  read(positions: LogPositions, options: ReadOptions): Promise<ReadResult>;
+  /** How many events of each token lie between two positions (read from record headers, not decoded). */
+  tokens(from: LogPositions, until: LogPositions): Promise<Map<string, number>>;
   /** The first offset of each partition (where a consumer without a position starts). */
   start(): LogPositions;
   /** The end of the durable data of each partition (the next offset an append will get). */

@@ -4,9 +4,16 @@ import { ConfigError, errorMessage } from "../../util/errors.js";
 import { writeFileAtomic } from "../../util/fs.js";
 import type { Logger } from "../../util/log.js";
 import type { CapturedEvent } from "../event.js";
-import { type EventLog, type LogEntry, type LogPositions, LogUnavailableError } from "./event-log.js";
+import {
+  type EventLog,
+  type LogEntry,
+  type LogPositions,
+  LogUnavailableError,
+  type ReadOptions,
+  type ReadResult,
+} from "./event-log.js";
 import { partitionOf } from "./partitioner.js";
-import { decodeRecordAt, encodeRecord, recordSizeAt, recordUuidAt } from "./record-codec.js";
+import { decodeRecordAt, encodeRecord, recordSizeAt, recordTokenAt, recordUuidAt } from "./record-codec.js";
 import { Segment, segmentBase, segmentName } from "./segment.js";
 import { UuidWindow } from "./uuid-window.js";
 
@@ -185,32 +192,71 @@ export class SegmentLog implements EventLog {
     return next;
   }
 
-  async read(positions: LogPositions, max: number): Promise<LogEntry[]> {
-    const out: LogEntry[] = [];
-    const share = Math.max(1, Math.ceil(max / this.partitions));
+  async read(positions: LogPositions, options: ReadOptions): Promise<ReadResult> {
+    const entries: LogEntry[] = [];
+    const next: LogPositions = { ...positions };
+    const share = Math.max(1, Math.ceil(options.max / this.partitions));
     for (const part of this.#parts) {
-      if (out.length >= max) break;
       const first = part.segments[0] as Segment;
       let offset = Math.max(positions[part.id] ?? first.base, first.base);
-      const end = (part.segments.at(-1) as Segment).end;
-      let quota = Math.min(share, max - out.length);
-      while (offset < end && quota > 0) {
+      const end = Math.min(
+        (part.segments.at(-1) as Segment).end,
+        options.until?.[part.id] ?? Number.POSITIVE_INFINITY,
+      );
+      const quota = Math.min(share, options.max - entries.length);
+      const before = entries.length;
+      while (offset < end && entries.length - before < quota) {
         const seg = part.segments.find((s) => offset >= s.base && offset < s.end) as Segment;
-        const got = await this.#readSegment(part, seg, offset, quota, out);
-        offset += got;
-        quota -= got;
+        offset += await this.#readSegment(
+          part,
+          seg,
+          offset,
+          Math.min(end, seg.end),
+          quota - (entries.length - before),
+          options.token,
+          entries,
+        );
       }
+      next[part.id] = offset;
     }
-    return out;
+    return { entries, next };
   }
 
-  /** Reads up to `quota` records of `seg` from `offset` into `out`; returns how many. */
-  async #readSegment(
+  /**
+   * Reads records of `seg` from `offset` up to `until` into `out` until `quota` entries (of `token`, when given) were
+   * added; returns how many records it went past.
+   */
+  #readSegment(
     part: Partition,
     seg: Segment,
     offset: number,
+    until: number,
     quota: number,
+    token: string | undefined,
     out: LogEntry[],
+  ): Promise<number> {
+    let added = 0;
+    let at = offset;
+    return this.#visit(part, seg, offset, until, (buf, pos, size) => {
+      if (token === undefined || recordTokenAt(buf, pos) === token) {
+        out.push({ partition: part.id, offset: at, next: at + 1, event: decodeRecordAt(buf, pos, size) });
+        added++;
+      }
+      at++;
+      return added >= quota;
+    });
+  }
+
+  /**
+   * Calls `visit` for each record of `seg` from `offset` up to `until`, reading 1 MB at a time, until it returns true;
+   * returns how many records it visited.
+   */
+  async #visit(
+    part: Partition,
+    seg: Segment,
+    offset: number,
+    until: number,
+    visit: (buf: Buffer, pos: number, size: number) => boolean,
   ): Promise<number> {
     let fh = part.readers.get(seg.base);
     if (!fh) {
@@ -218,9 +264,10 @@ export class SegmentLog implements EventLog {
       part.readers.set(seg.base, fh);
     }
     let pos = await seg.positionOf(offset, fh);
-    const want = Math.min(quota, seg.end - offset);
+    const want = until - offset;
     let n = 0;
-    while (n < want) {
+    let done = false;
+    while (n < want && !done) {
       const len = Math.min(seg.bytes - pos, 1 << 20);
       let buf = Buffer.allocUnsafe(len);
       buf = buf.subarray(0, (await fh.read(buf, 0, len, pos)).bytesRead);
@@ -234,20 +281,33 @@ export class SegmentLog implements EventLog {
         size = recordSizeAt(buf, 0);
         if (size === undefined) throw new Error(`event log ${seg.path}: record ${offset + n} is corrupt`);
       }
-      while (size !== undefined && n < want) {
-        out.push({
-          partition: part.id,
-          offset: offset + n,
-          next: offset + n + 1,
-          event: decodeRecordAt(buf, rel, size),
-        });
+      while (size !== undefined && n < want && !done) {
+        done = visit(buf, rel, size);
         n++;
         rel += size;
         size = recordSizeAt(buf, rel);
       }
       pos += rel;
     }
+    seg.remember(offset + n, pos);
     return n;
+  }
+
+  async tokens(from: LogPositions, until: LogPositions): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    for (const part of this.#parts) {
+      let offset = Math.max(from[part.id] ?? 0, (part.segments[0] as Segment).base);
+      const end = Math.min(until[part.id] ?? 0, (part.segments.at(-1) as Segment).end);
+      while (offset < end) {
+        const seg = part.segments.find((s) => offset >= s.base && offset < s.end) as Segment;
+        offset += await this.#visit(part, seg, offset, Math.min(end, seg.end), (buf, at) => {
+          const token = recordTokenAt(buf, at);
+          counts.set(token, (counts.get(token) ?? 0) + 1);
+          return false;
+        });
+      }
+    }
+    return counts;
   }
 
   start(): LogPositions {

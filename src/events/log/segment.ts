@@ -55,8 +55,17 @@ export class Segment {
     this.modifiedMs = Date.now();
   }
 
+  /** Where the last read of this segment stopped: the next read usually starts there. */
+  #cursor: { offset: number; position: number } | undefined;
+
+  /** Notes that record `offset` starts at byte `position` (a reader stopped there). */
+  remember(offset: number, position: number): void {
+    this.#cursor = { offset, position };
+  }
+
   /** The byte position of record `offset` (which must be in this segment). */
   async positionOf(offset: number, fh: FileHandle): Promise<number> {
+    if (this.#cursor?.offset === offset) return this.#cursor.position;
     const index = this.#index ?? (await this.#scanIndex(fh));
     const k = Math.floor((offset - this.base) / INDEX_EVERY);
     let pos = index[k] ?? 0;
