@@ -1,5 +1,6 @@
 import { loadNormalizedPackage, type PackageLoadOutcome } from "../load/loader.js";
 import type { LoadPackage } from "../load/package.js";
+import { recordPackageFailure } from "../load/package-failure.js";
 import { LoadPackageFailedError } from "../util/errors.js";
 import { addCounts, type PipelineContext } from "./context.js";
 import type { PipelineState } from "./pipeline-state.js";
@@ -31,6 +32,7 @@ export async function loadStep(ctx: PipelineContext): Promise<LoadStepInfo> {
       } catch (err) {
         if (err instanceof LoadPackageFailedError) {
           const moved = await ctx.store.markFailed(pkg);
+          await recordPackageFailure(moved.dir, err);
           ctx.log.error(`load package ${pkg.loadId} failed; its files are kept in ${moved.dir}`);
         }
         throw err;

@@ -1,6 +1,8 @@
 import { join } from "node:path";
 import type { TableHints } from "../extract/extractor.js";
 import { compareLoadIds, type LoadPackage } from "../load/package.js";
+import { recordPackageFailure } from "../load/package-failure.js";
+import { checkMergeKeys } from "../normalize/merge-keys.js";
 import { finishStreamed, type NormalizeFilesOptions, normalizeFiles } from "../normalize/normalize-files.js";
 import { addTypedCsv } from "../normalize/typed-csv-input.js";
 import { identifierWithin } from "../schema/naming.js";
@@ -82,11 +84,17 @@ export async function normalizeStep(ctx: PipelineContext): Promise<NormalizeInfo
           ...(ctx.maxFileBytes ? { maxFileBytes: ctx.maxFileBytes } : {}),
         }),
       )
+      .then((r) => {
+        // Before any SQL: a merge on key columns the records do not have would fail in the destination.
+        checkMergeKeys(schema, manifest.tables, destination.capabilities.maxIdentifierLength);
+        return r;
+      })
       .catch(async (err: unknown) => {
         // Data the contract rejects fails the same way every time: set the package aside so the next run
         // (with a changed contract or fixed data) is not blocked by it. Its state was never committed.
         if (err instanceof SchemaContractError || err instanceof DataError) {
           const moved = await ctx.store.markFailed(pkg);
+          await recordPackageFailure(moved.dir, err);
           ctx.log.error(
             `load package ${pkg.loadId} was rejected while normalizing; its files are kept in ${moved.dir}`,
           );
