@@ -143,7 +143,7 @@ const CASES: Array<[name: string, config: unknown, problem: string]> = [
         { name: "c", endpoint: { path: "comments", params: { post_id: resolve("posts") } } },
       ],
     },
-    'config.resources[1].endpoint.params.post_id: a resolve param must be used in the path as {post_id} (for the query, write "{resources.posts.id}")',
+    'config.resources[1].endpoint.params.post_id: a resolve param must be used as {post_id} in the path (or in a param, the body or a header); or write "{resources.posts.id}" where the value goes',
   ],
   [
     "a placeholder context that does not exist",
@@ -153,7 +153,7 @@ const CASES: Array<[name: string, config: unknown, problem: string]> = [
   [
     "a bare name in params",
     { client: CLIENT, resources: [{ name: "a", endpoint: { params: { q: "{id}" } } }] },
-    "config.resources[0].endpoint.params: {id} is not a placeholder here; use {resources.<parent>.<field>} (bare names go in the path)",
+    "config.resources[0].endpoint.params: {id} is not a placeholder here; use {resources.<parent>.<field>} (bare names go in the path, or name a resolve param)",
   ],
   [
     "an unescaped brace in a param",

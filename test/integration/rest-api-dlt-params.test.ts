@@ -62,6 +62,51 @@ describe("params of type resolve", () => {
         }),
     ));
 
+  test("their names also fill query, header and body placeholders", () =>
+    withApi(
+      [
+        { path: "/issues", handler: () => ({ json: ISSUES }) },
+        {
+          path: "/search",
+          method: "POST",
+          handler: (r) => ({ json: [{ q: r.query.get("q"), body: r.json() }] }),
+        },
+      ],
+      (api) =>
+        withPipeline("resolvequery", async ({ p }) => {
+          await runRest(p, api, {
+            resources: [
+              "issues",
+              {
+                name: "found",
+                endpoint: {
+                  path: "search",
+                  method: "POST",
+                  params: { n: { type: "resolve", resource: "issues", field: "number" }, q: "issue:{n}" },
+                  headers: { "X-Issue": "{n}" },
+                  json: { number: "{n}" },
+                },
+              },
+            ],
+          });
+          assert.deepEqual(sent(api).sort(), [
+            "GET /issues",
+            "POST /search?q=issue:11",
+            "POST /search?q=issue:12",
+          ]);
+          assert.deepEqual(
+            api
+              .requestsTo("/search")
+              .map((r) => [r.headers["x-issue"], r.json()])
+              .sort(),
+            [
+              ["11", { number: 11 }],
+              ["12", { number: 12 }],
+            ],
+          );
+        }),
+    ));
+
   test("a parent record without the field fails the run naming the field and the parent's fields", () =>
     withApi([{ path: "/issues", handler: () => ({ json: [{ id: 1, title: "no number" }] }) }], (api) =>
       withPipeline("resolvemissing", async ({ p }) => {

@@ -198,13 +198,17 @@ function bindPath(
   return { path: out, bindings, bound };
 }
 
-/** Checks the placeholders of params, json, data and headers: only `resources.*` and `incremental.*` go there. */
+/**
+ * Checks the placeholders of params, json, data and headers: `resources.*`, `incremental.*`, and the names of the
+ * endpoint's resolve params.
+ */
 function checkPlaceholders(
   value: unknown,
   where: string,
   hasIncremental: boolean,
   errors: string[],
   parents: Map<string, string>,
+  resolved: { names: Set<string>; used: Set<string> },
 ): void {
   let exprs: string[];
   try {
@@ -217,9 +221,12 @@ function checkPlaceholders(
     const e = classify(x);
     if (e.kind === "invalid") errors.push(`${where}: ${e.problem}`);
     else if (e.kind === "name") {
-      errors.push(
-        `${where}: {${x}} is not a placeholder here; use {resources.<parent>.<field>} (bare names go in the path)`,
-      );
+      if (resolved.names.has(e.name)) resolved.used.add(e.name);
+      else {
+        errors.push(
+          `${where}: {${x}} is not a placeholder here; use {resources.<parent>.<field>} (bare names go in the path, or name a resolve param)`,
+        );
+      }
     } else if (e.kind === "incremental" && !hasIncremental) {
       errors.push(`${where}: uses {${x}} but the endpoint has no incremental (endpoint.incremental)`);
     } else if (e.kind === "parent" && !parents.has(e.resource)) parents.set(e.resource, `{${x}}`);
@@ -241,17 +248,16 @@ export function resolveEndpoint(
   const single = isSingleEntityPath(e.path);
   const { path, bindings, bound } = bindPath(e.path, params, hasIncremental, `${where}`, errors);
   const parents = new Map<string, string>();
+  const resolved = { names: new Set<string>(), used: new Set(bound) };
   for (const [name, v] of Object.entries(params)) {
-    if (!isObject(v)) continue;
-    if (v.type === "resolve") {
-      if (!parents.has(String(v.resource))) parents.set(String(v.resource), `params.${name}`);
-      if (!bound.has(name)) {
-        errors.push(
-          `${where}.params.${name}: a resolve param must be used in the path as {${name}} (for the query, write "{resources.${String(v.resource)}.${String(v.field)}}")`,
-        );
-      }
-    }
+    if (!isObject(v) || v.type !== "resolve") continue;
+    resolved.names.add(name);
+    bindings[name] = String(v.field);
+    if (!parents.has(String(v.resource))) parents.set(String(v.resource), `params.${name}`);
   }
+  const resolveParams = Object.fromEntries(
+    [...resolved.names].map((n) => [n, params[n] as Record<string, unknown>]),
+  );
   for (const name of bound) delete params[name];
   for (const [name, v] of Object.entries(params)) if (isObject(v)) delete params[name];
   for (const x of expressionsInSafe(path)) {
@@ -265,7 +271,14 @@ export function resolveEndpoint(
     ["data", e.data],
     ["headers", e.headers],
   ] as const) {
-    checkPlaceholders(value, `${where}.${key}`, hasIncremental, errors, parents);
+    checkPlaceholders(value, `${where}.${key}`, hasIncremental, errors, parents, resolved);
+  }
+  for (const [name, v] of Object.entries(resolveParams)) {
+    if (!resolved.used.has(name)) {
+      errors.push(
+        `${where}.params.${name}: a resolve param must be used as {${name}} in the path (or in a param, the body or a header); or write "{resources.${String(v.resource)}.${String(v.field)}}" where the value goes`,
+      );
+    }
   }
   for (const name of Object.keys(e.headers ?? {})) {
     let literal: string | undefined;
