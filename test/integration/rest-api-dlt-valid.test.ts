@@ -726,6 +726,22 @@ const CASES: ValidCase[] = [
       assert.deepEqual(new Set(api.requests.map((r) => r.headers["x-sig"])), new Set(["signed"])),
   },
   {
+    name: "parallelized: false requests the children of one parent record at a time",
+    config: {
+      resources: [
+        { name: "posts", endpoint: { paginator: "single_page" } },
+        { name: "post_comments", parallelized: false, endpoint: "posts/{resources.posts.id}/comments" },
+      ],
+    },
+    routes: [
+      get("/posts", () => [1, 2, 3, 4].map((id) => ({ id }))),
+      { path: COMMENTS, handler: () => ({ json: [{ id: 1 }], delayMs: 5 }) },
+    ],
+    requests: ["GET /posts", ...[1, 2, 3, 4].map((id) => `GET /posts/${id}/comments`)],
+    rows: { posts: 4, post_comments: 4 },
+    check: (api) => assert.equal(api.maxInFlight, 1),
+  },
+  {
     name: "merge with the upsert strategy, parallelized children and table_format native",
     config: {
       resources: [
