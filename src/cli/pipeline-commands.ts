@@ -1,6 +1,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { setting } from "../config/settings.js";
+import { readPackageFailure } from "../package/package-failure.js";
 import { attachPipeline } from "../pipeline/attach.js";
 import { LocalStateStore } from "../pipeline/local-state.js";
 import type { Pipeline } from "../pipeline/pipeline.js";
@@ -132,7 +133,7 @@ export async function pipelineTrace(name: string, flags: CommonFlags, print: Pri
 export async function pipelineFailedJobs(name: string, flags: CommonFlags, print: Print): Promise<void> {
   const p = await open(name, flags);
   const { failed } = await p.packages();
-  const out: { loadId: string; dir: string; jobs: { job: string; error: string }[] }[] = [];
+  const out: { loadId: string; dir: string; error?: string; jobs: { job: string; error: string }[] }[] = [];
   for (const pkg of failed) {
     const jobs: { job: string; error: string }[] = [];
     for (const job of await pkg.jobs("failed")) {
@@ -141,14 +142,18 @@ export async function pipelineFailedJobs(name: string, flags: CommonFlags, print
       );
       jobs.push({ job, error });
     }
-    out.push({ loadId: pkg.loadId, dir: pkg.dir, jobs });
+    const error = await readPackageFailure(pkg.dir);
+    out.push({ loadId: pkg.loadId, dir: pkg.dir, ...(error ? { error } : {}), jobs });
   }
   if (flags.json) return print(JSON.stringify(out, null, 2));
   if (out.length === 0) return print(`pipeline ${name} has no failed jobs`);
   for (const f of out) {
     print(`load ${f.loadId} (files in ${f.dir})`);
     for (const j of f.jobs) print(`  ${j.job}\n    ${j.error.split("\n").join("\n    ")}`);
-    if (f.jobs.length === 0) print("  (the package failed before a job started)");
+    if (f.jobs.length === 0) {
+      print("  the package failed before a job started:");
+      print(`    ${(f.error ?? "(no error recorded)").split("\n").join("\n    ")}`);
+    }
   }
 }
 

@@ -36,6 +36,8 @@ export interface RequestOptions {
   accept?: (status: number, text: string) => boolean;
   /** Logs this request's attempts and retries (e.g. under the resource that asked); default the client's. */
   log?: Logger;
+  /** Auth for this request instead of the client's (null: none), e.g. an endpoint with its own credentials. */
+  auth?: Auth | null;
 }
 
 const RETRYABLE = (status: number) => status === 429 || status === 408 || status >= 500;
@@ -50,7 +52,10 @@ export function buildUrl(baseUrl: string | undefined, url: string, params?: Quer
   } else
     throw new HttpError(`relative URL "${url}" needs a base_url`, 0, url, { hint: "set client.base_url" });
   for (const [k, v] of Object.entries(params ?? {})) {
-    if (v !== undefined) full.searchParams.set(k, String(v));
+    if (Array.isArray(v)) {
+      full.searchParams.delete(k);
+      for (const item of v) full.searchParams.append(k, String(item));
+    } else if (v !== undefined) full.searchParams.set(k, String(v));
   }
   return full.toString();
 }
@@ -144,9 +149,11 @@ export class HttpClient implements AuthTransport {
   async request(request: HttpRequest, options: RequestOptions = {}): Promise<HttpResponse> {
     let refreshed = false;
     const log = options.log ?? this.#log;
+    const auth = options.auth === undefined ? this.#opts.auth : (options.auth ?? undefined);
+    if (options.auth) for (const s of options.auth.secrets()) registerSecret(s);
     for (let attempt = 1; ; attempt++) {
       const req: HttpRequest = { ...request, headers: { ...request.headers }, params: { ...request.params } };
-      if (this.#opts.auth && this.#sameOrigin(req.url)) await this.#opts.auth.apply(req, this);
+      if (auth && this.#sameOrigin(req.url)) await auth.apply(req, this);
       const safeUrl = redactSecrets(buildUrl(this.#opts.baseUrl, req.url, req.params));
       const label = `${req.method} ${safeUrl}`;
       let res: HttpResponse | undefined;
@@ -161,6 +168,13 @@ export class HttpClient implements AuthTransport {
         res.request = request;
       } catch (err) {
         if (options.signal?.aborted) throw err;
+        // fetch refuses to build some requests (an invalid header, a body on GET): retrying cannot help.
+        if (err instanceof TypeError && err.message !== "fetch failed") {
+          throw new HttpError(`${label} cannot be sent: ${errorMessage(err)}`, 0, safeUrl, {
+            cause: err,
+            hint: "check the request's method, headers and body in the config",
+          });
+        }
         failure = err;
       } finally {
         release();
@@ -168,9 +182,9 @@ export class HttpClient implements AuthTransport {
       if (res) {
         if (res.status >= 200 && res.status < 300) return res;
         if (options.accept?.(res.status, res.text)) return res;
-        if (res.status === 401 && !refreshed && this.#opts.auth?.refresh) {
+        if (res.status === 401 && !refreshed && auth?.refresh) {
           refreshed = true;
-          if (await this.#opts.auth.refresh(this)) {
+          if (await auth.refresh(this)) {
             attempt--;
             continue;
           }

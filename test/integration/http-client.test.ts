@@ -190,6 +190,51 @@ describe("request building", () => {
     const plain = await client.request({ method: "POST", url: "/search", json: [1] });
     assert.deepEqual(plain.json(), { accept: "application/json", type: "application/json", body: "[1]" });
   });
+
+  test("a list query value repeats the parameter", async () => {
+    const { base } = await serve((req, res) => json(res, 200, { url: req.url }));
+    const res = await fast({ baseUrl: base }).request({
+      method: "GET",
+      url: "/x?keep=1",
+      params: { ids: [1, 2], q: "a" },
+    });
+    assert.deepEqual(res.json(), { url: "/x?keep=1&ids=1&ids=2&q=a" });
+  });
+
+  test("a request fetch cannot build (a body on GET, a bad header name) fails at once, not retried", async () => {
+    const { base, hits } = await serve((_req, res) => json(res, 200, {}));
+    const { log, lines } = capture();
+    const client = fast({ baseUrl: base, log });
+    for (const request of [
+      { method: "GET", url: "/x", json: { q: 1 } },
+      { method: "GET", url: "/x", headers: { "X-{odd}": "1" } },
+    ]) {
+      await assert.rejects(client.request(request), (e: unknown) => {
+        assert.ok(e instanceof HttpError && !e.transient, String(e));
+        assert.match(e.message, new RegExp(`^GET ${base}/x cannot be sent: `));
+        assert.equal(e.hint, "check the request's method, headers and body in the config");
+        return true;
+      });
+    }
+    assert.equal(hits.count, 0);
+    assert.deepEqual(
+      lines.filter((l) => l.includes("retry")),
+      [],
+    );
+  });
+
+  test("a request can carry its own auth, or none, instead of the client's", async () => {
+    const { base } = await serve((req, res) => json(res, 200, { key: req.headers["x-key"] ?? null }));
+    const client = fast({ baseUrl: base, auth: apiKeyAuth("client-key", { name: "X-Key" }) });
+    const own = apiKeyAuth("own-key", { name: "X-Key" });
+    assert.deepEqual((await client.request({ method: "GET", url: "/a" })).json(), { key: "client-key" });
+    assert.deepEqual((await client.request({ method: "GET", url: "/a" }, { auth: own })).json(), {
+      key: "own-key",
+    });
+    assert.deepEqual((await client.request({ method: "GET", url: "/a" }, { auth: null })).json(), {
+      key: null,
+    });
+  });
 });
 
 /** A token endpoint (/token) and an API (/data) that accepts only the newest token. */

@@ -10,13 +10,19 @@ export { createAuth } from "./auth/index.js";
 export type {
   ClientConfig,
   EndpointConfig,
+  IncrementalArgs,
+  IncrementalParamConfig,
+  PaginatorSetting,
+  ParamValue,
   ProcessingStep,
+  ResolveParamConfig,
   ResourceConfig,
   ResponseAction,
   RestApiConfig,
+  RestColumnHint,
   RestIncrementalConfig,
 } from "./config.js";
 export { selectPath } from "./jsonpath.js";
-export { createPaginator } from "./paginators/index.js";
+export { createPaginator, paginatorDocs } from "./paginators/index.js";
 export type { Paginator, PaginatorConfig } from "./paginators/paginator.js";
 export { restApiSource } from "./rest-api-source.js";
