@@ -7,3 +7,4 @@ export {
   type FakeRoute,
   pathParams,
 } from "./fake-api.js";
+export { FakeStripe, type FakeStripeOptions, type FakeStripeType } from "./stripe/index.js";
