@@ -79,4 +79,12 @@ export const SPEC_SOURCES: Record<string, SpecSourceFactory> = {
     (await import("../sources/stripe/index.js")).stripeSource(
       withoutType(config) as unknown as import("../sources/stripe/index.js").StripeOptions,
     ),
+  hubspot: async (config) =>
+    (await import("../sources/hubspot/index.js")).hubspotSource(
+      withoutType(config) as unknown as import("../sources/hubspot/index.js").HubSpotOptions,
+    ),
+  zendesk: async (config) =>
+    (await import("../sources/zendesk/index.js")).zendeskSource(
+      withoutType(config) as unknown as import("../sources/zendesk/index.js").ZendeskOptions,
+    ),
 };
