@@ -98,6 +98,33 @@ describe("stripe source against stripe-mock", { skip: mock.skip }, () => {
     });
     after(() => rmSync(tmp, { recursive: true, force: true }));
 
+    test("a spec with type: stripe runs through the CLI; --json reports the rows of each table", async () => {
+      const env = ["$", "{env:STRIPE_API_KEY}"].join("");
+      writeFileSync(
+        join(tmp, "ok.yaml"),
+        `pipeline: { name: stripe_ok, destination: "duckdb:ok.duckdb", dataset: stripe }
+source:
+  type: stripe
+  api_key: "${env}"
+  base_url: "${mock.url}"
+  resources: [customers, invoices, invoice_line_items, balance_transactions]
+  start_date: "2009-01-01"
+`,
+      );
+      const r = await ferryAsync(["run", "ok.yaml", "--json"], tmp, { STRIPE_API_KEY: KEY });
+      assert.equal(r.status, 0, r.stderr);
+      const info = JSON.parse(r.stdout) as { rows: Record<string, number> };
+      assert.deepEqual(info.rows, {
+        customers: 1,
+        customers__tax_ids: 1,
+        invoices: 1,
+        invoice_line_items: 1,
+        invoice_line_items__parent__invoice_item_details__proration_details__credited_items__invoice_line_items: 1,
+        invoice_line_items__parent__subscription_item_details__proration_details__credited_items__invoice_line_items: 1,
+        balance_transactions: 1,
+      });
+    });
+
     test("401: a clear message naming Stripe and the key's setting; the key is nowhere (output, trace, failed-jobs, files)", async () => {
       // stripe-mock answers any key that is not a test key with a 401 that repeats the Authorization header.
       const secret = "rk_live_Zq8mSecretKeyNotForPrinting91";
