@@ -437,7 +437,10 @@ describe("hubspot source against FakeHubSpot", () => {
 source: { type: hubspot, access_token: "${env}", base_url: "${h.url}", resources: [contacts, owners] }
 `,
         );
-        const r = await ferryAsync(["run", "hubspot.yaml"], tmp, { HUBSPOT_TOKEN: secret });
+        const r = await ferryAsync(["run", "hubspot.yaml"], tmp, {
+          HUBSPOT_TOKEN: secret,
+          FERRY_LOG_LEVEL: "debug",
+        });
         assert.notEqual(r.status, 0);
         assert.match(
           r.stderr,

@@ -135,7 +135,10 @@ source:
 source: { type: stripe, api_key: "${env}", base_url: "${mock.url}", resources: [customers, balance_transactions] }
 `,
       );
-      const r = await ferryAsync(["run", "stripe.yaml"], tmp, { STRIPE_API_KEY: secret });
+      const r = await ferryAsync(["run", "stripe.yaml"], tmp, {
+        STRIPE_API_KEY: secret,
+        FERRY_LOG_LEVEL: "debug",
+      });
       assert.notEqual(r.status, 0);
       assert.match(r.stderr, /Stripe did not accept the API key/);
       assert.match(r.stderr, /status 401/);

@@ -310,7 +310,10 @@ describe("zendesk source against FakeZendesk", () => {
 source: { type: zendesk, base_url: "${z.url}", email: admin@example.com, api_token: "${env}", resources: [tickets, groups] }
 `,
         );
-        const r = await ferryAsync(["run", "zendesk.yaml"], tmp, { ZENDESK_API_TOKEN: secret });
+        const r = await ferryAsync(["run", "zendesk.yaml"], tmp, {
+          ZENDESK_API_TOKEN: secret,
+          FERRY_LOG_LEVEL: "debug",
+        });
         assert.notEqual(r.status, 0);
         assert.match(r.stderr, /Zendesk did not accept the credentials: Couldn't authenticate you/);
         assert.match(r.stderr, /api_token/);
