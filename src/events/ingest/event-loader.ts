@@ -58,6 +58,13 @@ function eventRow(e: IngestEvent, materialize: readonly string[]): Record<string
   return row;
 }
 
+/** The later of two positions, partition by partition. */
+export function latestPositions(a: LogPositions, b: LogPositions): LogPositions {
+  const out: LogPositions = { ...a };
+  for (const [p, v] of Object.entries(b)) out[Number(p)] = Math.max(out[Number(p)] ?? 0, v);
+  return out;
+}
+
 /** The name of a project's event pipeline. */
 export function eventPipelineName(project: Project): string {
   return `events_${project.dataset}`;
@@ -71,7 +78,7 @@ export function eventPipelineName(project: Project): string {
  * @example
  * const loader = new EventLoader(project, { destination: "duckdb:events.duckdb", dir: ".ferry/serve/pipelines", log });
  * const positions = await loader.recover();    // after a crash: pending packages first
- * await loader.load(pagesOf(events), { 0: 1200, 1: 988 });
+ * await loader.load((from) => pagesOf(log, from), committed, { 0: 1200, 1: 988 });
  */
 export class EventLoader {
   readonly project: Project;
@@ -90,10 +97,13 @@ export class EventLoader {
     });
   }
 
-  /** Completes packages a crash left pending, then gives the log positions the destination holds events up to. */
-  async recover(): Promise<LogPositions> {
-    await this.pipeline.run();
-    return this.committed();
+  /**
+   * Completes packages a crash or a failed load left pending, then gives the log positions the destination holds
+   * events up to, and how many events the completed packages loaded.
+   */
+  async recover(): Promise<{ positions: LogPositions; rows: number }> {
+    const info = await this.pipeline.run();
+    return { positions: this.committed(), rows: info.rows.events ?? 0 };
   }
 
   /** The log positions committed with the data (as of the last load or recover). */
@@ -103,16 +113,24 @@ export class EventLoader {
   }
 
   /**
-   * Loads the events the pages bring (read as the load extracts them, so memory holds a page at a time) and commits
-   * `positions` with them; no pages commits the positions alone. Resolves once the destination committed.
+   * Loads the events `pages(from)` brings up to `until` (read as the load extracts them, so memory holds a page at a
+   * time) and commits `until` with them. `from` is where the pipeline's state says this project is (the positions of
+   * a package completed first in the same run included), and never before `start`. Resolves once the destination
+   * committed.
    */
-  async load(pages: AsyncIterable<IngestEvent[]>, positions: LogPositions): Promise<{ rows: number }> {
+  async load(
+    pages: (from: LogPositions) => AsyncIterable<IngestEvent[]>,
+    start: LogPositions,
+    until: LogPositions,
+  ): Promise<{ rows: number }> {
     const materialize = this.project.materialize;
     const events = resource(
       { name: "events", table: "events", writeDisposition: "append", columns: { ...EVENT_COLUMNS } },
       async function* (ctx) {
-        ctx.state.positions = positions;
-        for await (const page of pages) if (page.length > 0) yield page.map((e) => eventRow(e, materialize));
+        const from = latestPositions(start, (ctx.state.positions as LogPositions | undefined) ?? {});
+        ctx.state.positions = until;
+        for await (const page of pages(from))
+          if (page.length > 0) yield page.map((e) => eventRow(e, materialize));
       },
     );
     const info = await this.pipeline.run(source({ name: "events", resources: [events] }));
