@@ -58,7 +58,7 @@ export async function startServe(config: ServeConfig, options: ServeOptions): Pr
   const loaders = new Map(
     config.projects.map((p) => [
       p.token,
-      new EventLoader(p, { destination: config.destination, dir: config.dir, log }),
+      new EventLoader(p, { destination: config.destination, dir: config.dir, logId: eventLog.id, log }),
     ]),
   );
   const orphans = join(serveDir(config), "orphans");

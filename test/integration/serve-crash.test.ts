@@ -373,11 +373,6 @@ describe("ferry serve killed with SIGKILL", () => {
 
   test("an I/O error on one partition's write answers 503; the client's retry is stored once", {
     timeout: 120_000,
-    todo:
-      "duplicates: a group commit whose write fails on one partition rejects every append of the group (503) and " +
-      "removes all its uuids from the window (segment-log.ts #flush), but the records other partitions wrote stay " +
-      "in the log (only the failing partition is truncated, #writeGroup) and are loaded; the client's retry is " +
-      "appended again -> 35 of 50 uuids stored twice",
   }, async (t) => {
     ensureBuilt();
     const env = await newServeEnv({ projects: [POSTHOG], partitions: 4 });
@@ -541,10 +536,6 @@ describe("ferry serve killed with SIGKILL", () => {
 
   test("a micro-batch is loaded once batch_events are waiting, also with a long batch_interval", {
     timeout: 60_000,
-    todo:
-      "consumer.ts #run sleeps until lastLoad + batch_interval whenever lag < batch_events, and nothing wakes " +
-      "the sleep when more events arrive: with batch_interval 1h and batch_events 500, 1,000 acknowledged events " +
-      "are not loaded for an hour (docs/capture.md: a micro-batch is loaded at batch_events events or after batch_interval)",
   }, async (t) => {
     ensureBuilt();
     const env = await newServeEnv({ projects: [POSTHOG], batchInterval: "1h", batchEvents: 500 });
@@ -574,12 +565,6 @@ describe("ferry serve killed with SIGKILL", () => {
 
   test("after a kill, the uuid window rebuilt from disk still holds the newest dedup_window events of every partition", {
     timeout: 120_000,
-    todo:
-      "duplicates after a restart: segment-log.ts #rebuildWindow adds the protected segments' uuids partition " +
-      "after partition (p0, p1, ...) into the FIFO window, and windowStart keeps at least dedup_window records " +
-      "per partition, so when the log holds more than dedup_window events the rebuild evicts the newest events " +
-      "of every partition but the last; a retry of the newest batch is stored again (dedup_window 200, 2,000 " +
-      "events: 36 of the newest batch's 50 uuids twice). With the default 1,000,000 this happens once the log holds 1M events",
   }, async (t) => {
     ensureBuilt();
     const env = await newServeEnv({ projects: [POSTHOG], dedupWindow: 200 });
@@ -612,12 +597,6 @@ describe("ferry serve killed with SIGKILL", () => {
 
   test("a new --dir against a destination that holds events (a new machine, or an emptied dir): new events are loaded", {
     timeout: 120_000,
-    todo:
-      "loss of acknowledged events: with no local state the event pipeline restores its state from the destination " +
-      "(maintenance.ts prepareWorkingDir), whose log positions belong to the old log; the consumer starts there " +
-      "(consumer.ts #recover), so the new log's events below those offsets are never loaded, and SIGTERM still " +
-      "says every acknowledged event is loaded (here 911 of the 1,000 events sent to the new dir are missing). The log has no identity the " +
-      "positions could be checked against; the partitions error's hint (start with an empty --dir) leads here",
   }, async (t) => {
     ensureBuilt();
     const env = await newServeEnv({ projects: [POSTHOG] });

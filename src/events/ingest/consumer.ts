@@ -132,7 +132,16 @@ export class EventConsumer {
       // Wait for a full batch or the batch interval (not when draining).
       const wait = lastLoad + batchMs - Date.now();
       if (!stopping && this.stats.lag < batchEvents && wait > 0) {
-        await sleep(wait, this.#stop.signal);
+        // Woken by the next append too: a full batch does not wait for the interval.
+        const woken = new AbortController();
+        const stop = () => woken.abort();
+        this.#stop.signal.addEventListener("abort", stop, { once: true });
+        await Promise.race([
+          sleep(wait, woken.signal),
+          this.#o.log.waitForData(this.#o.log.end(), woken.signal),
+        ]);
+        woken.abort();
+        this.#stop.signal.removeEventListener("abort", stop);
         continue;
       }
       try {

@@ -58,6 +58,19 @@ function eventRow(e: IngestEvent, materialize: readonly string[]): Record<string
   return row;
 }
 
+/** The positions a resource state holds for the log `logId` (none when they belong to another log). */
+function positionsIn(state: Record<string, unknown> | undefined, logId: string, log: Logger): LogPositions {
+  const positions = state?.positions as LogPositions | undefined;
+  if (!positions) return {};
+  if (state?.log !== logId) {
+    log.warn(
+      `the destination's state holds positions of another event log (${String(state?.log ?? "unknown")}); reading this log (${logId}) from its start`,
+    );
+    return {};
+  }
+  return { ...positions };
+}
+
 /** The later of two positions, partition by partition. */
 export function latestPositions(a: LogPositions, b: LogPositions): LogPositions {
   const out: LogPositions = { ...a };
@@ -83,9 +96,14 @@ export function eventPipelineName(project: Project): string {
 export class EventLoader {
   readonly project: Project;
   readonly pipeline: Pipeline;
+  readonly #logId: string;
+  readonly #log: Logger;
 
-  constructor(project: Project, opts: { destination: string; dir: string; log: Logger }) {
+  /** `logId`: the event log it reads (`EventLog.id`); positions committed for another log are not used. */
+  constructor(project: Project, opts: { destination: string; dir: string; logId: string; log: Logger }) {
     this.project = project;
+    this.#logId = opts.logId;
+    this.#log = opts.log;
     this.pipeline = new Pipeline({
       name: eventPipelineName(project),
       destination: opts.destination,
@@ -106,10 +124,13 @@ export class EventLoader {
     return { positions: this.committed(), rows: info.rows.events ?? 0 };
   }
 
-  /** The log positions committed with the data (as of the last load or recover). */
+  /**
+   * The log positions committed with the data (as of the last load or recover). Positions of another log (the
+   * destination's state after a new `--dir`) mean nothing here: this log is read from its start.
+   */
   committed(): LogPositions {
     const state = this.pipeline.state?.sources.events?.resources.events?.state;
-    return { ...((state?.positions as LogPositions | undefined) ?? {}) };
+    return positionsIn(state, this.#logId, this.#log);
   }
 
   /**
@@ -124,11 +145,14 @@ export class EventLoader {
     until: LogPositions,
   ): Promise<{ rows: number }> {
     const materialize = this.project.materialize;
+    const logId = this.#logId;
+    const log = this.#log;
     const events = resource(
       { name: "events", table: "events", writeDisposition: "append", columns: { ...EVENT_COLUMNS } },
       async function* (ctx) {
-        const from = latestPositions(start, (ctx.state.positions as LogPositions | undefined) ?? {});
+        const from = latestPositions(start, positionsIn(ctx.state, logId, log));
         ctx.state.positions = until;
+        ctx.state.log = logId;
         for await (const page of pages(from))
           if (page.length > 0) yield page.map((e) => eventRow(e, materialize));
       },
