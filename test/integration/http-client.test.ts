@@ -395,3 +395,56 @@ describe("secrets stay out of errors and logs", () => {
     assert.deepEqual(leaks([describeError(err), ...lines].join("\n"), [secret]), []);
   });
 });
+
+describe("response policy: an API's own rules for failed responses", () => {
+  const policy: HttpClientOptions["policy"] = {
+    retry: (res) =>
+      res.headers.get("x-should-retry") === "false" ? false : res.status === 409 ? true : undefined,
+    delayMs: (res) => (res.headers.get("x-wait-ms") ? Number(res.headers.get("x-wait-ms")) : undefined),
+    explain: (res) =>
+      res.status === 401
+        ? { message: "the service refused the key", hint: "set api_key to a valid key" }
+        : undefined,
+  };
+
+  test("retry: false stops a 5xx at once; true retries a 409 the defaults would not", async () => {
+    const { base, hits } = await serve((_q, res) => json(res, 503, { e: 1 }, { "x-should-retry": "false" }));
+    const client = new HttpClient({ baseUrl: base, policy, retry: { initialDelayMs: 1 } });
+    await assert.rejects(client.request({ method: "GET", url: "/x" }), /failed with status 503/);
+    assert.equal(hits.count, 1);
+    let n = 0;
+    const s2 = await serve((_q, res) =>
+      ++n < 3 ? json(res, 409, { e: "locked" }) : json(res, 200, { ok: true }),
+    );
+    const c2 = new HttpClient({ baseUrl: s2.base, policy, retry: { initialDelayMs: 1 } });
+    assert.deepEqual((await c2.request({ method: "GET", url: "/y" })).json(), { ok: true });
+    assert.equal(s2.hits.count, 3);
+  });
+
+  test("delayMs: the wait the API states without Retry-After is honoured", async () => {
+    let n = 0;
+    const { base, hits } = await serve((_q, res) =>
+      ++n === 1 ? json(res, 429, {}, { "x-wait-ms": "400" }) : json(res, 200, { ok: 1 }),
+    );
+    await new HttpClient({ baseUrl: base, policy, retry: { initialDelayMs: 1 } }).request({
+      method: "GET",
+      url: "/z",
+    });
+    assert.equal(hits.count, 2);
+    assert.ok((hits.times[1] as number) - (hits.times[0] as number) >= 380, "waited the stated 400 ms");
+  });
+
+  test("explain: the message and hint say what to do, instead of the body", async () => {
+    const { base } = await serve((_q, res) => json(res, 401, { error: "bad key k-123456" }));
+    await assert.rejects(
+      new HttpClient({ baseUrl: base, policy }).request({ method: "GET", url: "/w" }),
+      (err) => {
+        const text = describeError(err);
+        assert.match(text, /failed with status 401: the service refused the key/);
+        assert.match(text, /set api_key to a valid key/);
+        assert.ok(!text.includes("k-123456"));
+        return true;
+      },
+    );
+  });
+});
