@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { after, describe, test } from "node:test";
 import { HttpClient, type HttpClientOptions } from "../../src/http/client.js";
 import { HttpError } from "../../src/http/http-error.js";
+import { RateLimiter } from "../../src/http/rate-limit.js";
 import { apiKeyAuth, oauth2ClientCredentials } from "../../src/sources/rest-api/auth/index.js";
 import { describeError } from "../../src/util/errors.js";
 import type { Logger } from "../../src/util/log.js";
@@ -329,11 +330,24 @@ describe("limits", () => {
   test("requestsPerSecond spaces request starts", async () => {
     const { base, hits } = await serve((_q, res) => json(res, 200, {}));
     const client = fast({ baseUrl: base, requestsPerSecond: 20, concurrency: 10 });
+    // Lower bounds only (a busy machine can delay a request, never make it early): the k-th request cannot start
+    // before k * 50 ms after the first was asked for.
+    const asked = Date.now();
     await Promise.all(Array.from({ length: 6 }, () => client.request({ method: "GET", url: "/" })));
-    const gaps = hits.times.slice(1).map((t, i) => t - (hits.times[i] ?? 0));
-    assert.equal(gaps.length, 5);
-    for (const g of gaps) assert.ok(g >= 40, `gap ${g} ms in ${gaps.join(", ")}`);
-    assert.ok((hits.times[5] ?? 0) - (hits.times[0] ?? 0) >= 240);
+    assert.equal(hits.count, 6);
+    const arrivals = [...hits.times].sort((a, b) => a - b);
+    for (const [k, t] of arrivals.entries())
+      assert.ok(t - asked >= k * 50 - 1, `request ${k} at +${t - asked} ms`);
+  });
+
+  test("the rate limiter lets each waiter go one interval after the one before", async () => {
+    const limiter = new RateLimiter(20);
+    const asked = Date.now();
+    const released = await Promise.all(
+      Array.from({ length: 6 }, () => limiter.wait().then(() => Date.now())),
+    );
+    for (const [k, t] of released.entries())
+      assert.ok(t - asked >= k * 50 - 1, `waiter ${k} at +${t - asked} ms`);
   });
 });
 
