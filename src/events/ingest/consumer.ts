@@ -80,7 +80,11 @@ export class EventConsumer {
   }
 
   async #recover(): Promise<void> {
-    for (const [token, loader] of this.#o.loaders) this.#committed.set(token, await loader.recover());
+    for (const [token, loader] of this.#o.loaders) {
+      const committed = await loader.recover();
+      this.#committed.set(token, committed);
+      for (const stage of this.#o.stages) await stage.recover?.(loader.project, committed);
+    }
     this.#positions = this.#minPositions();
   }
 
@@ -173,8 +177,12 @@ export class EventConsumer {
   ): Promise<void> {
     const received: number[] = [];
     const pages = this.#pages(token, from, until, true, loader, received);
-    const { rows } = await loader.load(pages, until);
+    const tables = [];
+    for (const stage of this.#o.stages)
+      tables.push(...((await stage.beginBatch?.(loader.project, until)) ?? []));
+    const { rows } = await loader.load(pages, until, tables);
     this.#committed.set(token, { ...until });
+    for (const stage of this.#o.stages) await stage.commitBatch?.(loader.project, until);
     const now = Date.now();
     for (const at of received) this.#o.metrics.visibilitySeconds.observe((now - at) / 1000);
     this.#o.metrics.loaded.inc(rows);

@@ -6,7 +6,7 @@ import type { ColumnHint } from "../../schema/types.js";
 import type { Logger } from "../../util/log.js";
 import type { LogPositions } from "../log/event-log.js";
 import type { Project } from "../project.js";
-import type { IngestEvent } from "./stage.js";
+import type { BatchTable, IngestEvent } from "./stage.js";
 
 /** The `events` table (contract): its columns and types, created with the first load whatever the events hold. */
 export const EVENT_COLUMNS: Readonly<Record<string, ColumnHint>> = {
@@ -104,18 +104,47 @@ export class EventLoader {
 
   /**
    * Loads the events the pages bring (read as the load extracts them, so memory holds a page at a time) and commits
-   * `positions` with them; no pages commits the positions alone. Resolves once the destination committed.
+   * `positions` with them; no pages commits the positions alone. `tables` (the stages' own, such as persons) go in
+   * the same package, read after the last page. Resolves once the destination committed.
    */
-  async load(pages: AsyncIterable<IngestEvent[]>, positions: LogPositions): Promise<{ rows: number }> {
+  async load(
+    pages: AsyncIterable<IngestEvent[]>,
+    positions: LogPositions,
+    tables: readonly BatchTable[] = [],
+  ): Promise<{ rows: number }> {
     const materialize = this.project.materialize;
+    let eventsRead = () => {};
+    const afterEvents = new Promise<void>((resolve) => {
+      eventsRead = resolve;
+    });
     const events = resource(
       { name: "events", table: "events", writeDisposition: "append", columns: { ...EVENT_COLUMNS } },
       async function* (ctx) {
         ctx.state.positions = positions;
-        for await (const page of pages) if (page.length > 0) yield page.map((e) => eventRow(e, materialize));
+        try {
+          for await (const page of pages)
+            if (page.length > 0) yield page.map((e) => eventRow(e, materialize));
+        } finally {
+          eventsRead();
+        }
       },
     );
-    const info = await this.pipeline.run(source({ name: "events", resources: [events] }));
+    const more = tables.map((t) =>
+      resource(
+        {
+          name: t.name,
+          table: t.name,
+          primaryKey: [...t.primaryKey],
+          writeDisposition: t.writeDisposition,
+          columns: { ...t.columns },
+        },
+        async function* () {
+          await afterEvents;
+          yield* t.rows();
+        },
+      ),
+    );
+    const info = await this.pipeline.run(source({ name: "events", resources: [events, ...more] }));
     return { rows: info.rows.events ?? 0 };
   }
 }
