@@ -78,7 +78,7 @@ describe("persons in Postgres", { skip: PG.skip }, () => {
         `SELECT id, properties, is_identified, version, is_deleted FROM "${DATASET}".persons ORDER BY id`,
       );
       assert.equal(persons.length, 1, "the merged-away person is deleted, not kept");
-      const { $creator_event_uuid: _, ...props } = persons[0]?.properties as Record<string, unknown>;
+      const { $creator_event_uuid: _, ...props } = (persons[0]?.properties ?? {}) as Record<string, unknown>;
       assert.deepEqual(
         { ...persons[0], properties: props },
         {
