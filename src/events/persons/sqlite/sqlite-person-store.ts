@@ -3,6 +3,7 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { FerryError } from "../../../util/errors.js";
 import type { LogPositions } from "../../log/event-log.js";
+import { LruMap } from "../lru-map.js";
 import {
   aheadOf,
   type DistinctIdRow,
@@ -20,6 +21,10 @@ import { SCHEMA_SQL } from "./sqlite-schema.js";
 
 /** Pending rows are handed to the destination this many at a time. */
 const PAGE_ROWS = 2_000;
+
+/** Distinct ids and persons kept in memory (what reads found, what pages staged): a bounded share of the store. */
+const CACHED_IDS = 50_000;
+const CACHED_PERSONS = 25_000;
 
 type Row = Record<string, unknown>;
 
@@ -58,6 +63,12 @@ export class SqlitePersonStore implements PersonStore {
   readonly #q: ReturnType<typeof statements>;
   /** Whether the pending area may hold rows (reads skip it when it is empty). */
   #staged: boolean;
+  /**
+   * Recently used rows as reads see them (pending over applied; null: not in the store). Staged changes are written
+   * through; discarding the pending area clears them.
+   */
+  readonly #ids = new LruMap<string, DistinctIdRow | null>(CACHED_IDS);
+  readonly #persons = new LruMap<string, Person | null>(CACHED_PERSONS);
 
   private constructor(path: string, db: Database.Database) {
     this.description = `sqlite:${path}`;
@@ -93,9 +104,13 @@ export class SqlitePersonStore implements PersonStore {
     const out: PersonLookup = { distinctIds: new Map(), persons: new Map(), personless: new Set() };
     const staged = this.#staged;
     for (const id of distinctIds) {
-      const r = (staged ? q.pendingId.get(id) : undefined) ?? q.id.get(id);
-      if (!r) continue;
-      const row = toDistinctId(r);
+      let row = this.#ids.get(id);
+      if (row === undefined) {
+        const r = (staged ? q.pendingId.get(id) : undefined) ?? q.id.get(id);
+        row = r ? toDistinctId(r) : null;
+        this.#ids.set(id, row);
+      }
+      if (!row) continue;
       out.distinctIds.set(id, row);
       if (out.persons.has(row.personId)) continue;
       const p = this.#person(row.personId);
@@ -108,11 +123,14 @@ export class SqlitePersonStore implements PersonStore {
   }
 
   #person(id: string): Person | undefined {
+    const cached = this.#persons.get(id);
+    if (cached !== undefined) return cached ?? undefined;
     const q = this.#q;
     const pending = this.#staged ? q.pendingPerson.get(id) : undefined;
-    if (pending) return pending.deleted === 1 ? undefined : toPerson(pending);
-    const r = q.person.get(id);
-    return r ? toPerson(r) : undefined;
+    const r = pending ?? q.person.get(id);
+    const p = r && r.deleted !== 1 ? toPerson(r) : null;
+    this.#persons.set(id, p);
+    return p ?? undefined;
   }
 
   async distinctIdsOf(personId: string): Promise<DistinctIdRow[]> {
@@ -162,6 +180,9 @@ export class SqlitePersonStore implements PersonStore {
       for (const t of c.groupTypes) q.stageType.run(t.groupType, t.index);
     })();
     this.#staged = true;
+    for (const p of c.persons) this.#persons.set(p.id, p);
+    for (const d of c.deletedPersons) this.#persons.set(d.id, null);
+    for (const d of c.distinctIds) this.#ids.set(d.distinctId, d);
   }
 
   async prepare(until: LogPositions): Promise<void> {
@@ -254,6 +275,9 @@ export class SqlitePersonStore implements PersonStore {
       this.#q.delMeta.run("prepared");
     });
     this.#staged = false;
+    // The cache may hold what was just discarded.
+    this.#ids.clear();
+    this.#persons.clear();
     return discard ? "discarded" : "clean";
   }
 
