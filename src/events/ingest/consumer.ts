@@ -3,7 +3,7 @@ import type { Logger } from "../../util/log.js";
 import type { EventLog, LogPositions } from "../log/event-log.js";
 import type { EventMetrics } from "../metrics.js";
 import type { EventLoader } from "./event-loader.js";
-import type { EventStage, IngestEvent } from "./stage.js";
+import type { BatchTable, EventStage, IngestEvent } from "./stage.js";
 
 export interface ConsumerOptions {
   log: EventLog;
@@ -177,7 +177,7 @@ export class EventConsumer {
   ): Promise<void> {
     const received: number[] = [];
     const pages = this.#pages(token, from, until, true, loader, received);
-    const tables = [];
+    const tables: BatchTable[] = [];
     for (const stage of this.#o.stages)
       tables.push(...((await stage.beginBatch?.(loader.project, until)) ?? []));
     const { rows } = await loader.load(pages, until, tables);
