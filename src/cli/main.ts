@@ -18,7 +18,7 @@ import {
   pipelineTrace,
 } from "./pipeline-commands.js";
 import { ProgressDisplay } from "./progress.js";
-import { ErrorReported, type ServeCommandFlags, serveCommand } from "./serve-command.js";
+import type { ServeCommandFlags } from "./serve-command.js";
 import { formatLoadInfo } from "./summary.js";
 
 const print = (text: string) => process.stdout.write(`${text}\n`);
@@ -95,6 +95,8 @@ function program(): Command {
     .action(async (o: ServeCommandFlags) => {
       // A server reports what it does (where it listens, a status line every 10 s) unless told otherwise.
       const level = verbose ? "debug" : environment().FERRY_LOG_LEVEL ? setting("logLevel") : "info";
+      // Loaded when used: `ferry run` does not pay for the push door's modules.
+      const { serveCommand } = await import("./serve-command.js");
       await serveCommand(o, level);
     });
 
@@ -152,12 +154,17 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    if (err instanceof ErrorReported) return 1;
+    if (isReported(err)) return 1;
     process.stderr.write(`error: ${redactSecrets(describeError(err))}\n`);
     if (verbose && err instanceof Error && err.stack) process.stderr.write(`${redactSecrets(err.stack)}\n`);
     else if (!isFerryError(err)) process.stderr.write("(run with --verbose for the stack trace)\n");
     return 1;
   }
+}
+
+/** An error a command has already written (as a JSON log line): only the exit code is left to set. */
+function isReported(err: unknown): boolean {
+  return err instanceof Error && err.name === "ErrorReported";
 }
 
 main(process.argv).then((code) => {

@@ -6,7 +6,7 @@ import type { ColumnHint } from "../../schema/types.js";
 import type { Logger } from "../../util/log.js";
 import type { LogPositions } from "../log/event-log.js";
 import type { Project } from "../project.js";
-import type { IngestEvent } from "./stage.js";
+import type { BatchTable, IngestEvent } from "./stage.js";
 
 /** The `events` table (contract): its columns and types, created with the first load whatever the events hold. */
 export const EVENT_COLUMNS: Readonly<Record<string, ColumnHint>> = {
@@ -136,28 +136,52 @@ export class EventLoader {
   /**
    * Loads the events `pages(from)` brings up to `until` (read as the load extracts them, so memory holds a page at a
    * time) and commits `until` with them. `from` is where the pipeline's state says this project is (the positions of
-   * a package completed first in the same run included), and never before `start`. Resolves once the destination
-   * committed.
+   * a package completed first in the same run included), and never before `start`. `tables` (the stages' own, such
+   * as persons) go in the same package, read after the last page. Resolves once the destination committed.
    */
   async load(
     pages: (from: LogPositions) => AsyncIterable<IngestEvent[]>,
     start: LogPositions,
     until: LogPositions,
+    tables: readonly BatchTable[] = [],
   ): Promise<{ rows: number }> {
     const materialize = this.project.materialize;
     const logId = this.#logId;
     const log = this.#log;
+    let eventsRead = () => {};
+    const afterEvents = new Promise<void>((resolve) => {
+      eventsRead = resolve;
+    });
     const events = resource(
       { name: "events", table: "events", writeDisposition: "append", columns: { ...EVENT_COLUMNS } },
       async function* (ctx) {
-        const from = latestPositions(start, positionsIn(ctx.state, logId, log));
-        ctx.state.positions = until;
-        ctx.state.log = logId;
-        for await (const page of pages(from))
-          if (page.length > 0) yield page.map((e) => eventRow(e, materialize));
+        try {
+          const from = latestPositions(start, positionsIn(ctx.state, logId, log));
+          ctx.state.positions = until;
+          ctx.state.log = logId;
+          for await (const page of pages(from))
+            if (page.length > 0) yield page.map((e) => eventRow(e, materialize));
+        } finally {
+          eventsRead();
+        }
       },
     );
-    const info = await this.pipeline.run(source({ name: "events", resources: [events] }));
+    const more = tables.map((t) =>
+      resource(
+        {
+          name: t.name,
+          table: t.name,
+          primaryKey: [...t.primaryKey],
+          writeDisposition: t.writeDisposition,
+          columns: { ...t.columns },
+        },
+        async function* () {
+          await afterEvents;
+          yield* t.rows();
+        },
+      ),
+    );
+    const info = await this.pipeline.run(source({ name: "events", resources: [events, ...more] }));
     return { rows: info.rows.events ?? 0 };
   }
 }
