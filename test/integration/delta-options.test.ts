@@ -253,7 +253,7 @@ describe("failures and restores of Delta loads", { skip }, () => {
         ];
         const ok = pipeline({
           name: "u",
-          destination: pathToFileURL(lake).href + "?table_format=delta",
+          destination: `${pathToFileURL(lake).href}?table_format=delta`,
           dataset: "lake",
           dir: work,
           logger: silentLogger,
