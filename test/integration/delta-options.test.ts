@@ -360,6 +360,30 @@ describe("failures and restores of Delta loads", { skip }, () => {
   );
 
   test(
+    "dropping the pipeline deletes its Delta tables; the next run starts them at version 0",
+    TIMEOUT,
+    async () =>
+      withLake(async (lake, work) => {
+        const url = `${pathToFileURL(lake).href}?table_format=delta`;
+        const p = pipeline({ name: "d", destination: url, dataset: "lake", dir: work, logger: silentLogger });
+        await p.run([{ id: 1, tags: ["a"] }], { table: "things" });
+        await p.run([{ id: 2, tags: ["b"] }], { table: "things" });
+        const { droppedTables } = await p.drop();
+        assert.ok(
+          droppedTables.includes("things") && droppedTables.includes("things__tags"),
+          String(droppedTables),
+        );
+        const store = new LocalStore(lake);
+        assert.deepEqual(await store.list("lake/things/"), [], "data files and log are gone");
+        assert.deepEqual(await store.list("lake/things__tags/"), []);
+        const q = pipeline({ name: "d", destination: url, dataset: "lake", dir: work, logger: silentLogger });
+        await q.run([{ id: 3 }], { table: "things" });
+        const t = await readDelta(python, join(lake, "lake", "things"));
+        assert.deepEqual([t.version, t.rows.map((r) => r.id)], [0, [3]]);
+      }),
+  );
+
+  test(
     "on a new machine the pipeline restores state and schema from a Delta dataset and goes on",
     TIMEOUT,
     async () =>

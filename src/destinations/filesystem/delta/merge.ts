@@ -2,6 +2,7 @@ import type { LoadJob } from "../../../load/load-client.js";
 import { SEQ_FIELD } from "../../../package/load-files.js";
 import type { Column, MergeStrategy, Table } from "../../../schema/types.js";
 import { SYSTEM_COLUMNS } from "../../../schema/types.js";
+import { DestinationError } from "../../../util/errors.js";
 import { uniqueId } from "../../../util/hash.js";
 import { duckdbDialect } from "../../duckdb/duckdb-dialect.js";
 import { readLoadFilesSql } from "../../duckdb/load-file-sql.js";
@@ -104,7 +105,11 @@ export class FamilyMerge {
       await this.#exec(`CREATE OR REPLACE TEMP TABLE ${name} (${defs.join(", ")})`);
       this.#created.push(name);
       for (const job of jobs.filter((j) => j.table === t.name)) {
-        if (job.format !== "jsonl") throw new Error(`cannot merge ${job.format} load files`);
+        if (job.format !== "jsonl") {
+          throw new DestinationError(`Delta tables cannot merge ${job.format} load files`, {
+            hint: "the package was written for another destination",
+          });
+        }
         await started(job);
         const select = [...cols(t).map(fromLoadFileExpr), q(SEQ_FIELD)].join(", ");
         await this.#exec(
