@@ -20,7 +20,7 @@ import {
   pipelineVacuum,
 } from "./pipeline-commands.js";
 import { ProgressDisplay } from "./progress.js";
-import { type ServeCommandFlags, serveCommand } from "./serve-command.js";
+import { ErrorReported, type ServeCommandFlags, serveCommand } from "./serve-command.js";
 import { formatLoadInfo } from "./summary.js";
 
 const print = (text: string) => process.stdout.write(`${text}\n`);
@@ -171,6 +171,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof ErrorReported) return 1;
     process.stderr.write(`error: ${redactSecrets(describeError(err))}\n`);
     if (verbose && err instanceof Error && err.stack) process.stderr.write(`${redactSecrets(err.stack)}\n`);
     else if (!isFerryError(err)) process.stderr.write("(run with --verbose for the stack trace)\n");

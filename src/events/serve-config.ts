@@ -22,6 +22,8 @@ export interface ServeConfig {
   retentionMs: number;
   /** Uuids of this many recent events are remembered to drop retried duplicates. */
   dedupWindow: number;
+  /** How often the status line is logged (ms; 0: never). */
+  statusIntervalMs: number;
 }
 
 /** What `ferry serve` takes on its command line. */
@@ -44,6 +46,7 @@ export const SERVE_DEFAULTS = {
   batchIntervalMs: 500,
   retentionMs: 3_600_000,
   dedupWindow: 1_000_000,
+  statusIntervalMs: 10_000,
 } as const;
 
 const SERVE_KEYS = [
@@ -57,6 +60,7 @@ const SERVE_KEYS = [
   "batch_interval",
   "retention",
   "dedup_window",
+  "status_interval",
   "projects",
 ] as const;
 const PROJECT_KEYS = ["token", "dataset", "materialize"] as const;
@@ -111,6 +115,10 @@ export function resolveServeConfig(raw: unknown, flags: ServeFlags, defaultDir: 
     batchIntervalMs: duration(serve.batch_interval ?? SERVE_DEFAULTS.batchIntervalMs, "serve.batch_interval"),
     retentionMs: duration(serve.retention ?? SERVE_DEFAULTS.retentionMs, "serve.retention"),
     dedupWindow: int(serve.dedup_window ?? SERVE_DEFAULTS.dedupWindow, "serve.dedup_window", 1, 100_000_000),
+    statusIntervalMs: duration(
+      serve.status_interval ?? SERVE_DEFAULTS.statusIntervalMs,
+      "serve.status_interval",
+    ),
   };
 }
 

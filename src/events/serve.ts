@@ -11,8 +11,10 @@ import type { ServeConfig } from "./serve-config.js";
 
 export interface ServeOptions {
   logger: Logger;
-  /** How often the status line is logged (default 10 s; 0: never). */
+  /** How often the status line is logged (default: the config's `status_interval`; 0: never). */
   statusIntervalMs?: number;
+  /** How long stopping keeps retrying loads that fail (default 5 minutes). */
+  drainTimeoutMs?: number;
   /** Stages between the log and the load (plugins, persons). */
   stages?: EventStage[];
 }
@@ -22,8 +24,11 @@ export interface RunningServe {
   readonly address: CaptureServerAddress;
   readonly metrics: EventMetrics;
   readonly consumer: EventConsumer;
-  /** Stops accepting, loads everything the log holds, and closes. */
-  stop(): Promise<void>;
+  /**
+   * Stops accepting, loads everything the log holds (retrying failed loads until the drain timeout), and closes.
+   * Resolves with the events left in the log (0 unless the destination stayed unavailable; they load at the next start).
+   */
+  stop(): Promise<number>;
 }
 
 /** Where `ferry serve` keeps its own files inside the pipelines' working dir (not a pipeline of its own). */
@@ -53,7 +58,7 @@ export async function startServe(config: ServeConfig, options: ServeOptions): Pr
   const loaders = new Map(
     config.projects.map((p) => [
       p.token,
-      new EventLoader(p, { destination: config.destination, dir: config.dir, log }),
+      new EventLoader(p, { destination: config.destination, dir: config.dir, logId: eventLog.id, log }),
     ]),
   );
   const orphans = join(serveDir(config), "orphans");
@@ -104,12 +109,10 @@ export async function startServe(config: ServeConfig, options: ServeOptions): Pr
     throw err;
   }
   const status = statusLine(metrics, consumer, log);
-  const timer =
-    (options.statusIntervalMs ?? 10_000) > 0
-      ? setInterval(() => void status(), options.statusIntervalMs ?? 10_000)
-      : undefined;
+  const interval = options.statusIntervalMs ?? config.statusIntervalMs;
+  const timer = interval > 0 ? setInterval(() => void status(), interval) : undefined;
   timer?.unref();
-  let stopping: Promise<void> | undefined;
+  let stopping: Promise<number> | undefined;
   return {
     address,
     metrics,
@@ -119,10 +122,11 @@ export async function startServe(config: ServeConfig, options: ServeOptions): Pr
         accepting = false;
         if (timer) clearInterval(timer);
         await capture.close();
-        log.info(`capture stopped; loading the ${consumer.stats.lag} event(s) the log still holds`);
-        await consumer.stop({ drain: true });
+        log.info(`capture stopped; loading the ${consumer.lag()} event(s) the log still holds`);
+        const left = await consumer.stop({ drain: true, drainTimeoutMs: options.drainTimeoutMs });
         await eventLog.close();
         await status();
+        return left;
       })();
       return stopping;
     },

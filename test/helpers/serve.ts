@@ -71,7 +71,9 @@ export async function startTempServe(
     dir,
     dbPath,
     log,
-    stop: () => running.stop(),
+    stop: async () => {
+      await running.stop();
+    },
     async cleanup() {
       await running.stop();
       rmSync(dir, { recursive: true, force: true });

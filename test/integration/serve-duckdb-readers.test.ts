@@ -91,17 +91,11 @@ describe("ferry serve with DuckDB readers in other processes", () => {
       );
       const metrics = parseMetrics(await s.running.metrics.registry.metrics());
       assert.equal(metrics.get("ferry_events_accepted_total"), 50);
-      await t.test(
-        "the loaded counter counts the events a retried load brought in",
-        {
-          todo: "src defect: after a failed load, EventConsumer#recover() completes the pending package through loader.recover() and moves the positions on, but neither stats.loaded nor ferry_events_loaded_total (nor the visibility histogram) count those events: the table holds 50, the counter says 20",
-        },
-        () => {
-          assert.equal(s.running.consumer.stats.loaded, 50);
-          assert.equal(metrics.get("ferry_events_loaded_total"), 50);
-          assert.equal(metrics.get("ferry_visibility_latency_seconds_count"), 50);
-        },
-      );
+      await t.test("the loaded counter counts the events a retried load brought in", {}, () => {
+        assert.equal(s.running.consumer.stats.loaded, 50);
+        assert.equal(metrics.get("ferry_events_loaded_total"), 50);
+        assert.equal(metrics.get("ferry_visibility_latency_seconds_count"), 50);
+      });
     } finally {
       await holder?.release().catch(() => holder?.child.kill("SIGKILL"));
       await s.cleanup();

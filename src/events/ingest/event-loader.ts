@@ -58,6 +58,26 @@ function eventRow(e: IngestEvent, materialize: readonly string[]): Record<string
   return row;
 }
 
+/** The positions a resource state holds for the log `logId` (none when they belong to another log). */
+function positionsIn(state: Record<string, unknown> | undefined, logId: string, log: Logger): LogPositions {
+  const positions = state?.positions as LogPositions | undefined;
+  if (!positions) return {};
+  if (state?.log !== logId) {
+    log.warn(
+      `the destination's state holds positions of another event log (${String(state?.log ?? "unknown")}); reading this log (${logId}) from its start`,
+    );
+    return {};
+  }
+  return { ...positions };
+}
+
+/** The later of two positions, partition by partition. */
+export function latestPositions(a: LogPositions, b: LogPositions): LogPositions {
+  const out: LogPositions = { ...a };
+  for (const [p, v] of Object.entries(b)) out[Number(p)] = Math.max(out[Number(p)] ?? 0, v);
+  return out;
+}
+
 /** The name of a project's event pipeline. */
 export function eventPipelineName(project: Project): string {
   return `events_${project.dataset}`;
@@ -71,14 +91,19 @@ export function eventPipelineName(project: Project): string {
  * @example
  * const loader = new EventLoader(project, { destination: "duckdb:events.duckdb", dir: ".ferry/serve/pipelines", log });
  * const positions = await loader.recover();    // after a crash: pending packages first
- * await loader.load(pagesOf(events), { 0: 1200, 1: 988 });
+ * await loader.load((from) => pagesOf(log, from), committed, { 0: 1200, 1: 988 });
  */
 export class EventLoader {
   readonly project: Project;
   readonly pipeline: Pipeline;
+  readonly #logId: string;
+  readonly #log: Logger;
 
-  constructor(project: Project, opts: { destination: string; dir: string; log: Logger }) {
+  /** `logId`: the event log it reads (`EventLog.id`); positions committed for another log are not used. */
+  constructor(project: Project, opts: { destination: string; dir: string; logId: string; log: Logger }) {
     this.project = project;
+    this.#logId = opts.logId;
+    this.#log = opts.log;
     this.pipeline = new Pipeline({
       name: eventPipelineName(project),
       destination: opts.destination,
@@ -90,29 +115,46 @@ export class EventLoader {
     });
   }
 
-  /** Completes packages a crash left pending, then gives the log positions the destination holds events up to. */
-  async recover(): Promise<LogPositions> {
-    await this.pipeline.run();
-    return this.committed();
-  }
-
-  /** The log positions committed with the data (as of the last load or recover). */
-  committed(): LogPositions {
-    const state = this.pipeline.state?.sources.events?.resources.events?.state;
-    return { ...((state?.positions as LogPositions | undefined) ?? {}) };
+  /**
+   * Completes packages a crash or a failed load left pending, then gives the log positions the destination holds
+   * events up to, and how many events the completed packages loaded.
+   */
+  async recover(): Promise<{ positions: LogPositions; rows: number }> {
+    const info = await this.pipeline.run();
+    return { positions: this.committed(), rows: info.rows.events ?? 0 };
   }
 
   /**
-   * Loads the events the pages bring (read as the load extracts them, so memory holds a page at a time) and commits
-   * `positions` with them; no pages commits the positions alone. Resolves once the destination committed.
+   * The log positions committed with the data (as of the last load or recover). Positions of another log (the
+   * destination's state after a new `--dir`) mean nothing here: this log is read from its start.
    */
-  async load(pages: AsyncIterable<IngestEvent[]>, positions: LogPositions): Promise<{ rows: number }> {
+  committed(): LogPositions {
+    const state = this.pipeline.state?.sources.events?.resources.events?.state;
+    return positionsIn(state, this.#logId, this.#log);
+  }
+
+  /**
+   * Loads the events `pages(from)` brings up to `until` (read as the load extracts them, so memory holds a page at a
+   * time) and commits `until` with them. `from` is where the pipeline's state says this project is (the positions of
+   * a package completed first in the same run included), and never before `start`. Resolves once the destination
+   * committed.
+   */
+  async load(
+    pages: (from: LogPositions) => AsyncIterable<IngestEvent[]>,
+    start: LogPositions,
+    until: LogPositions,
+  ): Promise<{ rows: number }> {
     const materialize = this.project.materialize;
+    const logId = this.#logId;
+    const log = this.#log;
     const events = resource(
       { name: "events", table: "events", writeDisposition: "append", columns: { ...EVENT_COLUMNS } },
       async function* (ctx) {
-        ctx.state.positions = positions;
-        for await (const page of pages) if (page.length > 0) yield page.map((e) => eventRow(e, materialize));
+        const from = latestPositions(start, positionsIn(ctx.state, logId, log));
+        ctx.state.positions = until;
+        ctx.state.log = logId;
+        for await (const page of pages(from))
+          if (page.length > 0) yield page.map((e) => eventRow(e, materialize));
       },
     );
     const info = await this.pipeline.run(source({ name: "events", resources: [events] }));
