@@ -296,6 +296,32 @@ describe("failures and restores of Delta loads", { skip }, () => {
           again.rows.map((r) => r.tag),
           ["a", "a", "b", "b"],
         );
+        // Both tables committed, then the pipeline state cannot be written: both commits are undone.
+        const stateFails = new RecordingStore(new LocalStore(lake));
+        stateFails.before = async (op, key) => {
+          if (op === "put" && key.includes("/_ferry_pipeline_state/")) throw new Error("state refused");
+        };
+        const r = pipeline({
+          name: "u",
+          destination: filesystem({ store: stateFails, tableFormat: "delta" }),
+          dataset: "lake",
+          dir: work,
+          logger: silentLogger,
+          retry: { attempts: 1, initialDelayMs: 1 },
+        });
+        await assert.rejects(r.run(items("c"), { table: "items" }), /state refused/);
+        const undone = await readDelta(python, join(lake, "lake", "items"), {}, ["tag", "id"]);
+        assert.deepEqual(
+          undone.rows.map((x) => x.tag),
+          ["a", "a", "b", "b"],
+        );
+        assert.deepEqual(
+          undone.history.slice(0, 2).map((h) => h.operation),
+          ["RESTORE", "WRITE"],
+        );
+        const children = await readDelta(python, join(lake, "lake", "items__children"));
+        assert.equal(children.rows.length, 4);
+        assert.equal(children.history[0]!.operation, "RESTORE");
       }),
   );
 

@@ -2,7 +2,7 @@ import type { LoadJob, PackageLoadRequest, StoredStateRecord } from "../../load/
 import { newLoadId } from "../../package/load-id.js";
 import type { StoredSchema, Table } from "../../schema/types.js";
 import type { ObjectStore } from "../../storage/object-store.js";
-import { DestinationError, errorMessage, isFerryError } from "../../util/errors.js";
+import { DestinationError } from "../../util/errors.js";
 import type { Logger } from "../../util/log.js";
 import type {
   DestinationCapabilities,
@@ -22,6 +22,7 @@ import type { ResolvedFilesystemOptions } from "./options.js";
 import { columnsOf, PlainFiles, typeOnly } from "./plain-files.js";
 import { type DropRecord, SYSTEM_DIRS, type TableLoadRecord } from "./system-files.js";
 import { SystemStore } from "./system-store.js";
+import { isTransientStoreError } from "./transient.js";
 import { createDatasetViews, type DeltaSource } from "./views.js";
 
 /** What a filesystem client is made of (see `filesystem()`). */
@@ -35,21 +36,6 @@ export interface FilesystemClientParts {
   log: Logger;
   engine: LocalEngine;
   files: FileCache;
-}
-
-/** Store errors worth another attempt: network trouble, throttling, server errors. */
-function isTransientStoreError(err: unknown): boolean {
-  if (isFerryError(err)) return err.transient;
-  const code = (err as { code?: unknown })?.code;
-  if (
-    typeof code === "string" &&
-    /^(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOTFOUND)$/.test(code)
-  )
-    return true;
-  const status = (err as { $metadata?: { httpStatusCode?: number }; statusCode?: number })?.$metadata
-    ?.httpStatusCode;
-  if (typeof status === "number" && (status >= 500 || status === 429)) return true;
-  return /timed? ?out|throttl|slow ?down|socket hang up|temporar/i.test(errorMessage(err));
 }
 
 /**
@@ -153,33 +139,39 @@ export class FilesystemClient implements DestinationClient {
     const tables: Record<string, TableLoadRecord> = {};
     const replaced = new Set<string>();
     let current: LoadJob | undefined;
+    const setCurrent = (job: LoadJob | undefined) => {
+      current = job;
+    };
     this.#changed();
     try {
       const catalog = await this.#readCatalog();
       for (const f of delta) for (const t of f.tables) catalog.assertFormat(t.name, "delta");
       for (const f of plain) for (const t of f.tables) catalog.assertFormat(t.name, "files");
-      for (const family of plain)
-        await this.#plain.writeFamily(family, req, tables, replaced, (job) => (current = job));
+      for (const family of plain) await this.#plain.writeFamily(family, req, tables, replaced, setCurrent);
+      const finish = async () => {
+        await this.#system.writeSchemaVersion(req.schema, req.loadId);
+        const now = new Date().toISOString();
+        await this.#system.writeState(req, now);
+        // Last: from here on the load is complete for every reader.
+        await this.#system.writeMarker(req, tables, now);
+      };
       // Delta commits come last: whatever fails before them (a bad load file) leaves the tables untouched.
-      if (delta.length > 0) {
-        const versions = await this.#delta.load(req, delta, (job) => (current = job));
-        for (const family of delta) {
-          for (const t of family.tables.filter((x) => Object.keys(x.columns).length > 0)) {
-            tables[t.name] = {
-              disposition: family.root.writeDisposition ?? "append",
-              columns: columnsOf(t).map(typeOnly),
-              files: [],
-              table_format: "delta",
-              ...(versions[t.name] !== undefined ? { delta_version: versions[t.name] } : {}),
-            };
+      if (delta.length === 0) await finish();
+      else
+        await this.#delta.load(req, delta, setCurrent, async (versions) => {
+          for (const family of delta) {
+            for (const t of family.tables.filter((x) => Object.keys(x.columns).length > 0)) {
+              tables[t.name] = {
+                disposition: family.root.writeDisposition ?? "append",
+                columns: columnsOf(t).map(typeOnly),
+                files: [],
+                table_format: "delta",
+                ...(versions[t.name] !== undefined ? { delta_version: versions[t.name] } : {}),
+              };
+            }
           }
-        }
-      }
-      await this.#system.writeSchemaVersion(req.schema, req.loadId);
-      const now = new Date().toISOString();
-      await this.#system.writeState(req, now);
-      // Last: from here on the load is complete for every reader.
-      await this.#system.writeMarker(req, tables, now);
+          await finish();
+        });
     } catch (err) {
       throw this.#wrap(err, req.loadId, current);
     } finally {

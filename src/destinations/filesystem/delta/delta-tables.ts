@@ -1,10 +1,11 @@
 import type { LoadJob, PackageLoadRequest, TableFamilyLoad } from "../../../load/load-client.js";
 import type { ObjectStore } from "../../../storage/object-store.js";
-import { DestinationError, isFerryError } from "../../../util/errors.js";
+import { DestinationError } from "../../../util/errors.js";
 import { uniqueId } from "../../../util/hash.js";
 import type { Logger } from "../../../util/log.js";
 import type { SqlConnection } from "../../sql/sql-connection.js";
 import type { FileCache } from "../file-cache.js";
+import { isTransientStoreError } from "../transient.js";
 import { DeltaPackageLoad } from "./delta-load.js";
 import { type DeltaContext, DeltaTable } from "./delta-table.js";
 import type { DeltaSnapshot } from "./snapshot.js";
@@ -102,15 +103,17 @@ export class DeltaTables {
   }
 
   /**
-   * Loads the Delta families of a package (see `DeltaPackageLoad`): returns each table's version after the load.
-   * `current` hears which load file is in use (for failure reports). A terminal failure undoes this load's commits
-   * before it is thrown.
+   * Loads the Delta families of a package (see `DeltaPackageLoad`), then runs `finish` with each table's version
+   * after the load (it writes ferry's state and marker). `current` hears which load file is in use (for failure
+   * reports). A terminal failure, also one of `finish`, undoes this load's commits before it is thrown: as with plain
+   * files, nothing of a failed package stays.
    */
   async load(
     req: PackageLoadRequest,
     families: readonly TableFamilyLoad[],
     current: (job: LoadJob | undefined) => void,
-  ): Promise<Record<string, number>> {
+    finish: (versions: Record<string, number>) => Promise<void>,
+  ): Promise<void> {
     const conn = await this.#p.engine();
     const load = new DeltaPackageLoad(
       {
@@ -124,9 +127,9 @@ export class DeltaTables {
     );
     try {
       for (const f of families) await load.prepare(f, current);
-      return await load.commit();
+      await finish(await load.commit());
     } catch (err) {
-      if (!(isFerryError(err) && err.transient)) {
+      if (!isTransientStoreError(err)) {
         await load.undo().catch((e) => {
           this.#p.log.warn(`could not undo the Delta commits of load ${req.loadId}: ${e}`);
         });
