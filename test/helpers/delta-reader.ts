@@ -191,3 +191,31 @@ export function deltaReaderTarget(
       throw new Error(`no Delta reader settings for backend ${backend}`);
   }
 }
+
+/**
+ * Runs a Python snippet with the venv (deltalake and pyarrow importable), e.g. to make a table as another writer
+ * would. Rejects with its output when it fails.
+ *
+ * @example
+ * await runPython(python, "from deltalake import write_deltalake; ...");
+ */
+export function runPython(python: string, code: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    // delta-rs's runtime threads can abort the interpreter's shutdown: leave at once when the snippet is done.
+    const child = spawn(python, ["-c", `${code}\nimport os, sys\nsys.stdout.flush()\nos._exit(0)\n`], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, PYTHONDONTWRITEBYTECODE: "1" },
+    });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => {
+      out += d;
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      out += d;
+    });
+    child.on("error", reject);
+    child.on("close", (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`python exited with ${code}: ${out}`)),
+    );
+  });
+}

@@ -24,7 +24,7 @@ import { resolveDestination } from "../../src/pipeline/destination-url.js";
 import { restApiSource } from "../../src/sources/rest-api/index.js";
 import { LocalStore } from "../../src/storage/local/local-store.js";
 import type { FakeRoute } from "../../src/testing/index.js";
-import { deltaPython, readDelta } from "../helpers/delta-reader.js";
+import { deltaPython, readDelta, runPython } from "../helpers/delta-reader.js";
 import { RecordingStore } from "../helpers/filesystem-backends.js";
 import { withApi } from "../helpers/rest-api.js";
 
@@ -406,6 +406,61 @@ describe("failures and restores of Delta loads", { skip }, () => {
         await q.run([{ id: 3 }], { table: "things" });
         const t = await readDelta(python, join(lake, "lake", "things"));
         assert.deepEqual([t.version, t.rows.map((r) => r.id)], [0, [3]]);
+      }),
+  );
+
+  test(
+    "a table another writer made (delta-rs, with a checkpoint): ferry merges into it, delta-rs reads it",
+    TIMEOUT,
+    async () =>
+      withLake(async (lake, work) => {
+        const table = join(lake, "lake", "people");
+        await runPython(
+          python,
+          [
+            "import pyarrow as pa",
+            "from deltalake import write_deltalake, DeltaTable",
+            "t = pa.table({'id': pa.array([1, 2, 3], pa.int64()), 'name': ['a', 'b', 'c']})",
+            `write_deltalake(${JSON.stringify(table)}, t)`,
+            `write_deltalake(${JSON.stringify(table)}, t.slice(2, 1), mode='append')`,
+            `DeltaTable(${JSON.stringify(table)}).create_checkpoint()`,
+          ].join("\n"),
+        );
+        const p = pipeline({
+          name: "other",
+          destination: `${pathToFileURL(lake).href}?table_format=delta`,
+          dataset: "lake",
+          dir: work,
+          logger: silentLogger,
+        });
+        await p.run(
+          [
+            { id: 2, name: "B" },
+            { id: 3, name: "C" },
+            { id: 9, name: "z" },
+          ],
+          { table: "people", primaryKey: "id", writeDisposition: "merge" },
+        );
+        const t = await readDelta(python, table, {}, ["id"]);
+        assert.deepEqual(
+          t.rows.map((r) => [r.id, r.name]),
+          [
+            [1, "a"],
+            [2, "B"],
+            [3, "C"],
+            [9, "z"],
+          ],
+          "both copies of 3 that delta-rs wrote were replaced",
+        );
+        assert.deepEqual(
+          t.history.map((h) => h.operation),
+          ["MERGE", "WRITE", "WRITE"],
+        );
+        assert.deepEqual(
+          t.schema.map((c) => c.name),
+          ["id", "name", "_ferry_id", "_ferry_load_id"],
+          "ferry's columns joined the table's schema after its own",
+        );
       }),
   );
 

@@ -302,6 +302,11 @@ export class FamilyMerge {
       removed.map((r) => ({ key: table.key(r.path), ...(r.size ? { bytes: r.size } : {}) })),
     );
     const present = await this.#present(local);
+    // Rows other writers wrote have no ferry id, and so no child rows.
+    if (!present.has(SYSTEM_COLUMNS.id)) {
+      await this.#temp(this.#name("gone"), own);
+      return;
+    }
     await this.#temp(
       this.#name("gone"),
       `SELECT d.${id} FROM read_parquet([${local.map(lit).join(", ")}], union_by_name = true) d WHERE ${this.#matches("d", present)} UNION ${own}`,
