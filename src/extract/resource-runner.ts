@@ -54,6 +54,7 @@ export class ResourceRunner {
     opts: ExtractOptions,
     items: Record<string, number>,
     feeds: boolean,
+    selection: readonly string[] = r.selected ? [r.name] : [],
   ) {
     this.#r = r;
     this.#feeds = feeds;
@@ -85,6 +86,7 @@ export class ResourceRunner {
         return runner.#signal;
       },
       log: childLogger(opts.log, r.name),
+      selection: Object.freeze([...selection]),
       get typedCsv() {
         return runner.#typedCsv;
       },

@@ -19,6 +19,12 @@ export interface ResourceContext {
   readonly signal: AbortSignal;
   readonly log: Logger;
   /**
+   * Names of the resources this run loads from this resource's records: itself when selected, and the selected
+   * transformers it feeds (directly or through others). A source that keeps one cursor for several tables (an export
+   * with side-loads) stores it with this list, and starts over when a later run loads a table the cursor did not cover.
+   */
+  readonly selection: readonly string[];
+  /**
    * Present when this resource may yield `TypedCsvFile`s: the destination reads typed CSV, and nothing needs each
    * record at extract (no incremental cursor, map/filter/limit step, table function or transformer; append or
    * replace). Sources with a bulk export (the SQL source's Postgres COPY) use it to skip per-row work.
