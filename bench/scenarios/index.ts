@@ -1,5 +1,6 @@
 import { capture } from "./capture.js";
 import { deep } from "./deep.js";
+import { delta } from "./delta.js";
 import { events } from "./events.js";
 import { eventsPostgres } from "./events-postgres.js";
 import { nested } from "./nested.js";
@@ -19,5 +20,6 @@ export const SCENARIOS: Record<string, Scenario> = {
   deep,
   rest,
   parquet,
+  delta,
   postgres,
 };

@@ -1,4 +1,4 @@
-import type { ColumnHint, SchemaContractSetting, WriteDisposition } from "../schema/types.js";
+import type { ColumnHint, SchemaContractSetting, TableFormat, WriteDisposition } from "../schema/types.js";
 import { brand, isKind } from "../util/brand.js";
 import type { Logger } from "../util/log.js";
 import type { IncrementalContext, IncrementalOptions } from "./incremental.js";
@@ -50,6 +50,12 @@ export interface ResourceOptions {
   schemaContract?: SchemaContractSetting;
   /** How many levels of child tables to create; deeper data is stored as `json`. */
   maxTableNesting?: number;
+  /**
+   * `delta` stores the table and its child tables as Delta Lake tables on a file destination (merge, atomic
+   * replace); `native` (the default) the destination's own way. A destination that does not offer the format
+   * refuses the run before anything is extracted.
+   */
+  tableFormat?: TableFormat;
   /** Unselected resources are extracted only to feed their transformers. Default true. */
   selected?: boolean;
   /**
