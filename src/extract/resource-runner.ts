@@ -104,6 +104,7 @@ export class ResourceRunner {
       ...(o.columns ? { columns: o.columns } : {}),
       ...(contract !== undefined ? { schemaContract: contract } : {}),
       ...(nesting !== undefined ? { maxTableNesting: nesting } : {}),
+      ...(o.storage ? { storage: o.storage } : {}),
     };
     if (wd.disposition === "merge" && !pk && !mk) {
       throw new ExtractError(`resource "${r.name}" uses merge but has no primaryKey or mergeKey`, {

@@ -1,4 +1,4 @@
-import type { ColumnHint, SchemaContractSetting, WriteDisposition } from "../schema/types.js";
+import type { ColumnHint, SchemaContractSetting, TableStorage, WriteDisposition } from "../schema/types.js";
 import { brand, isKind } from "../util/brand.js";
 import type { Logger } from "../util/log.js";
 import type { IncrementalContext, IncrementalOptions } from "./incremental.js";
@@ -50,6 +50,11 @@ export interface ResourceOptions {
   schemaContract?: SchemaContractSetting;
   /** How many levels of child tables to create; deeper data is stored as `json`. */
   maxTableNesting?: number;
+  /**
+   * Sort key, partitions and deduplication of the resource's table, for destinations that lay tables out by them
+   * (ClickHouse: `ORDER BY`, `PARTITION BY`, `ReplacingMergeTree`); others ignore it. Applied when the table is created.
+   */
+  storage?: TableStorage;
   /** Unselected resources are extracted only to feed their transformers. Default true. */
   selected?: boolean;
   /**

@@ -2,6 +2,7 @@ import type {
   ColumnHint,
   MergeStrategy,
   SchemaContractSetting,
+  TableStorage,
   WriteDispositionName,
 } from "../schema/types.js";
 
@@ -21,4 +22,5 @@ export interface TableHints {
   columns?: Record<string, ColumnHint>;
   schemaContract?: SchemaContractSetting;
   maxTableNesting?: number;
+  storage?: TableStorage;
 }
