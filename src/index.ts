@@ -50,6 +50,7 @@ export { type CsvColumn, TYPED_CSV_MAX_RECORD_BYTES } from "./formats/typed-csv.
 
 // Destinations: the factories, URL resolution, the interface of a destination object, custom object stores.
 export { type DuckDbOptions, duckdb } from "./destinations/duckdb/index.js";
+export { type ClickHouseOptions, clickhouse } from "./destinations/clickhouse/index.js";
 export { type FileFormat, type FilesystemOptions, filesystem } from "./destinations/filesystem/index.js";
 export { type PostgresOptions, postgres } from "./destinations/postgres/index.js";
 export { resolveDestination } from "./pipeline/destination-url.js";
@@ -74,6 +75,7 @@ export {
   type SchemaContractSetting,
   type StoredSchema,
   type Table,
+  type TableStorage,
   type WriteDisposition,
   type WriteDispositionName,
 } from "./schema/types.js";
