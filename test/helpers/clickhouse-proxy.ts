@@ -1,8 +1,9 @@
 /**
  * An HTTP proxy in front of a ClickHouse test server that knows the statements going through it, to interrupt one
- * at an exact point: `hold` never forwards it (the client waits until the test kills it: a crash just before that
- * statement), `drop` lets the server run it and then cuts the client's connection instead of answering (the client
- * cannot tell whether it ran). Everything else is forwarded as it is, to the real server or engine behind.
+ * at an exact point: `hold` keeps it from the server until `release()` (the client waits: a test can kill it there, a
+ * crash just before that statement), `drop` lets the server run it and then cuts the client's connection instead of
+ * answering (the client cannot tell whether it ran). Everything else is forwarded as it is, to the real server or
+ * engine behind.
  */
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -30,6 +31,7 @@ export class ClickHouseProxy {
   readonly #server: Server;
   readonly #target: URL;
   readonly #rules: ArmedRule[] = [];
+  readonly #held: Array<() => void> = [];
   /** Statements seen, in order (the start of each). */
   readonly statements: string[] = [];
   /** The `clickhouse://` URL of the proxy (the target's credentials and database). */
@@ -75,9 +77,25 @@ export class ClickHouseProxy {
     const rule = this.#rules.find((r) => r.match.test(statement) && r.seen++ >= (r.skip ?? 0));
     if (rule) this.#rules.splice(this.#rules.indexOf(rule), 1);
     if (rule?.action === "hold") {
+      this.#held.push(() => this.#forward(req, res, body, undefined, statement));
       rule.fired(statement);
-      return; // never answered: the client waits until it is killed
+      return; // not answered until release(): the client waits (or is killed)
     }
+    this.#forward(req, res, body, rule, statement);
+  }
+
+  /** Sends the held statements on to the server. */
+  release(): void {
+    for (const forward of this.#held.splice(0)) forward();
+  }
+
+  #forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Buffer | undefined,
+    rule: ArmedRule | undefined,
+    statement: string,
+  ): void {
     const upstream = request({
       host: this.#target.hostname,
       port: Number(this.#target.port || 8123),

@@ -164,7 +164,7 @@ describe("ClickHouse DDL", () => {
       writeDisposition: "merge",
       columns: { id, v: { name: "v", type: "text" } },
     };
-    assert.equal(tableEngine(merge).orderBy, "(`id`)");
+    assert.equal(tableEngine(merge).orderBy, "`id`");
     assert.equal(tableEngine({ ...merge, writeDisposition: "append" }).orderBy, "tuple()");
     const bad: Table = {
       name: "t",

@@ -61,7 +61,8 @@ export function tableEngine(table: Table): TableEngine {
       ? pk.map((c) => quoteIdent(c.name))
       : [];
   const keys = sortBy ?? byKey;
-  const orderBy = keys.length === 0 ? "tuple()" : `(${keys.join(", ")})`;
+  const orderBy =
+    keys.length === 0 ? "tuple()" : keys.length === 1 ? (keys[0] as string) : `(${keys.join(", ")})`;
   const partition = s?.partitionBy;
   const version = s?.deduplicate?.version;
   return {
