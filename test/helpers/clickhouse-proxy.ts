@@ -6,6 +6,7 @@
  * engine behind.
  */
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 
 export interface ProxyRule {
@@ -43,16 +44,23 @@ export class ClickHouseProxy {
     this.url = url;
   }
 
-  /** Starts a proxy on a free port of 127.0.0.1 in front of `target` (a `clickhouse://` URL). */
-  static async start(target: string): Promise<ClickHouseProxy> {
+  /**
+   * Starts a proxy on a free port of 127.0.0.1 in front of `target` (a `clickhouse://` URL); with `tls` (a key and
+   * certificate, PEM) it speaks HTTPS and its URL is `clickhouses://`.
+   */
+  static async start(
+    target: string,
+    o: { tls?: { key: Buffer; cert: Buffer } } = {},
+  ): Promise<ClickHouseProxy> {
     const t = new URL(target);
     let self: ClickHouseProxy | undefined;
-    const server = createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       self?.handle(req, res).catch(() => res.destroy());
-    });
+    };
+    const server: Server = o.tls ? createTlsServer(o.tls, handler) : createServer(handler);
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const port = (server.address() as AddressInfo).port;
-    const url = new URL(target);
+    const url = new URL(o.tls ? target.replace(/^clickhouse:/, "clickhouses:") : target);
     url.host = `127.0.0.1:${port}`;
     self = new ClickHouseProxy(server, t, url.toString());
     return self;

@@ -5,8 +5,10 @@
  * results. The shared suites (dispositions, types, state, names) run on both too.
  */
 import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { once } from "node:events";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -25,6 +27,9 @@ import { dropDatabases } from "../../helpers/backends.js";
 import { ClickHouseProxy } from "../../helpers/clickhouse-proxy.js";
 import { clickhouseColumns, clickhouseEngine, withClickHouse } from "../../helpers/clickhouse-tables.js";
 import { service } from "../../helpers/services.js";
+
+const ROOT = join(import.meta.dirname, "../../..");
+const CHILD = join(ROOT, "test/fixtures/crash-child.ts");
 
 /** A logger that keeps its lines. */
 function memoryLog() {
@@ -287,6 +292,85 @@ for (const which of ["chdb", "clickhouse"] as const) {
         );
       } finally {
         await proxy.close().catch(() => undefined);
+      }
+    });
+
+    test("clickhouses:// speaks TLS: a certificate the system trusts (NODE_EXTRA_CA_CERTS) loads; an unknown one is refused", async () => {
+      const certs = mkdtempSync(join(tmpdir(), "ferry-tls-"));
+      // A self-signed certificate for 127.0.0.1; an HTTPS proxy in front of the server ends TLS with it.
+      execFileSync(
+        "openssl",
+        [
+          "req",
+          "-x509",
+          "-newkey",
+          "rsa:2048",
+          "-nodes",
+          "-days",
+          "1",
+          "-subj",
+          "/CN=127.0.0.1",
+          "-addext",
+          "subjectAltName=IP:127.0.0.1",
+          "-keyout",
+          join(certs, "key.pem"),
+          "-out",
+          join(certs, "cert.pem"),
+        ],
+        { stdio: "ignore" },
+      );
+      const tls = { key: readFileSync(join(certs, "key.pem")), cert: readFileSync(join(certs, "cert.pem")) };
+      const proxy = await ClickHouseProxy.start(svc.url, { tls });
+      const dataset = `ch_${randomBytes(4).toString("hex")}`;
+      try {
+        assert.match(proxy.url, /^clickhouses:\/\/.*@127\.0\.0\.1:\d+\//);
+        // This process does not trust the certificate: the error says why, at once (not retried).
+        await withPipeline(
+          async (p) => {
+            await assert.rejects(p.run([{ id: 1 }], { table: "t" }), /self[- ]signed certificate/i);
+          },
+          { destination: proxy.url },
+        );
+        // A process started with the certificate in NODE_EXTRA_CA_CERTS loads through TLS.
+        const args = {
+          start: 1,
+          count: 500,
+          mode: "append",
+          tag: "tls",
+          dir: join(certs, ".ferry"),
+          db: "",
+          destination: proxy.url,
+          name: "tls",
+          dataset,
+        };
+        // Spawned, not spawnSync: the proxy runs in this process and must keep answering.
+        const child = spawn(process.execPath, ["--import", "tsx", CHILD, JSON.stringify(args)], {
+          cwd: ROOT,
+          env: { ...process.env, NODE_EXTRA_CA_CERTS: join(certs, "cert.pem"), FERRY_LOG_LEVEL: "silent" },
+        });
+        let out = "";
+        let err = "";
+        child.stdout.on("data", (d: Buffer) => {
+          out += d;
+        });
+        child.stderr.on("data", (d: Buffer) => {
+          err += d;
+        });
+        const [code] = await once(child, "exit");
+        assert.equal(code, 0, err);
+        assert.match(out, /^DONE /m);
+        const [row] = await withClickHouse(svc.url, (c) =>
+          c.query(`SELECT count() AS n FROM \`${dataset}\`.items`),
+        );
+        assert.equal(row?.n, 500);
+        assert.ok(
+          proxy.statements.some((q) => q.startsWith(`INSERT INTO \`${dataset}\`.\`items\``)),
+          "through the proxy",
+        );
+      } finally {
+        await proxy.close();
+        rmSync(certs, { recursive: true, force: true });
+        await dropDatabases(svc.url, [dataset, clickhouseStagingDatabase(dataset)]);
       }
     });
 
