@@ -166,7 +166,7 @@ for (const which of ["chdb", "clickhouse"] as const) {
       const dir = mkdtempSync(join(tmpdir(), "ferry-ch-"));
       const loader = new EventLoader(
         { token: TOKEN, dataset, materialize: [] },
-        { destination: svc.url, dir, log: silentLogger },
+        { destination: svc.url, dir, logId: "test-log", log: silentLogger },
       );
       const event = (uuid: string, createdAt: string, attempt: number): IngestEvent => ({
         uuid,
