@@ -1,7 +1,15 @@
 import { connect } from "node:net";
 
 /** The servers `scripts/services.sh up` starts for integration tests. */
-export type ServiceName = "postgres" | "mysql" | "s3" | "azure" | "gcs" | "stripe-mock" | "clickhouse" | "chdb";
+export type ServiceName =
+  | "postgres"
+  | "mysql"
+  | "s3"
+  | "azure"
+  | "gcs"
+  | "stripe-mock"
+  | "clickhouse"
+  | "chdb";
 
 interface ServiceSpec {
   /** The scripts/services/<file>.sh that starts it. */

@@ -19,14 +19,21 @@ await eachBackend("merge keys the records lack", (b) => {
       const p = ds.pipeline("pkempty");
       const things = (data: Record<string, unknown>[]) =>
         resource(
-          { name: "things", primaryKey: "id", writeDisposition: "merge", columns: { name: { type: "text" } } },
+          {
+            name: "things",
+            primaryKey: "id",
+            writeDisposition: "merge",
+            columns: { name: { type: "text" } },
+          },
           data,
         );
       const first = await p.run(things([]));
       assert.deepEqual(first.rows, {});
       const second = await p.run(things([{ id: 1, name: "a" }]));
       assert.deepEqual(second.rows, { things: 1 });
-      assert.deepEqual(await p.dataset().sql("select cast(id as integer) as id, name from things"), [{ id: 1, name: "a" }]);
+      assert.deepEqual(await p.dataset().sql("select cast(id as integer) as id, name from things"), [
+        { id: 1, name: "a" },
+      ]);
     }));
 
   test("a primary key the records lack: a named error before any SQL, the reason kept for failed-jobs", () =>
