@@ -1,4 +1,5 @@
 import { capture } from "./capture.js";
+import { clickhouseBench } from "./clickhouse.js";
 import { deep } from "./deep.js";
 import { delta } from "./delta.js";
 import { events } from "./events.js";
@@ -13,6 +14,7 @@ import { wide } from "./wide.js";
 /** Every scenario by name; add a file and a line here. */
 export const SCENARIOS: Record<string, Scenario> = {
   capture,
+  clickhouse: clickhouseBench,
   nested,
   events,
   "events-postgres": eventsPostgres,
