@@ -92,6 +92,7 @@ export {
   type FerryErrorOptions,
   isFerryError,
   LoadPackageFailedError,
+  PipelineBusyError,
   SchemaContractError,
 } from "./util/errors.js";
 
