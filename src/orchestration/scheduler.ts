@@ -285,8 +285,7 @@ export class Scheduler {
   /** A run left as running by a process that is gone is recorded as killed; true when there was one. */
   async #recoverKilled(job: PipelineJob): Promise<boolean> {
     const last = await this.#o.store.latest(job.name, () => true, 1);
-    if (!last || last.status !== "running") return false;
-    if (!ownerGone(last)) return false;
+    if (last === undefined || last.status !== "running" || !ownerGone(last)) return false;
     const at = new Date(this.#clock.now()).toISOString();
     await this.#o.store.save({
       ...last,
