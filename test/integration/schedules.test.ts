@@ -11,7 +11,6 @@ import { jitterFor } from "../../src/orchestration/schedule.js";
 import { FakeApi } from "../../src/testing/index.js";
 import {
   fakeClockScheduler,
-  HOUR,
   itemStats,
   records,
   restSpec,
