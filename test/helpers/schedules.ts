@@ -124,4 +124,23 @@ export async function itemStats(db: string): Promise<{ n: number; distinct: numb
   return { n: Number(r?.n), distinct: Number(r?.d) };
 }
 
-export const HOUR = 3_600_000;
+/**
+ * The loads of `api.items` in a DuckDB file: rows and distinct ids per load id, and the load ids `_ferry_loads`
+ * recorded. Every package exactly once: each load has `perLoad` rows, all distinct, and they are the recorded loads.
+ */
+export async function loadsOf(db: string): Promise<{ loads: { n: number; d: number }[]; recorded: number }> {
+  const p = pipeline({
+    name: "reader",
+    destination: `duckdb:${db}`,
+    dataset: "api",
+    dir: join(tmpdir(), "ferry-reader-unused"),
+    logger: silentLogger,
+  });
+  const rows = await p
+    .dataset()
+    .sql(
+      'select _ferry_load_id as l, count(*) as n, count(distinct "id") as d from items group by 1 order by 1',
+    );
+  const [r] = await p.dataset().sql("select count(distinct load_id) as n from _ferry_loads");
+  return { loads: rows.map((x) => ({ n: Number(x.n), d: Number(x.d) })), recorded: Number(r?.n) };
+}
