@@ -2,6 +2,7 @@ import { capture } from "./capture.js";
 import { deep } from "./deep.js";
 import { events } from "./events.js";
 import { eventsPostgres } from "./events-postgres.js";
+import { fleet } from "./fleet.js";
 import { nested } from "./nested.js";
 import { parquet } from "./parquet.js";
 import { postgres } from "./postgres.js";
@@ -20,4 +21,5 @@ export const SCENARIOS: Record<string, Scenario> = {
   rest,
   parquet,
   postgres,
+  fleet,
 };
