@@ -99,6 +99,43 @@ describe("embedded schedules (fake clock, real pipelines)", () => {
     project.cleanup();
   });
 
+  test("a module pipeline (TypeScript) runs at each slot from one import", async () => {
+    const src = join(import.meta.dirname, "../../src/index.ts");
+    const project = tempProject(
+      {
+        "shop.ts": `import { resource } from ${JSON.stringify(src)};
+let imports = (globalThis as { shopImports?: number }).shopImports ?? 0;
+(globalThis as { shopImports?: number }).shopImports = ++imports;
+export default resource({ name: "orders", primaryKey: "id", writeDisposition: "append" }, async function* () {
+  yield [{ id: 1, total: 10 }, { id: 2, total: 20 }];
+});
+`,
+      },
+      `pipelines:\n  - { name: shop, module: ./shop.ts, destination: "duckdb:shop.duckdb", schedule: { every: 1h } }\n`,
+    );
+    const { scheduler, clock } = fakeClockScheduler(project, T0);
+    try {
+      await scheduler.start();
+      await waitFor("the first run", async () =>
+        (await records(project.store, "shop")).some((r) => r.status === "completed"),
+      );
+      clock.set(Date.parse("2026-01-05T11:00:00Z"));
+      await waitFor(
+        "the second run",
+        async () =>
+          (await records(project.store, "shop")).filter((r) => r.status === "completed").length === 2,
+      );
+      assert.deepEqual(
+        (await records(project.store, "shop")).map((r) => r.rows),
+        [{ orders: 2 }, { orders: 2 }],
+      );
+      assert.equal((globalThis as { shopImports?: number }).shopImports, 1, "imported once, run twice");
+    } finally {
+      await scheduler.stop();
+    }
+    project.cleanup();
+  });
+
   test("cron in a time zone fires at local time; jitter delays each slot by its own offset and no more", async () => {
     const project = tempProject(
       { "s.yaml": restSpec("berlin", api.url) },
