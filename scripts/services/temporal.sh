@@ -3,7 +3,8 @@
 # an SQLite file under $FERRY_SERVICES_DIR/temporal. The binary is kept in $FERRY_SERVICES_DIR/bin and rebuilt only
 # when the pin changes (the first build takes a few minutes and a few GB of Go cache).
 # v1.5.1 (Temporal Server 1.29.1) is the newest tag that builds with `go install`: later tags carry a local `replace`
-# directive in their go.mod.
+# directive in their go.mod. Eager activity execution is on (the worker that completes a workflow task gets its next
+# activity in the answer, one poll saved per step), as production clusters can set it.
 
 TEMPORAL_PORT="${FERRY_TEMPORAL_PORT:-57233}"
 TEMPORAL_HTTP_PORT="${FERRY_TEMPORAL_HTTP_PORT:-57243}"
@@ -29,6 +30,7 @@ temporal_up() {
   setsid nohup "$FERRY_SERVICES_DIR/bin/temporal" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" \
     --http-port "$TEMPORAL_HTTP_PORT" --metrics-port "$TEMPORAL_METRICS_PORT" --ui-port "$TEMPORAL_UI_PORT" \
     --db-filename "$TEMPORAL_DIR/dev.sqlite" --namespace "$TEMPORAL_NAMESPACE" --headless --log-level warn \
+    --dynamic-config-value system.enableActivityEagerExecution=true \
     >"$TEMPORAL_DIR/server.log" 2>&1 &
   echo $! >"$TEMPORAL_DIR/temporal.pid"
   for _ in $(seq 1 300); do
