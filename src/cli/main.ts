@@ -79,7 +79,7 @@ function program(): Command {
   cmd
     .command("serve")
     .description(
-      "run the push door: a capture API for PostHog's client libraries, an event log, the event loader",
+      "run the push door (a capture API for PostHog's client libraries, an event log, the event loader) and the schedules of the project file's pipelines",
     )
     .option("--config <file>", "project file (default ferry.yaml when present)")
     .option("--host <host>", "address to listen on (default 127.0.0.1)")

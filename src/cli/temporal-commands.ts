@@ -65,7 +65,11 @@ export const temporalJobs = {
     const jobs = project.config.pipelines.filter((p) => o.pipeline === undefined || p.name === o.pipeline);
     await withClient(o, async (client) => {
       const schedules = await temporalSchedules(client, jobs);
-      const runs = await temporalRuns(client, { ...(o.pipeline ? { pipeline: o.pipeline } : {}), limit });
+      const runs = await temporalRuns(client, {
+        ...(o.pipeline ? { pipeline: o.pipeline } : {}),
+        limit,
+        taskQueue: queue(o),
+      });
       if (o.json) return print(JSON.stringify({ schedules, runs }, null, 2));
       for (const s of schedules) {
         print(

@@ -172,6 +172,7 @@ source:
       hook.alerts().find((a) => a.pipeline === `${tag}_denied`),
     );
     assert.equal(alert.kind, "schedule_paused");
+    assert.equal(alert.attempts, 1, "a terminal error is not retried");
     assert.match(alert.error.message, /401/);
     assert.match(alert.hint, new RegExp(`ferry jobs resume ${tag}_denied`));
     // (The test Postgres password is "ferry": registered as a secret, the word is masked in log lines.)

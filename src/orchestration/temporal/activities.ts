@@ -105,7 +105,7 @@ export function createActivities(deps: ActivityDeps) {
           ...(f.code ? { code: f.code } : {}),
           ...(f.hint ? { hint: f.hint } : {}),
         },
-        attempts: 0,
+        attempts: f.attempts,
         ...(f.terminal
           ? {
               hint: `${f.hint ? `${f.hint}; ` : ""}fix the cause, then: ferry jobs resume ${f.pipeline} --temporal <host:port>`,

@@ -62,6 +62,8 @@ export interface RunFailure {
   message: string;
   type: string;
   terminal: boolean;
+  /** Attempts of the step that failed (its retries used up; 1 when its error was terminal). */
+  attempts: number;
   code?: string;
   hint?: string;
 }

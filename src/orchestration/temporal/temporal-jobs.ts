@@ -71,9 +71,9 @@ export async function temporalSchedules(
 /** The newest runs (of one pipeline, or all), newest first. */
 export async function temporalRuns(
   client: Client,
-  options: { pipeline?: string; limit: number },
+  options: { pipeline?: string; limit: number; taskQueue: string },
 ): Promise<TemporalRunInfo[]> {
-  const query = `WorkflowType = '${WORKFLOW_TYPE}'`;
+  const query = `WorkflowType = '${WORKFLOW_TYPE}' AND TaskQueue = '${options.taskQueue.replace(/'/g, "")}'`;
   const out: TemporalRunInfo[] = [];
   const prefix = options.pipeline ? `${scheduleIdOf(options.pipeline)}-` : undefined;
   for await (const w of client.workflow.list({ query })) {

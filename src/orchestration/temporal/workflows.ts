@@ -86,7 +86,7 @@ async function surviving<T>(fn: () => Promise<T>): Promise<T> {
 
 function failureOf(err: unknown, input: RunInput, run: string): RunFailure {
   const cause = err instanceof ActivityFailure ? err.cause : err;
-  const base = { pipeline: input.pipeline, run, scheduleId: input.scheduleId };
+  const base = { pipeline: input.pipeline, run, scheduleId: input.scheduleId, attempts: input.attempts };
   if (cause instanceof ApplicationFailure) {
     const details = (cause.details?.[0] ?? {}) as { code?: string; hint?: string };
     return {
@@ -94,6 +94,7 @@ function failureOf(err: unknown, input: RunInput, run: string): RunFailure {
       message: cause.message,
       type: cause.type ?? "Error",
       terminal: cause.type === TERMINAL_ERROR,
+      ...(cause.type === TERMINAL_ERROR ? { attempts: 1 } : {}),
       ...(details.code ? { code: details.code } : {}),
       ...(details.hint ? { hint: details.hint } : {}),
     };
