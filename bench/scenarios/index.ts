@@ -1,5 +1,7 @@
 import { capture } from "./capture.js";
+import { clickhouseBench } from "./clickhouse.js";
 import { deep } from "./deep.js";
+import { delta } from "./delta.js";
 import { events } from "./events.js";
 import { eventsPostgres } from "./events-postgres.js";
 import { fleet } from "./fleet.js";
@@ -13,6 +15,7 @@ import { wide } from "./wide.js";
 /** Every scenario by name; add a file and a line here. */
 export const SCENARIOS: Record<string, Scenario> = {
   capture,
+  clickhouse: clickhouseBench,
   nested,
   events,
   "events-postgres": eventsPostgres,
@@ -20,6 +23,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   deep,
   rest,
   parquet,
+  delta,
   postgres,
   fleet,
 };

@@ -44,6 +44,7 @@ export async function readProjectFile(path: string | undefined): Promise<unknown
 export class ErrorReported extends Error {
   constructor(readonly original: unknown) {
     super(errorMessage(original));
+    this.name = "ErrorReported";
   }
 }
 

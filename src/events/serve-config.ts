@@ -24,7 +24,15 @@ export interface ServeConfig {
   dedupWindow: number;
   /** How often the status line is logged (ms; 0: never). */
   statusIntervalMs: number;
+  /** Person and group processing, and where persons are kept; null: off (events get no person). */
+  persons: PersonsConfig | null;
 }
+
+/**
+ * `serve.persons`: the embedded SQLite store (default, one file per project in `<dir>/_serve/persons/`), or a
+ * Postgres database that several servers share (`store: postgres://...`, tables in `schema`).
+ */
+export type PersonsConfig = { store: "sqlite" } | { store: "postgres"; url: string; schema: string };
 
 /** What `ferry serve` takes on its command line. */
 export interface ServeFlags {
@@ -61,6 +69,7 @@ const SERVE_KEYS = [
   "retention",
   "dedup_window",
   "status_interval",
+  "persons",
   "projects",
 ] as const;
 const PROJECT_KEYS = ["token", "dataset", "materialize"] as const;
@@ -119,7 +128,34 @@ export function resolveServeConfig(raw: unknown, flags: ServeFlags, defaultDir: 
       serve.status_interval ?? SERVE_DEFAULTS.statusIntervalMs,
       "serve.status_interval",
     ),
+    persons: personsConfig(serve.persons),
   };
+}
+
+/** `serve.persons`: absent or true (SQLite), false (off), or `{ store, schema }`. */
+function personsConfig(raw: unknown): PersonsConfig | null {
+  if (raw === undefined || raw === true) return { store: "sqlite" };
+  if (raw === false) return null;
+  const o = objectAt(raw, "serve.persons");
+  unknownKeys(o, ["store", "schema"], "serve.persons");
+  const store = str(o.store ?? "sqlite", "serve.persons.store");
+  if (store === "sqlite") {
+    if (o.schema !== undefined) throw new ConfigError("serve.persons.schema is for a Postgres store only");
+    return { store: "sqlite" };
+  }
+  if (/^postgres(ql)?:\/\//.test(store)) {
+    return {
+      store: "postgres",
+      url: store,
+      schema: str(o.schema ?? "ferry_persons", "serve.persons.schema"),
+    };
+  }
+  throw new ConfigError(
+    `serve.persons.store must be sqlite or a postgres:// URL, not ${JSON.stringify(store)}`,
+    {
+      hint: "persons: { store: postgres://user:password@host:5432/db } shares persons between servers; persons: false turns person processing off",
+    },
+  );
 }
 
 function project(raw: unknown, where: string): Project {

@@ -7,6 +7,8 @@ import { EventLoader } from "./ingest/event-loader.js";
 import type { EventStage } from "./ingest/stage.js";
 import { SegmentLog } from "./log/segment-log.js";
 import { EventMetrics } from "./metrics.js";
+import { PersonStage } from "./persons/person-stage.js";
+import { personStores } from "./persons/person-stores.js";
 import type { ServeConfig } from "./serve-config.js";
 
 export interface ServeOptions {
@@ -62,10 +64,15 @@ export async function startServe(config: ServeConfig, options: ServeOptions): Pr
     ]),
   );
   const orphans = join(serveDir(config), "orphans");
+  // Persons come after the other stages (plugins): they see the events as plugins left them.
+  const persons = config.persons
+    ? new PersonStage({ stores: personStores(config.persons, serveDir(config)), logger: log })
+    : undefined;
+  const stages = [...(options.stages ?? []), ...(persons ? [persons] : [])];
   const consumer = new EventConsumer({
     log: eventLog,
     loaders,
-    stages: options.stages ?? [],
+    stages,
     batchEvents: config.batchEvents,
     batchMs: config.batchIntervalMs,
     metrics,
@@ -85,6 +92,7 @@ export async function startServe(config: ServeConfig, options: ServeOptions): Pr
   try {
     await consumer.start();
   } catch (err) {
+    await persons?.close().catch(() => undefined);
     await eventLog.close();
     throw err;
   }

@@ -14,6 +14,23 @@ export interface HttpRetryPolicy {
   maxDelayMs: number;
 }
 
+/**
+ * An API's own rules for failed responses, beyond the defaults (retry 429, 408 and 5xx; wait `Retry-After`):
+ * a header that says whether to retry (Stripe's `Stripe-Should-Retry`), a wait the API states its own way
+ * (HubSpot's rate-limit policies), and a clearer message for a failure (which credentials, which scopes).
+ *
+ * @example
+ * const policy: ResponsePolicy = { retry: (res) => res.headers.get("x-should-retry") === "false" ? false : undefined };
+ */
+export interface ResponsePolicy {
+  /** true or false decides whether this failed response is retried; undefined keeps the default. */
+  retry?(response: HttpResponse): boolean | undefined;
+  /** Milliseconds to wait before the next attempt, when the API tells it without `Retry-After`. */
+  delayMs?(response: HttpResponse, attempt: number): number | undefined;
+  /** A message and hint that say what went wrong and what to do (never the credentials). */
+  explain?(response: HttpResponse): { message: string; hint: string } | undefined;
+}
+
 export interface HttpClientOptions {
   baseUrl?: string;
   headers?: Record<string, string>;
@@ -25,6 +42,8 @@ export interface HttpClientOptions {
   concurrency?: number;
   /** Optional cap on requests started per second. */
   requestsPerSecond?: number;
+  /** The API's own rules for failed responses (retry or not, how long to wait, what to say). */
+  policy?: ResponsePolicy;
   log?: Logger;
   /** For tests and custom transports. */
   fetch?: typeof fetch;
@@ -189,12 +208,16 @@ export class HttpClient implements AuthTransport {
             continue;
           }
         }
-        if (!RETRYABLE(res.status)) {
+        const policy = this.#opts.policy;
+        if (!(policy?.retry?.(res) ?? RETRYABLE(res.status))) {
+          const explained = policy?.explain?.(res);
           throw new HttpError(
-            `${label} failed with status ${res.status}: ${snippet(res.text)}`,
+            explained
+              ? `${label} failed with status ${res.status}: ${redactSecrets(explained.message)}`
+              : `${label} failed with status ${res.status}: ${snippet(res.text)}`,
             res.status,
             safeUrl,
-            { hint: hintFor(res.status) },
+            { hint: explained?.hint ?? hintFor(res.status) },
           );
         }
       }
@@ -211,7 +234,11 @@ export class HttpClient implements AuthTransport {
           },
         );
       }
-      const delay = this.#delay(attempt, res?.headers.get("retry-after") ?? null);
+      const stated = res ? this.#opts.policy?.delayMs?.(res, attempt) : undefined;
+      const delay =
+        stated !== undefined
+          ? Math.min(stated, this.#retry.maxDelayMs)
+          : this.#delay(attempt, res?.headers.get("retry-after") ?? null);
       log.warn(`${label}: ${reason}; retry ${attempt}/${this.#retry.attempts - 1} in ${delay} ms`);
       await sleep(delay, options.signal);
     }

@@ -22,17 +22,19 @@ const hasColumn = (table: Table, raw: string, flag: "primaryKey" | "mergeKey") =
  * as a merge statement on no columns.
  *
  * @example
- * checkMergeKeys(schema, manifest.tables, 63) // throws DataError: table "things" merges on primary key "id", ...
+ * checkMergeKeys(schema, manifest.tables, { things: 3 }, 63) // throws DataError: table "things" merges on primary key "id", ...
  */
 export function checkMergeKeys(
   schema: TableLookup,
   tables: Record<string, TableHints>,
+  rows: Record<string, number>,
   maxIdentifierLength: number,
 ): void {
   for (const [name, hints] of Object.entries(tables)) {
     if (hints.writeDisposition !== "merge") continue;
     const table = schema.getTable(identifierWithin(name, maxIdentifierLength));
-    if (!table) continue; // no rows yet: nothing to merge
+    // No rows in this package: nothing to merge (typed column hints may have made the table without any record).
+    if (!table || !rows[table.name]) continue;
     for (const [flag, keys, option] of [
       ["primaryKey", hints.primaryKey ?? [], "primary key"],
       ["mergeKey", hints.mergeKey ?? [], "merge key"],

@@ -147,7 +147,8 @@ export async function normalizeStep(
     })
       .then((r) => {
         // Before any SQL: a merge on key columns the records do not have would fail in the destination.
-        checkMergeKeys(schema, manifest.tables, maxLen);
+        const rows = Object.fromEntries(Object.entries(r.index.tables).map(([t, v]) => [t, v.rows]));
+        checkMergeKeys(schema, manifest.tables, rows, maxLen);
         return r;
       })
       .catch(async (err: unknown) => {

@@ -7,3 +7,14 @@ export {
   type FakeRoute,
   pathParams,
 } from "./fake-api.js";
+export {
+  FakeHubSpot,
+  type FakeHubSpotObject,
+  type FakeHubSpotOptions,
+  type FakeHubSpotProperty,
+  HUBSPOT_OBJECT_TYPES,
+  type HubSpotObjectType,
+  type HubSpotRateLimits,
+} from "./hubspot/index.js";
+export { FakeStripe, type FakeStripeOptions, type FakeStripeType } from "./stripe/index.js";
+export { FakeZendesk, type FakeZendeskAgent, type FakeZendeskOptions } from "./zendesk/index.js";

@@ -59,6 +59,8 @@ export async function newServeEnv(opts: {
   dedupWindow?: number;
   /** A Postgres URL to load into instead of a DuckDB file in the temp dir. */
   postgres?: string;
+  /** `serve.persons: false` (default: the server's, on). */
+  noPersons?: boolean;
 }): Promise<ServeEnv> {
   const tmp = mkdtempSync(join(tmpdir(), "ferry-serve-crash-"));
   const port = await freePort();
@@ -68,6 +70,7 @@ export async function newServeEnv(opts: {
   if (opts.batchEvents !== undefined) lines.push(`  batch_events: ${opts.batchEvents}`);
   if (opts.partitions !== undefined) lines.push(`  partitions: ${opts.partitions}`);
   if (opts.dedupWindow !== undefined) lines.push(`  dedup_window: ${opts.dedupWindow}`);
+  if (opts.noPersons) lines.push("  persons: false");
   lines.push("  projects:");
   for (const p of opts.projects) lines.push(`    - token: ${p.token}`, `      dataset: ${p.dataset}`);
   const config = join(tmp, "ferry.yaml");

@@ -1,7 +1,16 @@
 import { connect } from "node:net";
 
 /** The servers `scripts/services.sh up` starts for integration tests. */
-export type ServiceName = "postgres" | "mysql" | "s3" | "azure" | "gcs" | "temporal";
+export type ServiceName =
+  | "postgres"
+  | "mysql"
+  | "s3"
+  | "azure"
+  | "gcs"
+  | "stripe-mock"
+  | "clickhouse"
+  | "chdb"
+  | "temporal";
 
 interface ServiceSpec {
   /** The scripts/services/<file>.sh that starts it. */
@@ -29,6 +38,24 @@ const SPECS: Record<ServiceName, ServiceSpec> = {
     resolve: (e) => {
       const url = get(e, "FERRY_TEST_MYSQL_URL", "mysql://ferry:ferry@127.0.0.1:33306/ferry_test");
       return { url, probe: withPort(url, 3306), env: {} };
+    },
+  },
+  // Debian's clickhouse-server 18.16, the real server (HTTP interface).
+  clickhouse: {
+    script: "clickhouse",
+    vars: ["FERRY_TEST_CLICKHOUSE_URL"],
+    resolve: (e) => {
+      const url = get(e, "FERRY_TEST_CLICKHOUSE_URL", "clickhouse://ferry:ferry@127.0.0.1:58123/default");
+      return { url, probe: withPort(url, 8123), env: {} };
+    },
+  },
+  // The modern engine (chdb) behind test/helpers/chdb-http-server.ts: it stands in for a ClickHouse 26.7 server.
+  chdb: {
+    script: "chdb",
+    vars: ["FERRY_TEST_CHDB_URL"],
+    resolve: (e) => {
+      const url = get(e, "FERRY_TEST_CHDB_URL", "clickhouse://ferry:ferry@127.0.0.1:58125/default");
+      return { url, probe: withPort(url, 8123), env: {} };
     },
   },
   // MinIO: the AWS variables every S3 client reads, with path-style addressing implied by the endpoint.
@@ -78,6 +105,15 @@ const SPECS: Record<ServiceName, ServiceSpec> = {
           ),
         },
       };
+    },
+  },
+  // stripe-mock: Stripe's own mock server (any sk_test_ key), its base URL.
+  "stripe-mock": {
+    script: "stripe-mock",
+    vars: ["FERRY_TEST_STRIPE_MOCK_URL"],
+    resolve: (e) => {
+      const url = get(e, "FERRY_TEST_STRIPE_MOCK_URL", "http://127.0.0.1:59300");
+      return { url, probe: withPort(url, 80), env: {} };
     },
   },
   // fake-gcs-server: no authentication, found through STORAGE_EMULATOR_HOST.

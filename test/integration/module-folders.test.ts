@@ -70,14 +70,14 @@ describe('a pipeline module in a folder without "type": "module"', () => {
   test("a CommonJS script in the folder can require every entry point of the package", () => {
     writeFileSync(
       join(dir, "check.cjs"),
-      `const names = ["ferry", "ferry/sources/rest-api", "ferry/sources/sql-database", "ferry/testing"];
+      `const names = ["ferry", "ferry/sources/rest-api", "ferry/sources/sql-database", "ferry/sources/stripe", "ferry/sources/hubspot", "ferry/sources/zendesk", "ferry/testing"];
 console.log(names.map((n) => n + ":" + Object.keys(require(n)).length).join(" "));
-console.log(typeof require("ferry").pipeline, typeof require("ferry/sources/rest-api").restApiSource);`,
+console.log(typeof require("ferry").pipeline, typeof require("ferry/sources/rest-api").restApiSource, typeof require("ferry/sources/stripe").stripeSource, typeof require("ferry/sources/hubspot").hubspotSource, typeof require("ferry/sources/zendesk").zendeskSource, typeof require("ferry/testing").FakeStripe);`,
     );
     const r = sh(process.execPath, ["check.cjs"], dir);
     assert.equal(r.status, 0, r.stderr);
     const [counts, types] = r.stdout.trim().split("\n");
     for (const part of counts?.split(" ") ?? []) assert.ok(Number(part.split(":")[1]) > 0, part);
-    assert.equal(types, "function function");
+    assert.equal(types, "function function function function function function");
   });
 });

@@ -487,8 +487,14 @@ describe("ferry serve killed with SIGKILL", () => {
       timeout: 120_000,
     }, async (t) => {
       ensureBuilt();
-      // A long batch interval: the first load is the drain on SIGTERM, one micro-batch holding both projects.
-      const env = await newServeEnv({ projects: [A, B], batchInterval: "1h", batchEvents: 1_000_000 });
+      // A long batch interval: the first load is the drain on SIGTERM, one micro-batch holding both projects. Without
+      // persons each project's package has one job, so the pause lands at the second project's load.
+      const env = await newServeEnv({
+        projects: [A, B],
+        batchInterval: "1h",
+        batchEvents: 1_000_000,
+        noPersons: true,
+      });
       t.after(() => env.cleanup());
       let server = await ServeProcess.start(env, { point, skip });
       const fleet = new CaptureFleet({

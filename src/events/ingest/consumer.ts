@@ -3,7 +3,7 @@ import type { Logger } from "../../util/log.js";
 import type { EventLog, LogPositions } from "../log/event-log.js";
 import type { EventMetrics } from "../metrics.js";
 import { type EventLoader, latestPositions } from "./event-loader.js";
-import type { EventStage, IngestEvent } from "./stage.js";
+import type { BatchTable, EventStage, IngestEvent } from "./stage.js";
 
 export interface ConsumerOptions {
   log: EventLog;
@@ -96,6 +96,8 @@ export class EventConsumer {
     for (const [token, loader] of this.#o.loaders) {
       const { positions, rows } = await loader.recover();
       this.#committed.set(token, positions);
+      // The stages' own stores (persons) catch up with what the destination committed.
+      for (const stage of this.#o.stages) await stage.recover?.(loader.project, positions);
       // A package a failed load left pending is loaded now: its events count as loaded, and as visible now.
       const received = this.#inFlight.get(token);
       this.#inFlight.delete(token);
@@ -219,9 +221,13 @@ export class EventConsumer {
     // Kept until the load commits: a package a failed load left pending is completed by #recover, which counts it.
     this.#inFlight.set(token, received);
     const pages = (start: LogPositions) => this.#pages(token, start, until, true, loader, received);
-    const { rows } = await loader.load(pages, from, until);
+    const tables: BatchTable[] = [];
+    for (const stage of this.#o.stages)
+      tables.push(...((await stage.beginBatch?.(loader.project, until)) ?? []));
+    const { rows } = await loader.load(pages, from, until, tables);
     this.#inFlight.delete(token);
     this.#committed.set(token, { ...until });
+    for (const stage of this.#o.stages) await stage.commitBatch?.(loader.project, until);
     this.#loaded(rows, received);
   }
 

@@ -2,11 +2,11 @@ import { resource } from "../../extract/resource.js";
 import { source } from "../../extract/source.js";
 import { Pipeline } from "../../pipeline/pipeline.js";
 import { normalizeIdentifier } from "../../schema/naming.js";
-import type { ColumnHint } from "../../schema/types.js";
+import type { ColumnHint, TableStorage } from "../../schema/types.js";
 import type { Logger } from "../../util/log.js";
 import type { LogPositions } from "../log/event-log.js";
 import type { Project } from "../project.js";
-import type { IngestEvent } from "./stage.js";
+import type { BatchTable, IngestEvent } from "./stage.js";
 
 /** The `events` table (contract): its columns and types, created with the first load whatever the events hold. */
 export const EVENT_COLUMNS: Readonly<Record<string, ColumnHint>> = {
@@ -22,6 +22,23 @@ export const EVENT_COLUMNS: Readonly<Record<string, ColumnHint>> = {
   ip: { type: "text" },
   person_id: { type: "text" },
   person_properties: { type: "json" },
+};
+
+/**
+ * How `events` is laid out where a destination sorts, partitions and deduplicates tables (ClickHouse), as PostHog
+ * lays out its own: partitioned by month of `timestamp`, sorted by day, event, and hashes of distinct_id and uuid, and
+ * deduplicated with the ingestion time (`created_at`) as version, so an event stored twice (a client's retry) collapses
+ * into its latest copy as the table merges (read with FINAL to see it collapsed at once).
+ */
+export const EVENTS_STORAGE: TableStorage = {
+  partitionBy: { column: "timestamp", by: "month" },
+  sortBy: [
+    { column: "timestamp", transform: "date" },
+    "event",
+    { column: "distinct_id", transform: "hash" },
+    { column: "uuid", transform: "hash" },
+  ],
+  deduplicate: { version: "created_at" },
 };
 
 /**
@@ -136,28 +153,58 @@ export class EventLoader {
   /**
    * Loads the events `pages(from)` brings up to `until` (read as the load extracts them, so memory holds a page at a
    * time) and commits `until` with them. `from` is where the pipeline's state says this project is (the positions of
-   * a package completed first in the same run included), and never before `start`. Resolves once the destination
-   * committed.
+   * a package completed first in the same run included), and never before `start`. `tables` (the stages' own, such
+   * as persons) go in the same package, read after the last page. Resolves once the destination committed.
    */
   async load(
     pages: (from: LogPositions) => AsyncIterable<IngestEvent[]>,
     start: LogPositions,
     until: LogPositions,
+    tables: readonly BatchTable[] = [],
   ): Promise<{ rows: number }> {
     const materialize = this.project.materialize;
     const logId = this.#logId;
     const log = this.#log;
+    let eventsRead = () => {};
+    const afterEvents = new Promise<void>((resolve) => {
+      eventsRead = resolve;
+    });
     const events = resource(
-      { name: "events", table: "events", writeDisposition: "append", columns: { ...EVENT_COLUMNS } },
+      {
+        name: "events",
+        table: "events",
+        writeDisposition: "append",
+        columns: { ...EVENT_COLUMNS },
+        storage: EVENTS_STORAGE,
+      },
       async function* (ctx) {
-        const from = latestPositions(start, positionsIn(ctx.state, logId, log));
-        ctx.state.positions = until;
-        ctx.state.log = logId;
-        for await (const page of pages(from))
-          if (page.length > 0) yield page.map((e) => eventRow(e, materialize));
+        try {
+          const from = latestPositions(start, positionsIn(ctx.state, logId, log));
+          ctx.state.positions = until;
+          ctx.state.log = logId;
+          for await (const page of pages(from))
+            if (page.length > 0) yield page.map((e) => eventRow(e, materialize));
+        } finally {
+          eventsRead();
+        }
       },
     );
-    const info = await this.pipeline.run(source({ name: "events", resources: [events] }));
+    const more = tables.map((t) =>
+      resource(
+        {
+          name: t.name,
+          table: t.name,
+          primaryKey: [...t.primaryKey],
+          writeDisposition: t.writeDisposition,
+          columns: { ...t.columns },
+        },
+        async function* () {
+          await afterEvents;
+          yield* t.rows();
+        },
+      ),
+    );
+    const info = await this.pipeline.run(source({ name: "events", resources: [events, ...more] }));
     return { rows: info.rows.events ?? 0 };
   }
 }

@@ -79,6 +79,15 @@ function checkBuildable(config: RestApiConfig, resolved: RestResource[]): void {
   if (errors.length > 0) throwConfig(errors);
 }
 
+export interface RestApiSourceOptions {
+  /**
+   * The client to send every request with, instead of one made from `config.client` (whose `auth`, `headers`,
+   * limits and retries are then not used). Sources built on this one pass the client their own resources use, so
+   * all requests share one concurrency and rate limit.
+   */
+  http?: HttpClient;
+}
+
 /**
  * A source from a declarative REST API config (dlt's `rest_api` options): one resource per endpoint, dependent
  * endpoints as transformers that request once per parent record (concurrently, up to `client.concurrency`).
@@ -88,24 +97,26 @@ function checkBuildable(config: RestApiConfig, resolved: RestResource[]): void {
  * import { restApiSource } from "ferry/sources/rest-api";
  * await pipeline({ name: "gh" }).run(restApiSource({ client: { base_url: "https://api.example.com" }, resources: ["users"] }));
  */
-export function restApiSource(config: RestApiConfig): Source {
+export function restApiSource(config: RestApiConfig, options: RestApiSourceOptions = {}): Source {
   const resolved = resolveConfig(config);
   const rest = resolved.filter((r): r is RestResource => r.kind === "rest");
   checkBuildable(config, rest);
   const { log, target } = forwardingLogger();
   const client = config.client;
-  const http = new HttpClient({
-    baseUrl: client.base_url,
-    ...(client.headers
-      ? { headers: Object.fromEntries(Object.entries(client.headers).map(([k, v]) => [k, String(v)])) }
-      : {}),
-    ...(client.auth ? { auth: createAuth(client.auth) } : {}),
-    ...(client.timeout !== undefined ? { timeoutMs: client.timeout * 1000 } : {}),
-    ...(client.max_attempts !== undefined ? { retry: { attempts: client.max_attempts } } : {}),
-    ...(client.concurrency !== undefined ? { concurrency: client.concurrency } : {}),
-    ...(client.requests_per_second !== undefined ? { requestsPerSecond: client.requests_per_second } : {}),
-    log,
-  });
+  const http =
+    options.http ??
+    new HttpClient({
+      baseUrl: client.base_url,
+      ...(client.headers
+        ? { headers: Object.fromEntries(Object.entries(client.headers).map(([k, v]) => [k, String(v)])) }
+        : {}),
+      ...(client.auth ? { auth: createAuth(client.auth) } : {}),
+      ...(client.timeout !== undefined ? { timeoutMs: client.timeout * 1000 } : {}),
+      ...(client.max_attempts !== undefined ? { retry: { attempts: client.max_attempts } } : {}),
+      ...(client.concurrency !== undefined ? { concurrency: client.concurrency } : {}),
+      ...(client.requests_per_second !== undefined ? { requestsPerSecond: client.requests_per_second } : {}),
+      log,
+    });
   const concurrency = client.concurrency ?? 5;
   const endpointAuth = new Map<string, Auth | null>();
   for (const r of rest) {
