@@ -4,6 +4,7 @@ import { deep } from "./deep.js";
 import { delta } from "./delta.js";
 import { events } from "./events.js";
 import { eventsPostgres } from "./events-postgres.js";
+import { fleet } from "./fleet.js";
 import { nested } from "./nested.js";
 import { parquet } from "./parquet.js";
 import { postgres } from "./postgres.js";
@@ -24,4 +25,5 @@ export const SCENARIOS: Record<string, Scenario> = {
   parquet,
   delta,
   postgres,
+  fleet,
 };
