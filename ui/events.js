@@ -1,6 +1,6 @@
 // The events page (with ferry serve): live plots of events/s accepted and loaded and of the visibility lag, a live
 // tail of recent events, plugin errors and dead letters.
-import { api, errorBox, h, rowsTable, table, when } from "./dom.js";
+import { api, errorBox, fill, h, rowsTable, table, when } from "./dom.js";
 import { timePlot, updatePlot } from "./plots.js";
 
 const WINDOW = 300; // seconds shown
@@ -11,7 +11,8 @@ export async function eventsPage(main, ctx) {
   const tail = h("div", { id: "tail" });
   const errors = h("div", { id: "event-errors" });
   const status = h("p", { class: "muted", id: "events-status" }, "waiting for the first samples...");
-  main.replaceChildren(
+  fill(
+    main,
     h("h1", {}, "Events"),
     status,
     h("div", { class: "plots" }, rates, lag),
@@ -66,7 +67,8 @@ export async function eventsPage(main, ctx) {
     const live = await api(`events/live?since=${since}`);
     samples = [...samples, ...live.samples].filter((s) => s.t > Date.now() / 1000 - WINDOW);
     draw();
-    tail.replaceChildren(
+    fill(
+      tail,
       live.tail.length
         ? table(
             ["time", "event", "distinct_id", "dataset", "uuid"],
@@ -79,7 +81,8 @@ export async function eventsPage(main, ctx) {
   const loadErrors = async () => {
     try {
       const out = await api("events/errors");
-      errors.replaceChildren(
+      fill(
+        errors,
         out.tables.length === 0
           ? h(
               "p",
@@ -96,7 +99,7 @@ export async function eventsPage(main, ctx) {
             ),
       );
     } catch (err) {
-      errors.replaceChildren(errorBox(err));
+      fill(errors, errorBox(err));
     }
   };
   await poll();

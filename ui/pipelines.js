@@ -1,5 +1,5 @@
 // The pipelines page, a pipeline's page (runs and their plots) and a run's page.
-import { api, duration, errorBox, fmt, h, num, statusCell, table, totalRows, when } from "./dom.js";
+import { api, duration, errorBox, fill, fmt, h, num, statusCell, table, totalRows, when } from "./dom.js";
 import { runPlots } from "./plots.js";
 
 const enc = encodeURIComponent;
@@ -28,7 +28,7 @@ function runButton(name, ctx) {
 
 export async function pipelinesPage(main, ctx) {
   const data = await api("overview");
-  main.replaceChildren(h("h1", {}, "Pipelines"));
+  fill(main, h("h1", {}, "Pipelines"));
   if (data.pipelines.length === 0) {
     main.append(
       h(
@@ -74,7 +74,8 @@ export async function pipelinesPage(main, ctx) {
 export async function pipelinePage(main, ctx, name) {
   const data = await api(`pipelines/${enc(name)}`);
   const p = data.pipeline;
-  main.replaceChildren(
+  fill(
+    main,
     h("h1", {}, `Pipeline ${name}`),
     h(
       "p",
@@ -124,7 +125,8 @@ export async function pipelinePage(main, ctx, name) {
 export async function runPage(main, ctx, name, id) {
   const view = await api(`pipelines/${enc(name)}/runs/${enc(id)}`);
   const r = view.run;
-  main.replaceChildren(
+  fill(
+    main,
     h("h1", {}, "Run ", h("code", {}, r.id)),
     h("p", {}, h("a", { href: `#/p/${enc(name)}` }, `← pipeline ${name}`)),
     h(

@@ -1,5 +1,5 @@
 // A pipeline's schema page (tables, columns, child-table tree, version history as a diff) and its data page.
-import { api, errorBox, h, rowsTable, table, when } from "./dom.js";
+import { api, errorBox, fill, h, rowsTable, table, when } from "./dom.js";
 
 const enc = encodeURIComponent;
 
@@ -66,7 +66,8 @@ function versionDiff(v) {
 
 export async function schemaPage(main, _ctx, name) {
   const view = await api(`pipelines/${enc(name)}/schema`);
-  main.replaceChildren(
+  fill(
+    main,
     h("h1", {}, `Schema of ${name}`),
     h(
       "p",
@@ -99,15 +100,16 @@ export async function dataPage(main, _ctx, name, selected) {
       id: "sql-run",
       onclick: async () => {
         runSql.disabled = true;
-        result.replaceChildren(h("p", { class: "muted" }, "running..."));
+        fill(result, h("p", { class: "muted" }, "running..."));
         try {
           const out = await api(`pipelines/${enc(name)}/sql`, { sql: sql.value });
-          result.replaceChildren(
+          fill(
+            result,
             rowsTable(out.rows, { "data-rows": out.rows.length }),
             out.truncated ? h("p", { class: "note" }, "only the first 1,000 rows are shown") : null,
           );
         } catch (err) {
-          result.replaceChildren(errorBox(err));
+          fill(result, errorBox(err));
         } finally {
           runSql.disabled = false;
         }
@@ -115,7 +117,8 @@ export async function dataPage(main, _ctx, name, selected) {
     },
     "Run query",
   );
-  main.replaceChildren(
+  fill(
+    main,
     h("h1", {}, `Data of ${name}`),
     h(
       "p",
@@ -139,12 +142,13 @@ export async function dataPage(main, _ctx, name, selected) {
   if (selected) {
     try {
       const out = await api(`pipelines/${enc(name)}/tables/${enc(selected)}?limit=50`);
-      rowsBox.replaceChildren(
+      fill(
+        rowsBox,
         h("h3", {}, `${selected}: first ${out.rows.length} rows`),
         rowsTable(out.rows, { "data-table-rows": selected }),
       );
     } catch (err) {
-      rowsBox.replaceChildren(errorBox(err));
+      fill(rowsBox, errorBox(err));
     }
   }
 }

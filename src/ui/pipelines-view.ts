@@ -66,9 +66,17 @@ export async function pipelineNames(src: PipelineSources): Promise<string[]> {
   return [...names].sort();
 }
 
-/** Opens a pipeline's working dir; undefined when it has none yet (a job that never ran). */
+/**
+ * Opens a pipeline's working dir; undefined when it has none yet (a job that never ran). The state keeps the
+ * destination's URL without its password: a pipeline of the project file connects with the file's destination.
+ */
 export async function openPipeline(src: PipelineSources, name: string): Promise<Pipeline | undefined> {
-  return attachPipeline(name, { dir: src.dir }).catch(() => undefined);
+  const job = src.jobs?.pipelines.find((j) => j.name === name);
+  return attachPipeline(name, {
+    dir: src.dir,
+    ...(job?.destination ? { destination: job.destination } : {}),
+    ...(job?.dataset ? { dataset: job.dataset } : {}),
+  }).catch(() => undefined);
 }
 
 /** A destination URL safe to show: passwords and tokens masked. */
@@ -84,7 +92,7 @@ export async function pipelineRows(src: PipelineSources): Promise<PipelineRow[]>
     const last = await src.store.latest(name);
     const trace = last ? undefined : await p?.readTrace();
     const paused = pauses.get(name);
-    const destination = p?.state?.destination ?? job?.destination;
+    const destination = job?.destination ?? p?.state?.destination;
     out.push({
       name,
       destination: destination ? maskUrl(destination) : undefined,
