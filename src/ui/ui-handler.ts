@@ -107,9 +107,11 @@ function send(res: ServerResponse, status: number, type: string, body: string | 
 
 /** JSON of query results: bigints as text when they do not fit a number, bytes as hex. */
 function toJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => {
-    if (typeof v === "bigint") return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
-    if (v instanceof Uint8Array) return `\\x${Buffer.from(v).toString("hex")}`;
+  // The holder's value, not `v`: a Buffer has turned itself into { type, data } by the time the replacer sees it.
+  return JSON.stringify(value, function (this: Record<string, unknown>, k: string, v: unknown) {
+    const raw = this[k];
+    if (typeof raw === "bigint") return Number.isSafeInteger(Number(raw)) ? Number(raw) : raw.toString();
+    if (raw instanceof Uint8Array) return `\\x${Buffer.from(raw).toString("hex")}`;
     return v;
   });
 }
