@@ -72,7 +72,7 @@ export async function eventsPage(main, ctx) {
       live.tail.length
         ? table(
             ["time", "event", "distinct_id", "dataset", "uuid"],
-            live.tail.map((e) => [when(e.timestamp), e.event, e.distinct_id, e.project, e.uuid]),
+            live.tail.slice(0, 25).map((e) => [when(e.timestamp), e.event, e.distinct_id, e.project, e.uuid]),
             { id: "tail-table" },
           )
         : h("p", { class: "muted" }, "no events yet"),

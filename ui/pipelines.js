@@ -107,7 +107,7 @@ export async function pipelinePage(main, ctx, name) {
   main.append(
     h("h2", {}, "Runs"),
     table(
-      ["run", "status", "trigger", "started", "duration", "rows", "error"],
+      ["run", "status", "trigger", "started", "duration", "rows", "error or note"],
       data.runs.map((r) => [
         h("td", {}, h("a", { href: `#/p/${enc(name)}/run/${enc(r.id)}` }, r.id)),
         h("td", {}, statusCell(r.status)),
@@ -115,7 +115,7 @@ export async function pipelinePage(main, ctx, name) {
         when(r.startedAt),
         duration(r.durationMs),
         num(totalRows(r.rows)),
-        r.error?.message ?? r.reason ?? "",
+        r.error ? h("td", { class: "error" }, r.error.message) : h("td", { class: "muted" }, r.reason ?? ""),
       ]),
       { id: "runs" },
     ),
