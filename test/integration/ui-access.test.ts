@@ -18,6 +18,7 @@ import { parseJobsConfig } from "../../src/orchestration/jobs-config.js";
 import { readOnlyQuery } from "../../src/ui/data-view.js";
 import { createDashboard, type Dashboard } from "../../src/ui/ui-server.js";
 import { dropSchemas } from "../helpers/backends.js";
+import { ferryAsync } from "../helpers/cli.js";
 import { service } from "../helpers/services.js";
 
 async function serve(d: Dashboard): Promise<{ url: string; server: Server }> {
@@ -78,6 +79,27 @@ describe("dashboard access", () => {
       assert.match(await withCookie.text(), /<script type="module" src="app.js"><\/script>/);
     } finally {
       server.close();
+    }
+  });
+
+  test("ferry ui refuses a port that is not one, and one in use, saying what to do", async () => {
+    const bad = await ferryAsync(["ui", "--port", "http"], dir);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /^error: --port must be a port number \(0-65535\), not http$/m);
+    const holder = createServer();
+    await new Promise<void>((r) => holder.listen(0, "127.0.0.1", r));
+    try {
+      const port = String((holder.address() as AddressInfo).port);
+      const busy = await ferryAsync(["ui", "--port", port], dir);
+      assert.equal(busy.status, 1);
+      assert.match(
+        busy.stderr,
+        new RegExp(
+          `the dashboard cannot listen on 127\\.0\\.0\\.1:${port} .*choose another port with --port`,
+        ),
+      );
+    } finally {
+      holder.close();
     }
   });
 
