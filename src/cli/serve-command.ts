@@ -67,7 +67,6 @@ export async function serveCommand(flags: ServeCommandFlags, level: LogLevel): P
       // The dashboard at /ui on the capture port; its feed watches the events on their way to the destination.
       ui = serveDashboard(raw, flags, config, logger);
       running = await startServe(config, { logger, stages: [ui.feed.stage], mount: ui.dashboard.handler });
-      ui.attach(running.metrics, running.address.url);
     }
     scheduler = await startProjectSchedules(raw, flags, logger);
     if (!running && !scheduler)
@@ -90,6 +89,7 @@ export async function serveCommand(flags: ServeCommandFlags, level: LogLevel): P
     logger.info(
       `capture listening on ${running.address.url} (api_host for PostHog clients); events go to ${config.destination} (${projects})`,
     );
+    ui?.attach(running.metrics, running.address.url);
   }
   await new Promise<void>((done) => {
     const stop = (signal: string) => {

@@ -31,15 +31,20 @@ function uiToken(): string | undefined {
   return token;
 }
 
-/** Tells how to open the dashboard (the link holds a token ferry generated: it is printed once, on stdout). */
-function announce(dashboard: Dashboard, base: string, dir: string): void {
+/**
+ * Tells how to open the dashboard. A link holding a token ferry generated goes to stdout only (never to the logs);
+ * otherwise `ferry ui` prints the address and `ferry serve` logs it.
+ */
+function announce(dashboard: Dashboard, base: string, dir: string, logger?: Logger): void {
+  const where = `(pipelines of ${dir})`;
   if (dashboard.tokenGenerated) {
-    print(`dashboard: ${dashboard.link(base)} (pipelines of ${dir})`);
+    print(`dashboard: ${dashboard.link(base)} ${where}`);
     print("an access token is required off 127.0.0.1 (it is in the link); set FERRY_UI_TOKEN to choose it");
-  } else
-    print(
-      `dashboard: ${base}/ui/ (pipelines of ${dir})${dashboard.token ? "; the access token is FERRY_UI_TOKEN's" : ""}`,
-    );
+    return;
+  }
+  const line = `dashboard: ${base}/ui/ ${where}${dashboard.token ? "; the access token is FERRY_UI_TOKEN's" : ""}`;
+  if (logger) logger.info(line);
+  else print(line);
 }
 
 /** `ferry ui`: the dashboard of the pipelines of a working dir (and of the project file's pipelines) until SIGINT/SIGTERM. */
@@ -91,7 +96,7 @@ export function serveDashboard(
     feed,
     attach(metrics, base) {
       feed.attach({ metrics });
-      announce(dashboard, base, project.dir);
+      announce(dashboard, base, project.dir, logger);
     },
   };
 }
