@@ -137,12 +137,20 @@ export async function readOnlyQuery(
       await c.sql("SELECT 1 AS ok");
       await c.sql("START TRANSACTION READ ONLY");
       try {
-        rows = await c.sql(query);
+        rows = await c.sql(query).catch(failed);
       } finally {
         await c.sql("ROLLBACK").catch(() => undefined);
       }
-    } else rows = await c.sql(query);
+    } else rows = await c.sql(query).catch(failed);
     return { rows: rows.slice(0, maxRows), truncated: rows.length > maxRows };
+  });
+}
+
+/** A query the database refused: the user's mistake to fix (a 400 with the database's message), not ours. */
+function failed(err: unknown): never {
+  if (err instanceof FerryError) throw err;
+  throw new FerryError(`the query failed: ${err instanceof Error ? err.message : String(err)}`, {
+    cause: err,
   });
 }
 

@@ -50,8 +50,7 @@ export async function answerApi(
   try {
     return await route(ctx, req, path.split("/").map(decodeURIComponent), url);
   } catch (err) {
-    const status =
-      err instanceof NotFound ? 404 : isFerryError(err, "sql_refused") ? 400 : isFerryError(err) ? 400 : 500;
+    const status = err instanceof NotFound ? 404 : isFerryError(err) ? 400 : 500;
     const hint = isFerryError(err) ? err.hint : undefined;
     return { status, body: { error: redactSecrets(errorMessage(err)), ...(hint ? { hint } : {}) } };
   }
@@ -100,7 +99,12 @@ async function route(ctx: ApiContext, req: IncomingMessage, parts: string[], url
     return ok({ table: arg, rows: await firstRows(p, arg, limit) });
   }
   if (sub === "sql" && method === "POST") {
-    const body = JSON.parse(await readBody(req)) as { sql?: unknown };
+    let body: { sql?: unknown };
+    try {
+      body = JSON.parse(await readBody(req)) as { sql?: unknown };
+    } catch {
+      throw new FerryError('the request body is not JSON: send {"sql": "select ..."}');
+    }
     if (typeof body.sql !== "string") throw new FerryError('send {"sql": "select ..."}');
     return ok(await readOnlyQuery(p, body.sql));
   }

@@ -159,6 +159,11 @@ describe("the dashboard in chromium", { skip }, () => {
         (await sql("with x as (select 1) insert into items (id) select * from x")).split("\n")[0],
         "refused: INSERT writes or changes the session; only reading statements run here (SELECT, WITH, VALUES, SHOW, DESCRIBE, EXPLAIN)",
       );
+      // the database's own error for a query it cannot run
+      assert.match(
+        await sql("select * from no_such_table"),
+        /^the query failed: Catalog Error: Table with name no_such_table does not exist!/,
+      );
       // nothing was written
       assert.match(await sql("select count(*) as n from items"), /^n\s+50$/m);
     });
