@@ -10,6 +10,7 @@ import { ConfigError, describeError, errorMessage } from "../util/errors.js";
 import { consoleLogger, jsonLogger, type LogLevel } from "../util/log.js";
 import { startProjectSchedules } from "./serve-schedules.js";
 import { substituteEnv } from "./spec.js";
+import { serveDashboard } from "./ui-command.js";
 
 export interface ServeCommandFlags extends ServeFlags {
   config?: string;
@@ -58,11 +59,14 @@ export async function serveCommand(flags: ServeCommandFlags, level: LogLevel): P
   let config: ServeConfig | undefined;
   let running: RunningServe | undefined;
   let scheduler: Scheduler | undefined;
+  let ui: ReturnType<typeof serveDashboard> | undefined;
   try {
     const raw = await readProjectFile(flags.config);
     if (flags.capture !== false) {
       config = resolveServeConfig(raw, flags, setting("pipelinesDir"));
-      running = await startServe(config, { logger });
+      // The dashboard at /ui on the capture port; its feed watches the events on their way to the destination.
+      ui = serveDashboard(raw, flags, config, logger);
+      running = await startServe(config, { logger, stages: [ui.feed.stage], mount: ui.dashboard.handler });
     }
     scheduler = await startProjectSchedules(raw, flags, logger);
     if (!running && !scheduler)
@@ -74,6 +78,7 @@ export async function serveCommand(flags: ServeCommandFlags, level: LogLevel): P
       );
   } catch (err) {
     await running?.stop();
+    await ui?.dashboard.close();
     if (!flags.json) throw err;
     // Machines read --json logs line by line: a refusal to start is a JSON line too.
     logger.error(describeError(err));
@@ -84,6 +89,7 @@ export async function serveCommand(flags: ServeCommandFlags, level: LogLevel): P
     logger.info(
       `capture listening on ${running.address.url} (api_host for PostHog clients); events go to ${config.destination} (${projects})`,
     );
+    ui?.attach(running.metrics, running.address.url);
   }
   await new Promise<void>((done) => {
     const stop = (signal: string) => {
@@ -98,6 +104,7 @@ export async function serveCommand(flags: ServeCommandFlags, level: LogLevel): P
     process.on("SIGINT", onInt);
   });
   await scheduler?.stop();
+  await ui?.dashboard.close();
   if (!running) return logger.info("stopped: the schedules' runs under way ended");
   const left = await running.stop();
   if (left === 0) logger.info("stopped: every acknowledged event is loaded");

@@ -1,7 +1,7 @@
 import { appendFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../util/log.js";
-import { CaptureServer, type CaptureServerAddress } from "./capture/server.js";
+import { CaptureServer, type CaptureServerAddress, type CaptureServerOptions } from "./capture/server.js";
 import { EventConsumer } from "./ingest/consumer.js";
 import { EventLoader } from "./ingest/event-loader.js";
 import type { EventStage } from "./ingest/stage.js";
@@ -19,6 +19,8 @@ export interface ServeOptions {
   drainTimeoutMs?: number;
   /** Stages between the log and the load (plugins, persons). */
   stages?: EventStage[];
+  /** More routes on the capture port (the dashboard at `/ui`); see `CaptureServerOptions.mount`. */
+  mount?: CaptureServerOptions["mount"];
 }
 
 /** A running `ferry serve`. */
@@ -105,6 +107,7 @@ export async function startServe(config: ServeConfig, options: ServeOptions): Pr
     metrics,
     ready: () => accepting,
     trustProxy: config.trustProxy,
+    ...(options.mount ? { mount: options.mount } : {}),
     onWarning: (w) => log.warn(`capture: ${w.message}`),
     log,
   });
