@@ -16,7 +16,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync, writeFileSync } from "node:fs";
+import { createWriteStream, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -27,6 +27,10 @@ import type { Scenario } from "./scenario.js";
 const CLIENTS = Number(process.env.BENCH_CAPTURE_CLIENTS ?? 32);
 const RATE = Number(process.env.BENCH_CAPTURE_RATE ?? 20_000);
 const PERSONS = process.env.BENCH_CAPTURE_PERSONS !== "0";
+/** Extra node flags for the server process (`--cpu-prof --cpu-prof-dir=/tmp/prof`, `--heap-prof`), for profiling. */
+const SERVER_NODE_ARGS = (process.env.BENCH_CAPTURE_NODE_ARGS ?? "").split(" ").filter(Boolean);
+/** A file the server's log (stderr) is copied to, to see its batches and status lines. */
+const SERVER_LOG = process.env.BENCH_CAPTURE_SERVER_LOG;
 const CLI = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
 
 /** The first line of a child's output matching `pattern` (its first group). */
@@ -91,10 +95,13 @@ export const capture: Scenario = {
     const maxBodies = await readBodies(join(dir, "max.bin"), records);
     const pacedBodies = await readBodies(join(dir, "paced.bin"), records);
     const config = join(dir, "ferry.yaml");
-    writeFileSync(config, `serve:\n  persons: ${PERSONS}\n`);
+    // With the server's log kept, a status line every 2 s shows accepted and loaded events/s as the run goes.
+    const status = SERVER_LOG ? "  status_interval: 2s\n" : "";
+    writeFileSync(config, `serve:\n  persons: ${PERSONS}\n${status}`);
     const server = spawn(
       process.execPath,
       [
+        ...SERVER_NODE_ARGS,
         CLI,
         "serve",
         "--config",
@@ -108,10 +115,14 @@ export const capture: Scenario = {
         "--dir",
         join(dir, ".ferry"),
       ],
-      { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, FERRY_LOG_LEVEL: "info" } },
+      {
+        stdio: ["ignore", "ignore", "pipe"],
+        env: { ...process.env, FERRY_LOG_LEVEL: SERVER_LOG ? "debug" : "info" },
+      },
     );
     const url = await lineMatching(server, "stderr", /capture listening on (http:\/\/\S+)/);
-    server.stderr?.resume();
+    if (SERVER_LOG) server.stderr?.pipe(createWriteStream(SERVER_LOG));
+    else server.stderr?.resume();
     const pid = server.pid as number;
     const loadedAll = async (n: number) => {
       const at = Date.now();

@@ -78,6 +78,8 @@ export function latestPositions(a: LogPositions, b: LogPositions): LogPositions 
   return out;
 }
 
+const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
+
 /** The name of a project's event pipeline. */
 export function eventPipelineName(project: Project): string {
   return `events_${project.dataset}`;
@@ -182,6 +184,11 @@ export class EventLoader {
       ),
     );
     const info = await this.pipeline.run(source({ name: "events", resources: [events, ...more] }));
+    const d = info.durationsMs;
+    const extra = tables.map((t) => `${info.rows[t.name] ?? 0} ${t.name}`).join(", ");
+    this.#log.debug(
+      `loaded ${info.rows.events ?? 0} events${extra ? ` (${extra})` : ""} of ${this.project.dataset} in ${d.total} ms: extract ${d.extract}, normalize ${d.normalize}, load ${d.load}; rss ${mb(process.memoryUsage.rss())} MB`,
+    );
     return { rows: info.rows.events ?? 0 };
   }
 }
