@@ -3,7 +3,6 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { FerryError } from "../../../util/errors.js";
 import type { LogPositions } from "../../log/event-log.js";
-import { LruMap } from "../lru-map.js";
 import {
   aheadOf,
   type DistinctIdRow,
@@ -24,21 +23,11 @@ import { type Row, type Statements, statements } from "./sqlite-statements.js";
 /** Pending rows are handed to the destination this many at a time. */
 const PAGE_ROWS = 2_000;
 
-/** Distinct ids and persons kept in memory (what reads found, what pages wrote): a bounded share of the store. */
-const CACHED_IDS = 50_000;
-const CACHED_PERSONS = 25_000;
-
 /**
  * Pages of the WAL written before SQLite copies them into the database file (4 KB each). Larger than SQLite's 1,000:
  * a page that several batches change in a row is copied once.
  */
 const WAL_CHECKPOINT_PAGES = 4_000;
-
-/** A distinct id as the cache keeps it: its row, and the row number of its person. */
-interface CachedId {
-  row: DistinctIdRow;
-  pk: number;
-}
 
 const toPerson = (r: Row): Person => ({
   id: r.id as string,
@@ -57,8 +46,10 @@ const toGroup = (r: Row): Group => ({
 
 /**
  * The embedded person store: one SQLite file per project (`<dir>/_serve/persons/<dataset>.sqlite`), in WAL mode, held
- * by one server at a time (exclusive lock). Persons live on disk; SQLite's page cache (32 MB) and two bounded caches
- * of recently used rows are all it keeps in memory, so memory does not grow with the number of persons.
+ * by one server at a time (exclusive lock). Persons live on disk; SQLite's page cache (32 MB) is its only cache and
+ * a page's persons (by the row numbers its reads found) its only other state, so memory does not grow with the number
+ * of persons. (A cache of recent rows in JS cost more than it saved: new ids miss it, and SQLite finds a cached row
+ * in a few microseconds.)
  *
  * A batch's changes are written once, straight into the tables, inside one SQLite transaction that stays open from
  * the batch's first change until `prepare`: a crash before that leaves nothing of the batch on disk. Each row carries
@@ -79,9 +70,6 @@ export class SqlitePersonStore implements PersonStore {
   #writing = false;
   /** A batch is prepared: its changes are durable and wait for `commit` or `recover`. */
   #prepared: boolean;
-  /** Distinct ids and persons (by row number) as the store holds them now; null: not in the store. */
-  readonly #ids = new LruMap<string, CachedId | null>(CACHED_IDS);
-  readonly #persons = new LruMap<number, Person | null>(CACHED_PERSONS);
   /**
    * Row numbers of the persons the current page read (by person id): the persons a page stages are ones it read, or
    * new ones. Emptied when the page's changes are staged.
@@ -131,37 +119,17 @@ export class SqlitePersonStore implements PersonStore {
     const q = this.#q;
     const out: PersonLookup = { distinctIds: new Map(), persons: new Map(), personless: new Set() };
     for (const id of distinctIds) {
-      let cached = this.#ids.get(id);
-      if (cached === undefined) {
-        // The id and its person in one query (the person by row number).
-        const r = q.lookup.get(id);
-        // An id whose person is gone counts as one without a person (it gets a new one).
-        if (!r || r.id === null) cached = null;
-        else {
-          const pk = r.pk as number;
-          cached = { row: { distinctId: id, personId: r.id as string, version: r.dversion as number }, pk };
-          if (!this.#persons.has(pk)) this.#persons.set(pk, r.deleted === 0 ? toPerson(r) : null);
-        }
-        this.#ids.set(id, cached);
-      }
-      if (!cached) continue;
-      const p = this.#person(cached.pk);
-      if (!p) continue;
-      out.distinctIds.set(id, cached.row);
-      out.persons.set(p.id, p);
-      this.#page.set(p.id, cached.pk);
+      // The id and its person in one query (the person by row number). An id whose person is gone counts as one
+      // without a person (it gets a new one).
+      const r = q.lookup.get(id);
+      if (!r || r.id === null || r.deleted !== 0) continue;
+      const personId = r.id as string;
+      out.distinctIds.set(id, { distinctId: id, personId, version: r.dversion as number });
+      if (!out.persons.has(personId)) out.persons.set(personId, toPerson(r));
+      this.#page.set(personId, r.pk as number);
     }
     for (const id of personless) if (q.personless.get(id)) out.personless.add(id);
     return out;
-  }
-
-  #person(pk: number): Person | undefined {
-    const cached = this.#persons.get(pk);
-    if (cached !== undefined) return cached ?? undefined;
-    const r = this.#q.personAt.get(pk);
-    const p = r && r.deleted === 0 ? toPerson(r) : null;
-    this.#persons.set(pk, p);
-    return p ?? undefined;
   }
 
   async distinctIdsOf(personId: string): Promise<DistinctIdRow[]> {
@@ -230,7 +198,6 @@ export class SqlitePersonStore implements PersonStore {
           q.savePerson.run(pk, batch);
           q.updatePerson.run(props, identified, p.createdAt, p.version, batch, pk);
         }
-        this.#persons.set(pk, p);
       }
       for (const d of c.deletedPersons) {
         const pk = this.#page.get(d.id);
@@ -238,13 +205,11 @@ export class SqlitePersonStore implements PersonStore {
         if (pk === undefined) continue;
         q.savePerson.run(pk, batch);
         q.deletePerson.run(d.version, batch, pk);
-        this.#persons.set(pk, null);
       }
       for (const d of c.distinctIds) {
         const pk = this.#pkOf(d.personId);
         q.saveId.run(d.distinctId, batch);
         q.upsertId.run(d.distinctId, pk, d.version, batch);
-        this.#ids.set(d.distinctId, { row: d, pk });
       }
       for (const id of c.personless) q.addPersonless.run(id, batch);
       for (const g of c.groups) {
@@ -367,9 +332,6 @@ export class SqlitePersonStore implements PersonStore {
       q.delMeta.run("prepared");
     })();
     this.#prepared = false;
-    // The caches may hold what was just undone.
-    this.#ids.clear();
-    this.#persons.clear();
     return prepared || staged ? "discarded" : "clean";
   }
 
@@ -384,8 +346,6 @@ export class SqlitePersonStore implements PersonStore {
     if (this.#db.inTransaction) this.#db.exec("ROLLBACK");
     this.#writing = false;
     this.#page.clear();
-    this.#ids.clear();
-    this.#persons.clear();
   }
 
   #meta(key: string): string | undefined {

@@ -8,7 +8,6 @@ export type Statements = Record<(typeof NAMES)[number], Statement>;
 
 const NAMES = [
   "lookup",
-  "personAt",
   "personless",
   "idsOf",
   "group",
@@ -42,7 +41,6 @@ export function statements(db: Database.Database): Statements {
     lookup: p(
       "SELECT d.person AS pk, d.version AS dversion, p.id, p.properties, p.is_identified, p.created_at, p.version, p.deleted FROM distinct_ids d LEFT JOIN persons p ON p.pk = d.person WHERE d.distinct_id = ?",
     ),
-    personAt: p("SELECT * FROM persons WHERE pk = ?"),
     personless: p("SELECT 1 AS x FROM personless WHERE distinct_id = ?"),
     idsOf: p("SELECT distinct_id, version FROM distinct_ids WHERE person = ?"),
     group: p("SELECT * FROM groups WHERE group_type = ? AND group_key = ?"),
