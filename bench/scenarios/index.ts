@@ -1,7 +1,10 @@
 import { capture } from "./capture.js";
+import { clickhouseBench } from "./clickhouse.js";
 import { deep } from "./deep.js";
+import { delta } from "./delta.js";
 import { events } from "./events.js";
 import { eventsPostgres } from "./events-postgres.js";
+import { fleet } from "./fleet.js";
 import { nested } from "./nested.js";
 import { parquet } from "./parquet.js";
 import { postgres } from "./postgres.js";
@@ -12,6 +15,7 @@ import { wide } from "./wide.js";
 /** Every scenario by name; add a file and a line here. */
 export const SCENARIOS: Record<string, Scenario> = {
   capture,
+  clickhouse: clickhouseBench,
   nested,
   events,
   "events-postgres": eventsPostgres,
@@ -19,5 +23,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   deep,
   rest,
   parquet,
+  delta,
   postgres,
+  fleet,
 };

@@ -1,10 +1,11 @@
-# Python for tests that drive real Python clients (posthog-python; later deltalake/pyarrow as readers): a venv in
-# $FERRY_SERVICES_DIR/venv holding the pinned packages from PyPI. Nothing runs: `up` makes the venv when missing and
-# installs the packages when the pinned list changed; `down` leaves the venv in place (it is reused by the next run).
+# Python for tests that drive real Python clients (posthog-python) or read back what ferry wrote (deltalake, the
+# Delta Lake reader of delta-rs, with pyarrow): a venv in $FERRY_SERVICES_DIR/venv holding the pinned packages from
+# PyPI. Nothing runs: `up` makes the venv when missing and installs the packages when the pinned list changed; `down`
+# leaves the venv in place (it is reused by the next run).
 
 PY_VENV="$FERRY_SERVICES_DIR/venv"
 # Every package the tests import, pinned exactly; add new ones here (one list, installed together).
-PY_PACKAGES="posthog==7.91.1"
+PY_PACKAGES="posthog==7.91.1 deltalake==1.6.6 pyarrow==22.0.0"
 
 # The python3 that makes the venv (Debian's when none is on the PATH); its path on stdout, progress on stderr.
 py_base() {

@@ -6,16 +6,19 @@ import { isSource } from "../extract/source.js";
 import type { RunData } from "../pipeline/run-data.js";
 import { describeError, errorMessage, FerryError, isFerryError } from "../util/errors.js";
 import { consoleLogger, redactSecrets } from "../util/log.js";
+import { registerFleetCommands } from "./fleet-commands.js";
 import { loadRunTarget } from "./load-target.js";
 import {
-  type CommonFlags,
   listPipelines,
+  type MaintenanceFlags,
   pipelineDrop,
   pipelineFailedJobs,
   pipelineInfo,
+  pipelineOptimize,
   pipelineSchema,
   pipelineSync,
   pipelineTrace,
+  pipelineVacuum,
 } from "./pipeline-commands.js";
 import { ProgressDisplay } from "./progress.js";
 import type { ServeCommandFlags } from "./serve-command.js";
@@ -78,7 +81,7 @@ function program(): Command {
   cmd
     .command("serve")
     .description(
-      "run the push door: a capture API for PostHog's client libraries, an event log, the event loader",
+      "run the push door (a capture API for PostHog's client libraries, an event log, the event loader) and the schedules of the project file's pipelines",
     )
     .option("--config <file>", "project file (default ferry.yaml when present)")
     .option("--host <host>", "address to listen on (default 127.0.0.1)")
@@ -92,6 +95,7 @@ function program(): Command {
     )
     .option("--dir <path>", "working dir (default .ferry; the event log is in <dir>/_serve)")
     .option("--json", "log JSON lines")
+    .option("--no-capture", "run only the schedules of the project file's pipelines (no capture API)")
     .action(async (o: ServeCommandFlags) => {
       // A server reports what it does (where it listens, a status line every 10 s) unless told otherwise.
       const level = verbose ? "debug" : environment().FERRY_LOG_LEVEL ? setting("logLevel") : "info";
@@ -100,34 +104,53 @@ function program(): Command {
       await serveCommand(o, level);
     });
 
+  registerFleetCommands(cmd, print, () => verbose);
+
   const p = cmd
     .command("pipeline")
-    .description("inspect and manage pipelines: list | <name> info|schema|trace|failed-jobs|drop|sync");
+    .description(
+      "inspect and manage pipelines: list | <name> info|schema|trace|failed-jobs|drop|sync|optimize|vacuum",
+    );
   p.option("--dir <path>", "pipelines working dir (default .ferry)")
     .option("--json", "machine-readable output")
     .option("--destination <url>", "destination (for sync on a new machine)")
     .option("--dataset <name>", "dataset (for sync on a new machine)")
     .option("--schema <name>", "schema name (schema command)")
     .option("--yes", "confirm drop")
+    .option(
+      "--table <names>",
+      "optimize, vacuum: comma-separated Delta tables (default: all of the pipeline's)",
+    )
+    .option(
+      "--target-file-size <size>",
+      "optimize: compact files smaller than this into files of about it (128MB)",
+    )
+    .option("--retention-hours <hours>", "vacuum: delete files removed longer ago than this (default 168)")
+    .option("--force", "vacuum: allow a retention below 168 hours")
+    .option("--dry-run", "vacuum: only report what would be deleted")
     .argument("<name-or-list>", "`list`, or a pipeline name")
-    .argument("[command]", "info | schema | trace | failed-jobs | drop | sync", "info")
-    .action(async (name: string, sub: string, flags: CommonFlags & { schema?: string; yes?: boolean }) => {
-      if (name === "list") return listPipelines(flags, print);
-      const commands: Record<string, () => Promise<void>> = {
-        info: () => pipelineInfo(name, flags, print),
-        schema: () => pipelineSchema(name, flags, print),
-        trace: () => pipelineTrace(name, flags, print),
-        "failed-jobs": () => pipelineFailedJobs(name, flags, print),
-        drop: () => pipelineDrop(name, flags, print),
-        sync: () => pipelineSync(name, flags, print),
-      };
-      const run = commands[sub];
-      if (!run)
-        throw new FerryError(`unknown pipeline command "${sub}"`, {
-          hint: `use one of: ${Object.keys(commands).join(", ")}`,
-        });
-      await run();
-    });
+    .argument("[command]", "info | schema | trace | failed-jobs | drop | sync | optimize | vacuum", "info")
+    .action(
+      async (name: string, sub: string, flags: MaintenanceFlags & { schema?: string; yes?: boolean }) => {
+        if (name === "list") return listPipelines(flags, print);
+        const commands: Record<string, () => Promise<void>> = {
+          info: () => pipelineInfo(name, flags, print),
+          schema: () => pipelineSchema(name, flags, print),
+          trace: () => pipelineTrace(name, flags, print),
+          "failed-jobs": () => pipelineFailedJobs(name, flags, print),
+          drop: () => pipelineDrop(name, flags, print),
+          sync: () => pipelineSync(name, flags, print),
+          optimize: () => pipelineOptimize(name, flags, print),
+          vacuum: () => pipelineVacuum(name, flags, print),
+        };
+        const run = commands[sub];
+        if (!run)
+          throw new FerryError(`unknown pipeline command "${sub}"`, {
+            hint: `use one of: ${Object.keys(commands).join(", ")}`,
+          });
+        await run();
+      },
+    );
   return cmd;
 }
 

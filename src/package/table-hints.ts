@@ -2,6 +2,8 @@ import type {
   ColumnHint,
   MergeStrategy,
   SchemaContractSetting,
+  TableFormat,
+  TableStorage,
   WriteDispositionName,
 } from "../schema/types.js";
 
@@ -21,4 +23,7 @@ export interface TableHints {
   columns?: Record<string, ColumnHint>;
   schemaContract?: SchemaContractSetting;
   maxTableNesting?: number;
+  /** `delta`: the destination stores the table (and its child tables) as a Delta table. */
+  tableFormat?: TableFormat;
+  storage?: TableStorage;
 }

@@ -217,9 +217,9 @@ const CASES: Array<[name: string, config: unknown, problem: string]> = [
     'config.resources[0].write_disposition: "skip": ferry has no "skip" disposition; leave the resource out or set selected: false',
   ],
   [
-    "a table format per resource",
-    { client: CLIENT, resources: [{ name: "a", table_format: "delta" }] },
-    'config.resources[0].table_format: "delta": set the table format on the destination (file:// or s3:// with ?table_format=delta), not per resource',
+    "a table format ferry does not write",
+    { client: CLIENT, resources: [{ name: "a", table_format: "iceberg" }] },
+    'config.resources[0].table_format: "iceberg": ferry does not write iceberg tables; use "delta" (on file destinations) or remove table_format',
   ],
   [
     "a requests session",

@@ -104,8 +104,12 @@ export class RelationalNormalizer {
       writeDisposition: hints.writeDisposition,
       ...(hints.mergeStrategy ? { mergeStrategy: hints.mergeStrategy } : {}),
       ...(hints.schemaContract !== undefined ? { schemaContract: contract } : {}),
+      ...(hints.storage ? { storage: hints.storage } : {}),
     };
     Object.assign(ctx.table, tableHints);
+    if (hints.tableFormat !== undefined && hints.tableFormat !== "native")
+      ctx.table.tableFormat = hints.tableFormat;
+    else delete ctx.table.tableFormat;
     this.#applyColumnHints(ctx, hints);
     this.#ctx.set(name, ctx);
     return ctx;

@@ -131,8 +131,8 @@ export interface ResourceConfig {
   schema_contract?: "evolve" | "freeze" | "discard_row" | "discard_value" | Record<string, string>;
   /** Children of this resource request concurrently (true, ferry's default) or one parent record at a time. */
   parallelized?: boolean;
-  /** Only "native" (ferry writes each destination's own table format). */
-  table_format?: "native";
+  /** `delta`: a Delta Lake table on a file destination; `native` (default): the destination's own way. */
+  table_format?: "native" | "delta";
 }
 
 export interface ClientConfig {

@@ -48,6 +48,7 @@ export function resourceOptions(c: ResourceConfig, endpoint: ResolvedEndpoint): 
     ...(c.schema_contract !== undefined
       ? { schemaContract: c.schema_contract as SchemaContractSetting }
       : {}),
+    ...(c.table_format !== undefined ? { tableFormat: c.table_format } : {}),
   };
 }
 

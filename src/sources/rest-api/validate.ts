@@ -268,13 +268,11 @@ const resourceFields: Record<string, Shape> = {
   parallelized: bool,
   table_format: {
     kind: "enum",
-    values: ["native"],
+    values: ["native", "delta"],
     refused: Object.fromEntries(
-      ["delta", "iceberg", "hive"].map((f) => [
+      ["iceberg", "hive"].map((f) => [
         f,
-        f === "delta"
-          ? "set the table format on the destination (file:// or s3:// with ?table_format=delta), not per resource"
-          : `ferry does not write ${f} tables; remove table_format`,
+        `ferry does not write ${f} tables; use "delta" (on file destinations) or remove table_format`,
       ]),
     ),
   },
