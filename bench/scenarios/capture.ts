@@ -122,14 +122,16 @@ export const capture: Scenario = {
       throw new Error(`expected ${2 * records} events stored once each, found ${total}`);
 
     // The peer: the same max phase into a fresh server (own destination and dir) with persons off.
-    let peer: { loadedPerSec: number; peakRssMb: number } | undefined;
+    let peer: { loadedPerSec: number; peakRssMb: number; cpuSecPer100k: number } | undefined;
     if (PEER) {
       const p = await startServer(dir, "peer", false);
+      const peerCpu0 = cpuSeconds(p.pid);
       const load = await postAll(p.url, maxBodies, CLIENTS);
       const drain = await loadedEvents(p.url, load.events);
       peer = {
         loadedPerSec: Math.round(load.events / ((load.ms + drain) / 1000)),
         peakRssMb: procStatus(p.pid, "VmHWM"),
+        cpuSecPer100k: ((cpuSeconds(p.pid) - peerCpu0) / load.events) * 100_000,
       };
       await stopServer(p.server);
     }
@@ -166,6 +168,9 @@ export const capture: Scenario = {
               peerLoadedPerSec: peer.loadedPerSec,
               peerPeakRssMb: peer.peakRssMb,
               shareOfPeer: Number((maxLoadedPerSec / peer.loadedPerSec).toFixed(2)),
+              peerCpuSecPer100k: Number(peer.cpuSecPer100k.toFixed(2)),
+              // CPU time per event against the peer's: what the rates would be on a machine of its own.
+              cpuShareOfPeer: Number((peer.cpuSecPer100k / ((cpu / max.events) * 100_000)).toFixed(2)),
             }
           : {}),
         loadAverage: loadavg()

@@ -96,6 +96,10 @@ export function latestPositions(a: LogPositions, b: LogPositions): LogPositions 
 }
 
 const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
+const memory = () => {
+  const m = process.memoryUsage();
+  return `rss ${mb(m.rss)} MB (heap ${mb(m.heapUsed)}/${mb(m.heapTotal)}, external ${mb(m.external)})`;
+};
 
 /** The name of a project's event pipeline. */
 export function eventPipelineName(project: Project): string {
@@ -210,7 +214,7 @@ export class EventLoader {
     const d = info.durationsMs;
     const extra = tables.map((t) => `${info.rows[t.name] ?? 0} ${t.name}`).join(", ");
     this.#log.debug(
-      `loaded ${info.rows.events ?? 0} events${extra ? ` (${extra})` : ""} of ${this.project.dataset} in ${d.total} ms: extract ${d.extract}, normalize ${d.normalize}, load ${d.load}; rss ${mb(process.memoryUsage.rss())} MB`,
+      `loaded ${info.rows.events ?? 0} events${extra ? ` (${extra})` : ""} of ${this.project.dataset} in ${d.total} ms: extract ${d.extract}, normalize ${d.normalize}, load ${d.load}; ${memory()}`,
     );
     return { rows: info.rows.events ?? 0 };
   }
