@@ -81,9 +81,11 @@ export async function serveCommand(flags: ServeCommandFlags, level: LogLevel): P
   }
   if (running && config) {
     const projects = config.projects.map((p) => `${p.token} -> ${p.dataset}`).join(", ");
-    logger.info(
-      `capture listening on ${running.address.url} (api_host for PostHog clients); events go to ${config.destination} (${projects})`,
-    );
+    if (running.address)
+      logger.info(
+        `capture listening on ${running.address.url} (api_host for PostHog clients)${config.role === "capture" ? "" : `; events go to ${config.destination}`} (${projects})`,
+      );
+    else logger.info(`ingesting events into ${config.destination} (${projects})`);
   }
   await new Promise<void>((done) => {
     const stop = (signal: string) => {
