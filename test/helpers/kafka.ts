@@ -2,29 +2,35 @@
  * The Kafka test broker (`scripts/services.sh up kafka`) for the tests of `log: kafka://`: restarted through the
  * services script (stopped by its PID), its topics read back and written with kafkajs.
  */
-import { spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { dirname, join } from "node:path";
+import { promisify } from "node:util";
 import kafkajs from "kafkajs";
 import { REPO } from "./cli.js";
 import { waitFor } from "./serve.js";
 
 const { Kafka, logLevel } = kafkajs;
+const execFileAsync = promisify(execFile);
 
 export function kafkaClient(brokers: string): InstanceType<typeof Kafka> {
   return new Kafka({ clientId: "ferry-test", brokers: [brokers], logLevel: logLevel.NOTHING });
 }
 
-/** Stops the broker (TERM, by its PID) and starts it again with its data; resolves once it listens. */
-export function restartBroker(): void {
+/**
+ * `scripts/services.sh down|up kafka`: stops the broker (TERM, by its PID) or starts it again with its data (resolves
+ * once it listens). Asynchronous: the clients of the test keep sending meanwhile.
+ */
+export async function broker(cmd: "down" | "up"): Promise<void> {
   const servicesDir = process.env.FERRY_TEST_KAFKA_DIR
     ? dirname(process.env.FERRY_TEST_KAFKA_DIR)
     : (process.env.FERRY_SERVICES_DIR ?? "/tmp/ferry-services");
-  for (const cmd of ["down", "up"]) {
-    const r = spawnSync("bash", [join(REPO, "scripts/services.sh"), cmd, "kafka"], {
+  try {
+    await execFileAsync("bash", [join(REPO, "scripts/services.sh"), cmd, "kafka"], {
       env: { ...process.env, FERRY_SERVICES_DIR: servicesDir },
-      encoding: "utf8",
     });
-    if (r.status !== 0) throw new Error(`services.sh ${cmd} kafka failed: ${r.stdout}${r.stderr}`);
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string };
+    throw new Error(`services.sh ${cmd} kafka failed: ${e.stdout ?? ""}${e.stderr ?? ""}`);
   }
 }
 

@@ -20,7 +20,7 @@ import { dropDatabases } from "../helpers/backends.js";
 import { ferryAsync } from "../helpers/cli.js";
 import { clickhouseQuery } from "../helpers/clickhouse-tables.js";
 import { FerryProcess } from "../helpers/ferry-process.js";
-import { produceRaw, readTopic, restartBroker } from "../helpers/kafka.js";
+import { broker, produceRaw, readTopic } from "../helpers/kafka.js";
 import { waitFor } from "../helpers/serve.js";
 import { ServeProcess } from "../helpers/serve-cli.js";
 import { CaptureFleet } from "../helpers/serve-crash-clients.js";
@@ -127,14 +127,22 @@ describe("ferry serve on Kafka: 100,000 events, two capture and two ingest proce
     ch[0]?.child.kill("SIGKILL");
     pgs[0]?.child.kill("SIGKILL");
     for (const f of fleets) f.allow(30_000);
+    // The group hands the dead member's partitions to the survivor (once the broker expires its session).
+    for (const survivor of [ch[1], pgs[1]])
+      await survivor?.waitFor(/this process loads partition\(s\) 0, 1, 2, 3 of/, 120_000);
     await waitFor("60,000 events acknowledged", () => acked() >= 60_000, 300_000, acked);
+    for (const f of fleets) f.allow(50_000);
+    await waitFor("70,000 events acknowledged", () => acked() >= 70_000, 300_000, acked);
 
     // The broker restarts with clients sending: capture answers 503 while it is away, the clients retry.
-    restartBroker();
+    const ackedBefore = acked();
+    await broker("down");
+    // Requests sent while the broker is away wait for it (the producer retries) or get 503 and are retried.
+    const inFlightWhileDown = fleets.reduce((n, f) => n + f.inFlight, 0);
+    await broker("up");
     // The killed processes come back with their working dirs (what a crash left there is dropped).
     ch[0] = await startIngest(toClickHouse, chDirs[0] as string);
     pgs[0] = await startIngest(toPostgres, pgDirs[0] as string);
-    for (const f of fleets) f.allow(50_000);
     await done;
 
     const ackedUuids = new Set<string>();
@@ -177,6 +185,8 @@ describe("ferry serve on Kafka: 100,000 events, two capture and two ingest proce
       () => chLast,
     );
     assert.equal(await chCount(dataset, "count()", true), 100_000, "one row per event after FINAL");
+    // (Rows stored twice before the merge, by loads the crash or the restart interrupted, show without FINAL.)
+    console.log(`clickhouse: ${await chCount(dataset, "count()")} rows stored for 100,000 events`);
     const chDuplicates = await clickhouseQuery(
       clickhouse.url,
       `SELECT uuid, count() AS n FROM \`${dataset}\`.events FINAL GROUP BY uuid HAVING n > 1 LIMIT 5`,
@@ -193,12 +203,9 @@ describe("ferry serve on Kafka: 100,000 events, two capture and two ingest proce
       "every acknowledged event in ClickHouse",
     );
 
-    // The broker restart was felt by the clients (and survived by retrying), not skipped over.
-    const reasons = fleets.map((f) => f.failureCounts());
-    assert.ok(
-      reasons.some((r) => Object.keys(r).length > 0),
-      `no client saw the broker restart: ${JSON.stringify(reasons)}`,
-    );
+    // The broker restarted in the middle, with requests under way.
+    assert.ok(ackedBefore >= 70_000 && ackedBefore < 100_000, `restarted at ${ackedBefore} acknowledged`);
+    assert.ok(inFlightWhileDown > 0, "clients were sending while the broker was down");
 
     // SIGTERM: every process ends cleanly.
     for (const p of [...capture]) assert.equal((await p.stop("SIGTERM")).code, 0);
