@@ -15,9 +15,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { pathToFileURL } from "node:url";
 import pg from "pg";
+import type { PausePoint } from "../fixtures/serve-faults.js";
 import { dropDatabases } from "../helpers/backends.js";
-import { ferryAsync } from "../helpers/cli.js";
+import { ferryAsync, REPO } from "../helpers/cli.js";
 import { clickhouseQuery } from "../helpers/clickhouse-tables.js";
 import { FerryProcess } from "../helpers/ferry-process.js";
 import { broker, produceRaw, readTopic } from "../helpers/kafka.js";
@@ -26,6 +28,9 @@ import { ServeProcess } from "../helpers/serve-cli.js";
 import { CaptureFleet } from "../helpers/serve-crash-clients.js";
 import { duckdbEvents } from "../helpers/serve-tables.js";
 import { service } from "../helpers/services.js";
+
+const TSX = import.meta.resolve("tsx");
+const FAULTS_HOOK = pathToFileURL(join(REPO, "test/fixtures/serve-faults.ts")).href;
 
 const kafka = await service("kafka");
 const postgres = await service("postgres");
@@ -237,6 +242,87 @@ async function chCount(dataset: string, what: string, final = false): Promise<nu
   );
   return Number(r?.n);
 }
+
+/** `ferry serve --role ingest` preloaded with test/fixtures/serve-faults.ts: it stops for good at `point`. */
+function startPausingIngest(args: string[], dir: string, point: PausePoint): FerryProcess {
+  const p = new FerryProcess(["serve", "--role", "ingest", "--dir", join(dir, ".ferry"), ...args], dir, {
+    FERRY_LOG_LEVEL: "info",
+    FERRY_TEST_PAUSE: point,
+    NODE_OPTIONS: `--import ${TSX} --import ${FAULTS_HOOK}`,
+  });
+  running.push({ kill: () => void p.child.kill("SIGKILL") });
+  return p;
+}
+
+/** Sends `n` events to a capture process in batches of 100; resolves with their uuids once all are acknowledged. */
+async function sendEvents(url: string, n: number): Promise<string[]> {
+  const fleet = new CaptureFleet({
+    url,
+    tokens: [TOKEN],
+    clients: 2,
+    events: n,
+    batchSize: 100,
+    deadlineMs: 120_000,
+  });
+  await fleet.run();
+  return [...fleet.acked];
+}
+
+describe("ferry serve on Kafka: the guarantee per destination", {
+  skip: kafka.skip || postgres.skip || clickhouse.skip,
+}, () => {
+  for (const [dest, point] of [
+    ["postgres", "local-commit"],
+    ["clickhouse", "load-inserted"],
+  ] as const) {
+    const what =
+      dest === "postgres"
+        ? "killed after the destination committed, before Kafka did: the batch is not stored again (exactly once)"
+        : "killed inside an insert: the batch is stored again and collapses by uuid with FINAL (at least once)";
+    test(`${dest}: ${what}`, async () => {
+      const { url } = kafkaUrl();
+      const dataset = `kafka_once_${randomBytes(3).toString("hex")}`;
+      const destination = dest === "postgres" ? postgres.url : clickhouse.url;
+      after(async () => {
+        if (dest === "postgres")
+          await pgQuery(`DROP SCHEMA IF EXISTS "${dataset}" CASCADE`).catch(() => undefined);
+        else await dropDatabases(clickhouse.url, [dataset]).catch(() => undefined);
+      });
+      const args = ["--log", url, "--token", TOKEN, "--dataset", dataset, "--destination", destination];
+      const capture = await startCapture(["--log", url, "--token", TOKEN], tempDir());
+      const uuids = await sendEvents(capture.url, 1_000);
+      await capture.stop("SIGTERM");
+      const count = (final: boolean) =>
+        dest === "postgres" ? pgCount(dataset) : chCount(dataset, "count()", final);
+
+      const dir = tempDir();
+      const paused = startPausingIngest(args, dir, point);
+      await paused.waitFor(new RegExp(`PAUSED ${point}`));
+      paused.child.kill("SIGKILL");
+      await paused.exited;
+      const storedAtKill = await count(false);
+      assert.ok(storedAtKill > 0 && storedAtKill < 1_000, `${storedAtKill} rows stored when killed`);
+
+      // The next process (the same working dir) reads the uncommitted batch from Kafka again.
+      const ingest = await startIngest(args, dir);
+      await waitFor("1,000 events stored", async () => (await count(true)) >= 1_000, 120_000);
+      ingest.child.kill("SIGTERM");
+      assert.equal((await ingest.exited).code, 0);
+      assert.equal(await count(true), 1_000);
+      if (dest === "postgres") {
+        assert.equal(await pgCount(dataset), 1_000, "each event once");
+        const stored = await pgQuery<{ uuid: string }>(`SELECT uuid FROM "${dataset}".events`);
+        assert.deepEqual(stored.map((r) => r.uuid).sort(), uuids.sort());
+      } else {
+        // Inserted twice (before the kill and after), one row each after FINAL; merges may collapse them earlier.
+        const raw = await chCount(dataset, "count()");
+        assert.ok(raw >= 1_000 && raw <= 1_000 + storedAtKill, `${raw} rows before FINAL`);
+        const stored = await clickhouseQuery(clickhouse.url, `SELECT uuid FROM \`${dataset}\`.events FINAL`);
+        assert.deepEqual(stored.map((r) => String(r.uuid)).sort(), uuids.sort());
+      }
+    });
+  }
+});
 
 describe("ferry serve on Kafka: roles, dead letters, errors", { skip: kafka.skip }, () => {
   test("capture alone stores in Kafka; an ingest process started later loads it; dead letters say why", async () => {
