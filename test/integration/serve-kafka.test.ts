@@ -391,6 +391,55 @@ describe("ferry serve on Kafka: roles, dead letters, errors", { skip: kafka.skip
     );
   });
 
+  test("an event the destination refuses for good goes to the dead-letter topic; the others of its batch load", {
+    skip: postgres.skip,
+  }, async () => {
+    const { url, topic } = kafkaUrl("&partitions=1");
+    const dataset = `kafka_dlq_${randomBytes(3).toString("hex")}`;
+    after(() => pgQuery(`DROP SCHEMA IF EXISTS "${dataset}" CASCADE`).catch(() => undefined));
+    const event = (n: number, properties: Record<string, unknown>) => ({
+      uuid: `0190b2d8-0000-7000-8000-00000000010${n}`,
+      event: "e",
+      distinct_id: `u${n}`,
+      token: TOKEN,
+      timestamp: "2026-12-05T10:00:00.000Z",
+      created_at: "2026-12-05T10:00:00.100Z",
+      properties,
+      set: null,
+      set_once: null,
+      elements_chain: null,
+      ip: null,
+    });
+    // Postgres cannot store a NUL character in text or jsonb: that event can never load there.
+    const events = [
+      event(1, { ok: 1 }),
+      event(2, { ok: 2 }),
+      event(3, { bad: "a\u0000b" }),
+      event(4, { ok: 4 }),
+    ];
+    // The ingest process creates the topics; the events come from another producer, as they are.
+    const ingest = await startIngest(
+      ["--log", url, "--token", TOKEN, "--dataset", dataset, "--destination", postgres.url],
+      tempDir(),
+    );
+    await produceRaw(
+      kafka.url,
+      topic,
+      events.map((e) => ({ key: `${TOKEN}:${e.distinct_id}`, value: JSON.stringify(e) })),
+    );
+    const [dead] = await readTopic(kafka.url, `${topic}_dead_letter`, 1);
+    assert.match(dead?.headers.ferry_reason ?? "", /^the destination refused it: .*NUL character/);
+    assert.equal(JSON.parse(dead?.value ?? "{}").uuid, events[2]?.uuid);
+    await waitFor("3 events in Postgres", async () => (await pgCount(dataset)) >= 3, 60_000);
+    ingest.child.kill("SIGTERM");
+    assert.equal((await ingest.exited).code, 0, ingest.stderr);
+    const stored = await pgQuery<{ uuid: string }>(`SELECT uuid FROM "${dataset}".events ORDER BY uuid`);
+    assert.deepEqual(
+      stored.map((r) => r.uuid),
+      [events[0], events[1], events[3]].map((e) => e?.uuid),
+    );
+  });
+
   test("--role ingest or capture without a Kafka log, a bad role, a bad URL: clear errors", async () => {
     const dir = tempDir();
     const cases: Array<[string[], RegExp]> = [
