@@ -49,10 +49,14 @@ after(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-/** A fresh topic (and dead-letter topic) per test: tests do not see each other's events. */
-function kafkaUrl(extra = ""): { url: string; topic: string } {
+/**
+ * A fresh topic (and dead-letter topic) and consumer group per test: tests do not see each other's events, and no
+ * test waits for the session of a member another test killed to expire. `bare`: without the group.
+ */
+function kafkaUrl(extra = ""): { url: string; bare: string; topic: string } {
   const topic = `ferry_test_${randomBytes(4).toString("hex")}`;
-  return { url: `kafka://${kafka.url}?topic=${topic}${extra}`, topic };
+  const bare = `kafka://${kafka.url}?topic=${topic}${extra}`;
+  return { url: `${bare}&group=${topic}`, bare, topic };
 }
 
 /** `ferry serve --role ingest` in a process of its own, once it owns partitions (or was told it has none). */
@@ -88,7 +92,7 @@ describe("ferry serve on Kafka: 100,000 events, two capture and two ingest proce
   skip: kafka.skip || postgres.skip || clickhouse.skip,
 }, () => {
   test("an ingest process killed -9 and the broker restarted: every acknowledged event stored once", async () => {
-    const { url } = kafkaUrl();
+    const { bare: url } = kafkaUrl();
     const dataset = `kafka_fleet_${randomBytes(3).toString("hex")}`;
     after(async () => {
       await pgQuery(`DROP SCHEMA IF EXISTS "${dataset}" CASCADE`).catch(() => undefined);

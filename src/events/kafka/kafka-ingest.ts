@@ -284,18 +284,27 @@ export class KafkaIngest {
         this.stats.failures++;
         // What a failed load left behind is dropped: the destination's state says where to go on.
         await this.#reset(partition).catch(() => undefined);
-        if (isFerryError(err, "load_failed") && !err.transient) {
-          this.#o.logger.warn(
-            `kafka: the destination refused ${events.length} event(s) of ${project.dataset} (partition ${partition}): ${errorMessage(err)}`,
+        const refused = isFerryError(err, "load_failed") && !err.transient;
+        if (refused && events.length === 1) {
+          // One event refused: its fault only if the destination takes a load without it (else the destination
+          // refuses everything, a permission or a full disk, and the event waits with the others).
+          const e = events[0] as Offsetted;
+          const accepts = await this.#load(loader, partition, [], first, e.offset, ctl).then(
+            () => true,
+            () => false,
           );
-          if (events.length === 1) {
-            const e = events[0] as Offsetted;
+          await this.#reset(partition).catch(() => undefined);
+          if (accepts) {
             dead.push({
               message: deadMessage(e),
               reason: `the destination refused it: ${errorMessage(err)}`,
             });
             return true;
           }
+        } else if (refused) {
+          this.#o.logger.warn(
+            `kafka: the destination refused ${events.length} event(s) of ${project.dataset} (partition ${partition}), looking for the one(s) it refuses: ${errorMessage(err)}`,
+          );
           const half = Math.ceil(events.length / 2);
           const head = events.slice(0, half);
           const headEnd = (head[head.length - 1] as Offsetted).offset + 1;
