@@ -102,7 +102,11 @@ export async function serveCommand(flags: ServeCommandFlags, level: LogLevel): P
   await scheduler?.stop();
   if (!running) return logger.info("stopped: the schedules' runs under way ended");
   const left = await running.stop();
-  if (left === 0) logger.info("stopped: every acknowledged event is loaded");
+  if (config?.log !== undefined)
+    logger.info(
+      "stopped: requests under way were answered and the batch under way committed; events not loaded yet stay in Kafka for the group's other members or the next start",
+    );
+  else if (left === 0) logger.info("stopped: every acknowledged event is loaded");
   else
     logger.warn(
       `stopped with ${left} acknowledged event(s) not loaded yet (the destination stayed unavailable); they are safe in the log and load at the next start`,

@@ -102,7 +102,11 @@ export class KafkaIngest {
       // data, so a restart reads again what was not committed.
       retry: { initialRetryTime: 300, maxRetryTime: 5_000, retries: 10, restartOnFailure: async () => true },
     });
-    this.#deadLetters = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    this.#deadLetters = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: options.cluster.lib.Partitioners.DefaultPartitioner,
+    });
     const { GROUP_JOIN, CRASH } = this.#consumer.events;
     this.#consumer.on(GROUP_JOIN, (e) =>
       this.#assigned(e.payload.memberAssignment[options.config.topic] ?? []),
