@@ -80,9 +80,9 @@ const SERVE_KEYS = [
   "retention",
   "dedup_window",
   "status_interval",
+  "log",
   "persons",
   "projects",
-  "log",
 ] as const;
 const PROJECT_KEYS = ["token", "dataset", "materialize"] as const;
 
