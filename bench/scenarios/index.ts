@@ -1,4 +1,5 @@
 import { capture } from "./capture.js";
+import { captureKafka } from "./capture-kafka.js";
 import { clickhouseBench } from "./clickhouse.js";
 import { deep } from "./deep.js";
 import { delta } from "./delta.js";
@@ -15,6 +16,7 @@ import { wide } from "./wide.js";
 /** Every scenario by name; add a file and a line here. */
 export const SCENARIOS: Record<string, Scenario> = {
   capture,
+  "capture-kafka": captureKafka,
   clickhouse: clickhouseBench,
   nested,
   events,

@@ -94,6 +94,11 @@ function program(): Command {
       (v: string, all: string[] = []) => [...all, v],
     )
     .option("--dir <path>", "working dir (default .ferry; the event log is in <dir>/_serve)")
+    .option(
+      "--log <url>",
+      "the event log: kafka://host:9092[,host2:9092] (default: embedded, in <dir>/_serve/log)",
+    )
+    .option("--role <role>", "capture, ingest or all (default all; capture and ingest need a Kafka log)")
     .option("--json", "log JSON lines")
     .option("--no-capture", "run only the schedules of the project file's pipelines (no capture API)")
     .action(async (o: ServeCommandFlags) => {

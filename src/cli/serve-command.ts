@@ -86,10 +86,12 @@ export async function serveCommand(flags: ServeCommandFlags, level: LogLevel): P
   }
   if (running && config) {
     const projects = config.projects.map((p) => `${p.token} -> ${p.dataset}`).join(", ");
-    logger.info(
-      `capture listening on ${running.address.url} (api_host for PostHog clients); events go to ${config.destination} (${projects})`,
-    );
-    ui?.attach(running.metrics, running.address.url);
+    if (running.address) {
+      logger.info(
+        `capture listening on ${running.address.url} (api_host for PostHog clients)${config.role === "capture" ? "" : `; events go to ${config.destination}`} (${projects})`,
+      );
+      ui?.attach(running.metrics, running.address.url);
+    } else logger.info(`ingesting events into ${config.destination} (${projects})`);
   }
   await new Promise<void>((done) => {
     const stop = (signal: string) => {
@@ -107,7 +109,11 @@ export async function serveCommand(flags: ServeCommandFlags, level: LogLevel): P
   await ui?.dashboard.close();
   if (!running) return logger.info("stopped: the schedules' runs under way ended");
   const left = await running.stop();
-  if (left === 0) logger.info("stopped: every acknowledged event is loaded");
+  if (config?.log !== undefined)
+    logger.info(
+      "stopped: requests under way were answered and the batch under way committed; events not loaded yet stay in Kafka for the group's other members or the next start",
+    );
+  else if (left === 0) logger.info("stopped: every acknowledged event is loaded");
   else
     logger.warn(
       `stopped with ${left} acknowledged event(s) not loaded yet (the destination stayed unavailable); they are safe in the log and load at the next start`,

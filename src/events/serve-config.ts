@@ -1,4 +1,5 @@
 import { ConfigError } from "../util/errors.js";
+import { isKafkaLog, parseKafkaLog } from "./kafka/kafka-url.js";
 import type { Project } from "./project.js";
 
 /** `ferry serve`'s settings, after the project file and the flags (flags win). */
@@ -26,7 +27,15 @@ export interface ServeConfig {
   statusIntervalMs: number;
   /** Person and group processing, and where persons are kept; null: off (events get no person). */
   persons: PersonsConfig | null;
+  /** The event log: undefined for the embedded one in `<dir>/_serve/log`, or a `kafka://` URL. */
+  log?: string;
+  /** What this process runs: capture, ingestion or both (`capture` and `ingest` need a shared log: Kafka). */
+  role: ServeRole;
 }
+
+/** `ferry serve --role`: the capture API, the loading of events, or both in one process. */
+export type ServeRole = "capture" | "ingest" | "all";
+export const SERVE_ROLES: readonly ServeRole[] = ["capture", "ingest", "all"];
 
 /**
  * `serve.persons`: the embedded SQLite store (default, one file per project in `<dir>/_serve/persons/`), or a
@@ -42,6 +51,8 @@ export interface ServeFlags {
   dataset?: string;
   token?: string[];
   dir?: string;
+  log?: string;
+  role?: string;
 }
 
 export const SERVE_DEFAULTS = {
@@ -69,6 +80,7 @@ const SERVE_KEYS = [
   "retention",
   "dedup_window",
   "status_interval",
+  "log",
   "persons",
   "projects",
 ] as const;
@@ -109,7 +121,21 @@ export function resolveServeConfig(raw: unknown, flags: ServeFlags, defaultDir: 
   const port = Number(flags.port ?? serve.port ?? SERVE_DEFAULTS.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new ConfigError(`port must be a number 0..65535, not ${JSON.stringify(flags.port ?? serve.port)}`);
+  const log = logConfig(flags.log ?? serve.log);
+  const role = str(flags.role ?? "all", "--role");
+  if (!(SERVE_ROLES as readonly string[]).includes(role))
+    throw new ConfigError(`--role must be capture, ingest or all, not ${JSON.stringify(role)}`);
+  if (role !== "all" && log === undefined)
+    throw new ConfigError(`ferry serve --role ${role} needs a shared event log`, {
+      hint: "set serve.log: kafka://host:9092 in ferry.yaml (or --log kafka://host:9092): the embedded log is read by the process that writes it, so it runs capture and ingestion together (--role all)",
+    });
+  if (log !== undefined && serve.persons !== undefined && serve.persons !== false)
+    throw new ConfigError("person processing does not work with a Kafka log yet", {
+      hint: "set serve.persons: false (events get person_id null), or use the embedded log",
+    });
   return {
+    log,
+    role: role as ServeRole,
     host: str(flags.host ?? serve.host ?? SERVE_DEFAULTS.host, "serve.host"),
     port,
     destination: str(
@@ -128,8 +154,21 @@ export function resolveServeConfig(raw: unknown, flags: ServeFlags, defaultDir: 
       serve.status_interval ?? SERVE_DEFAULTS.statusIntervalMs,
       "serve.status_interval",
     ),
-    persons: personsConfig(serve.persons),
+    // Persons are kept per server and matched to the embedded log's positions: not with Kafka (checked above).
+    persons: log === undefined ? personsConfig(serve.persons) : null,
   };
+}
+
+/** `serve.log` / `--log`: absent or `embedded` for the log in the working dir, or a `kafka://` URL (checked here). */
+function logConfig(raw: unknown): string | undefined {
+  if (raw === undefined || raw === "embedded") return undefined;
+  const url = str(raw, "serve.log").trim();
+  if (!isKafkaLog(url))
+    throw new ConfigError(`serve.log must be embedded or a kafka:// URL, not ${JSON.stringify(url)}`, {
+      hint: "log: kafka://host:9092[,host2:9092] shares the events between capture and ingest processes",
+    });
+  parseKafkaLog(url);
+  return url;
 }
 
 /** `serve.persons`: absent or true (SQLite), false (off), or `{ store, schema }`. */

@@ -25,9 +25,11 @@ export interface ServeOptions {
 
 /** A running `ferry serve`. */
 export interface RunningServe {
-  readonly address: CaptureServerAddress;
+  /** Where capture listens (undefined with `role: ingest`). */
+  readonly address: CaptureServerAddress | undefined;
   readonly metrics: EventMetrics;
-  readonly consumer: EventConsumer;
+  /** The loading of events (with `role: capture`, stats that stay at 0). */
+  readonly consumer: Pick<EventConsumer, "stats" | "lag">;
   /**
    * Stops accepting, loads everything the log holds (retrying failed loads until the drain timeout), and closes.
    * Resolves with the events left in the log (0 unless the destination stayed unavailable; they load at the next start).
@@ -50,6 +52,11 @@ export function serveDir(config: Pick<ServeConfig, "dir">): string {
  * process.on("SIGTERM", () => running.stop());
  */
 export async function startServe(config: ServeConfig, options: ServeOptions): Promise<RunningServe> {
+  if (config.log !== undefined) {
+    // Loaded when used: a server on the embedded log never loads the Kafka client.
+    const { startKafkaServe } = await import("./kafka/kafka-serve.js");
+    return startKafkaServe(config, config.log, options);
+  }
   const log = options.logger;
   const metrics = new EventMetrics();
   const eventLog = await SegmentLog.open({
@@ -145,7 +152,11 @@ export async function startServe(config: ServeConfig, options: ServeOptions): Pr
 }
 
 /** Logs events/s accepted and loaded since the last call, and the lag. */
-function statusLine(metrics: EventMetrics, consumer: EventConsumer, log: Logger): () => Promise<void> {
+export function statusLine(
+  metrics: EventMetrics,
+  consumer: Pick<EventConsumer, "stats">,
+  log: Logger,
+): () => Promise<void> {
   let last = { at: Date.now(), accepted: 0, loaded: 0 };
   return async () => {
     const now = Date.now();

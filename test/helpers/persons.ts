@@ -52,7 +52,7 @@ export async function startPersonsServe(
   const running = await startServe(config, { logger: log, statusIntervalMs: 0 });
   return {
     running,
-    url: running.address.url,
+    url: running.address?.url ?? "",
     dir,
     ferryDir,
     dbPath,

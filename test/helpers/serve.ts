@@ -67,7 +67,7 @@ export async function startTempServe(
   const running = await startServe(config, { logger: log, statusIntervalMs: 0 });
   return {
     running,
-    url: running.address.url,
+    url: running.address?.url ?? "",
     dir,
     dbPath,
     log,

@@ -10,7 +10,8 @@ export type ServiceName =
   | "stripe-mock"
   | "clickhouse"
   | "chdb"
-  | "temporal";
+  | "temporal"
+  | "kafka";
 
 interface ServiceSpec {
   /** The scripts/services/<file>.sh that starts it. */
@@ -140,6 +141,15 @@ const SPECS: Record<ServiceName, ServiceSpec> = {
         probe: new URL(`http://${address}`),
         env: { FERRY_TEST_TEMPORAL_NAMESPACE: get(e, "FERRY_TEST_TEMPORAL_NAMESPACE", "ferry-test") },
       };
+    },
+  },
+  // Apache Kafka in KRaft mode, one node: `url` is its bootstrap HOST:PORT (what kafka:// takes).
+  kafka: {
+    script: "kafka",
+    vars: ["FERRY_TEST_KAFKA_BROKERS"],
+    resolve: (e) => {
+      const brokers = get(e, "FERRY_TEST_KAFKA_BROKERS", "127.0.0.1:59092");
+      return { url: brokers, probe: new URL(`http://${brokers}`), env: {} };
     },
   },
 };

@@ -122,13 +122,19 @@ export class EventLoader {
   readonly #logId: string;
   readonly #log: Logger;
 
-  /** `logId`: the event log it reads (`EventLog.id`); positions committed for another log are not used. */
-  constructor(project: Project, opts: { destination: string; dir: string; logId: string; log: Logger }) {
+  /**
+   * `logId`: the event log it reads (`EventLog.id`); positions committed for another log are not used. `name`: the
+   * pipeline's name (default `events_<dataset>`; a Kafka log has one per partition).
+   */
+  constructor(
+    project: Project,
+    opts: { destination: string; dir: string; logId: string; log: Logger; name?: string },
+  ) {
     this.project = project;
     this.#logId = opts.logId;
     this.#log = opts.log;
     this.pipeline = new Pipeline({
-      name: eventPipelineName(project),
+      name: opts.name ?? eventPipelineName(project),
       destination: opts.destination,
       dataset: project.dataset,
       dir: opts.dir,
