@@ -64,9 +64,11 @@ export async function serveCommand(flags: ServeCommandFlags, level: LogLevel): P
     const raw = await readProjectFile(flags.config);
     if (flags.capture !== false) {
       config = resolveServeConfig(raw, flags, setting("pipelinesDir"));
-      // The dashboard at /ui on the capture port; its feed watches the events on their way to the destination.
+      // The dashboard at /ui on the capture port; its feed watches the events on their way to the destination
+      // (on the embedded log: event stages do not run on Kafka yet, so the dashboard has no live tail there).
       ui = serveDashboard(raw, flags, config, logger);
-      running = await startServe(config, { logger, stages: [ui.feed.stage], mount: ui.dashboard.handler });
+      const stages = config.log === undefined ? [ui.feed.stage] : [];
+      running = await startServe(config, { logger, stages, mount: ui.dashboard.handler });
     }
     scheduler = await startProjectSchedules(raw, flags, logger);
     if (!running && !scheduler)

@@ -68,6 +68,7 @@ export async function startKafkaServe(
       trustProxy: config.trustProxy,
       onWarning: (w) => log.warn(`capture: ${w.message}`),
       log,
+      ...(options.mount ? { mount: options.mount } : {}),
     });
     try {
       address = await capture.start();
