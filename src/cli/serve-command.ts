@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { setting } from "../config/settings.js";
 import { startServe } from "../events/serve.js";
@@ -16,7 +16,7 @@ export interface ServeCommandFlags extends ServeFlags {
 
 /** The project file: `--config`, else `ferry.yaml` in the working directory when there is one. */
 export async function readProjectFile(path: string | undefined): Promise<unknown> {
-  const file = path ?? (existsSync("ferry.yaml") ? "ferry.yaml" : undefined);
+  const file = projectFilePath(path);
   if (file === undefined) return {};
   let text: string;
   try {
@@ -34,12 +34,20 @@ export async function readProjectFile(path: string | undefined): Promise<unknown
   }
 }
 
+/** The project file in use: `--config`, else `ferry.yaml` when there is one. */
+function projectFilePath(path: string | undefined): string | undefined {
+  return path ?? (existsSync("ferry.yaml") ? "ferry.yaml" : undefined);
+}
+
 /**
  * `ferry serve`: runs the push door until SIGTERM or SIGINT, then stops accepting, loads what the log holds and
  * returns (exit code 0).
  */
 export async function serveCommand(flags: ServeCommandFlags, level: LogLevel): Promise<void> {
   const config = resolveServeConfig(await readProjectFile(flags.config), flags, setting("pipelinesDir"));
+  const file = projectFilePath(flags.config);
+  // Plugin modules are found from the project file's folder.
+  config.baseDir = file ? dirname(resolve(file)) : process.cwd();
   const logger = flags.json ? jsonLogger(level) : consoleLogger(level);
   const running = await startServe(config, { logger });
   const projects = config.projects.map((p) => `${p.token} -> ${p.dataset}`).join(", ");

@@ -3,18 +3,22 @@ import { join } from "node:path";
 import type { Logger } from "../util/log.js";
 import { CaptureServer, type CaptureServerAddress } from "./capture/server.js";
 import { EventConsumer } from "./ingest/consumer.js";
-import { EventLoader } from "./ingest/event-loader.js";
+import { EventLoader, LoadQueue } from "./ingest/event-loader.js";
 import type { EventStage } from "./ingest/stage.js";
 import { SegmentLog } from "./log/segment-log.js";
 import { EventMetrics } from "./metrics.js";
+import type { ScheduledHook } from "./plugins/plugin-api.js";
+import { PluginRuntime } from "./plugins/runtime.js";
 import type { ServeConfig } from "./serve-config.js";
 
 export interface ServeOptions {
   logger: Logger;
   /** How often the status line is logged (default 10 s; 0: never). */
   statusIntervalMs?: number;
-  /** Stages between the log and the load (plugins, persons). */
+  /** Stages between the log and the load (persons): after the plugins' processEvent, before their export log. */
   stages?: EventStage[];
+  /** Shorter intervals for plugins' scheduled functions (tests). */
+  pluginScheduleIntervals?: Partial<Record<ScheduledHook, number>>;
 }
 
 /** A running `ferry serve`. */
@@ -22,6 +26,8 @@ export interface RunningServe {
   readonly address: CaptureServerAddress;
   readonly metrics: EventMetrics;
   readonly consumer: EventConsumer;
+  /** The projects' plugins (undefined when no project has any). */
+  readonly plugins: PluginRuntime | undefined;
   /** Stops accepting, loads everything the log holds, and closes. */
   stop(): Promise<void>;
 }
@@ -50,17 +56,39 @@ export async function startServe(config: ServeConfig, options: ServeOptions): Pr
     dedupWindow: config.dedupWindow,
     log,
   });
+  let plugins: PluginRuntime | undefined;
+  try {
+    plugins = await PluginRuntime.start({
+      projects: config.projects,
+      dir: serveDir(config),
+      baseDir: config.baseDir ?? process.cwd(),
+      logger: log,
+      registry: metrics.registry,
+      scheduleIntervals: options.pluginScheduleIntervals,
+    });
+  } catch (err) {
+    await eventLog.close();
+    throw err;
+  }
+  // One queue for every project's loads: loads of plugin_errors rows alone never open the destination mid-batch.
+  const queue = new LoadQueue();
   const loaders = new Map(
     config.projects.map((p) => [
       p.token,
-      new EventLoader(p, { destination: config.destination, dir: config.dir, log }),
+      new EventLoader(p, { destination: config.destination, dir: config.dir, log, queue }),
     ]),
   );
+  plugins?.attach(loaders);
   const orphans = join(serveDir(config), "orphans");
   const consumer = new EventConsumer({
     log: eventLog,
     loaders,
-    stages: options.stages ?? [],
+    // Plugins transform events before persons see them; the export log takes them as they are stored.
+    stages: [
+      ...(plugins ? [plugins.transform] : []),
+      ...(options.stages ?? []),
+      ...(plugins?.exports ? [plugins.exports] : []),
+    ],
     batchEvents: config.batchEvents,
     batchMs: config.batchIntervalMs,
     metrics,
@@ -79,7 +107,10 @@ export async function startServe(config: ServeConfig, options: ServeOptions): Pr
   });
   try {
     await consumer.start();
+    await plugins?.run();
   } catch (err) {
+    await consumer.stop().catch(() => undefined);
+    await plugins?.stop().catch(() => undefined);
     await eventLog.close();
     throw err;
   }
@@ -100,10 +131,11 @@ export async function startServe(config: ServeConfig, options: ServeOptions): Pr
     address = await capture.start();
   } catch (err) {
     await consumer.stop();
+    await plugins?.stop();
     await eventLog.close();
     throw err;
   }
-  const status = statusLine(metrics, consumer, log);
+  const status = statusLine(metrics, consumer, log, () => plugins?.status() ?? Promise.resolve(""));
   const timer =
     (options.statusIntervalMs ?? 10_000) > 0
       ? setInterval(() => void status(), options.statusIntervalMs ?? 10_000)
@@ -114,6 +146,7 @@ export async function startServe(config: ServeConfig, options: ServeOptions): Pr
     address,
     metrics,
     consumer,
+    plugins,
     stop() {
       stopping ??= (async () => {
         accepting = false;
@@ -121,6 +154,7 @@ export async function startServe(config: ServeConfig, options: ServeOptions): Pr
         await capture.close();
         log.info(`capture stopped; loading the ${consumer.stats.lag} event(s) the log still holds`);
         await consumer.stop({ drain: true });
+        await plugins?.stop();
         await eventLog.close();
         await status();
       })();
@@ -130,16 +164,23 @@ export async function startServe(config: ServeConfig, options: ServeOptions): Pr
 }
 
 /** Logs events/s accepted and loaded since the last call, and the lag. */
-function statusLine(metrics: EventMetrics, consumer: EventConsumer, log: Logger): () => Promise<void> {
+function statusLine(
+  metrics: EventMetrics,
+  consumer: EventConsumer,
+  log: Logger,
+  extra: () => Promise<string>,
+): () => Promise<void> {
   let last = { at: Date.now(), accepted: 0, loaded: 0 };
   return async () => {
     const now = Date.now();
     const accepted = (await metrics.accepted.get()).values[0]?.value ?? 0;
     const loaded = consumer.stats.loaded;
     const secs = Math.max(0.001, (now - last.at) / 1000);
+    const more = await extra().catch(() => "");
     log.info(
       `events: ${rate(accepted - last.accepted, secs)}/s accepted, ${rate(loaded - last.loaded, secs)}/s loaded, ` +
-        `lag ${consumer.stats.lag} event(s)${consumer.stats.failures > 0 ? `, ${consumer.stats.failures} failed load(s) retried` : ""}`,
+        `lag ${consumer.stats.lag} event(s)${consumer.stats.failures > 0 ? `, ${consumer.stats.failures} failed load(s) retried` : ""}` +
+        (more ? `; ${more}` : ""),
     );
     last = { at: now, accepted, loaded };
   };
