@@ -1,4 +1,28 @@
-/** Test helpers for users of ferry: `import { FakeApi } from "ferry/testing"`. */
+/** Test helpers for users of ferry: `import { FakeApi, pluginHarness, createPageview } from "ferry/testing"`. */
+
+export { MemoryCache } from "../events/plugins/memory-cache.js";
+export type {
+  CacheExtension,
+  Plugin,
+  PluginEvent,
+  PluginFetch,
+  PluginFetchInit,
+  PluginLogger,
+  PluginMeta,
+  PluginResponse,
+  ProcessedPluginEvent,
+  Properties,
+  StorageExtension,
+  Webhook,
+} from "../events/plugins/plugin-api.js";
+export {
+  createAutocapture,
+  createCustomEvent,
+  createEvent,
+  createIdentify,
+  createPageview,
+  sampleEvents,
+} from "../events/plugins/sample-events.js";
 export {
   FakeApi,
   type FakeHandler,
@@ -7,3 +31,14 @@ export {
   type FakeRoute,
   pathParams,
 } from "./fake-api.js";
+export {
+  type CapturedRequest,
+  type FakeFetchHandler,
+  getMeta,
+  type HarnessOptions,
+  type LogLine,
+  MemoryStorage,
+  PluginHarness,
+  pluginHarness,
+  type TestMeta,
+} from "./plugin-harness.js";
