@@ -74,7 +74,8 @@ export class DuckDbConnection implements SqlConnection {
   async close(): Promise<void> {
     // Closing a database file checkpoints its WAL, synchronously on the caller's thread; a CHECKPOINT first does that
     // work on DuckDB's threads, so a server's event loop (capture) keeps running while a load finishes.
-    if (this.#ownsInstance) await this.#conn.run("PRAGMA disable_checkpoint_on_shutdown").catch(() => undefined);
+    if (this.#ownsInstance)
+      await this.#conn.run("PRAGMA disable_checkpoint_on_shutdown").catch(() => undefined);
     this.#conn.closeSync();
     if (this.#ownsInstance) this.#instance.closeSync();
   }

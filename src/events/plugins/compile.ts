@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from "node:fs";
 import { builtinModules } from "node:module";
-import { extname, isAbsolute, resolve } from "node:path";
+import { dirname, extname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, errorMessage } from "../../util/errors.js";
 
@@ -85,6 +85,8 @@ async function bundle(entry: string, globalName: string | undefined, what: strin
   try {
     const out = await esbuild.build({
       entryPoints: [entry],
+      // Locations in errors are relative to the module's folder.
+      absWorkingDir: dirname(entry),
       bundle: true,
       write: false,
       format: "iife",
@@ -94,6 +96,8 @@ async function bundle(entry: string, globalName: string | undefined, what: strin
       target: "es2022",
       external: NODE_BUILTINS,
       define: { "process.env.NODE_ENV": '"production"' },
+      // import() of a Node module becomes a require() call, which the sandbox answers with a message.
+      supported: { "dynamic-import": false },
       logLevel: "silent",
       charset: "utf8",
       legalComments: "none",
@@ -102,12 +106,15 @@ async function bundle(entry: string, globalName: string | undefined, what: strin
     if (!file) throw new Error("esbuild wrote nothing");
     return file.text;
   } catch (err) {
-    const errors = (err as { errors?: { text: string; location?: { file: string; line: number } | null }[] })
-      .errors;
+    const errors = (
+      err as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] }
+    ).errors;
     const detail = errors?.length
       ? errors
           .slice(0, 5)
-          .map((e) => (e.location ? `${e.location.file}:${e.location.line}: ${e.text}` : e.text))
+          .map((e) =>
+            e.location ? `${e.location.file}:${e.location.line}:${e.location.column + 1}: ${e.text}` : e.text,
+          )
           .join("; ")
       : errorMessage(err);
     throw new ConfigError(`${what} does not compile: ${detail}`, {

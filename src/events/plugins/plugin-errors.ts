@@ -111,4 +111,9 @@ export class PluginErrorTable implements StageTable {
   pending(): boolean {
     return this.#waiting.length > 0;
   }
+
+  /** Rows queued with `add`/`addDurable` that are not committed yet. */
+  unstored(): number {
+    return this.#waiting.length + this.#taken.length + this.#kept.length;
+  }
 }

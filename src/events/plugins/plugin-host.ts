@@ -66,10 +66,16 @@ export class PluginHost {
     return host;
   }
 
+  /** The host process's pid (undefined while none runs). */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
   /** Loads (or loads again) a plugin instance: its module runs and its setupPlugin is called. */
   async load(spec: InstanceSpec): Promise<LoadResult> {
+    const r = (await this.#request({ t: "load", spec })) as LoadResult;
     this.#specs.set(spec.key, spec);
-    return (await this.#request({ t: "load", spec })) as LoadResult;
+    return r;
   }
 
   /** Runs the processEvent chain over a page (`events`: a JSON array of `count` events). */
@@ -169,9 +175,15 @@ export class PluginHost {
     const prelude = await preludeCode();
     await this.#direct(child, { t: "init", storagePath: this.#o.storagePath, prelude });
     for (const spec of this.#specs.values()) {
-      const r = (await this.#direct(child, { t: "load", spec })) as LoadResult;
-      if (r.setupError)
-        this.#o.logger.error(`${this.#prefix(spec.key)}: setupPlugin failed: ${r.setupError}`);
+      try {
+        const r = (await this.#direct(child, { t: "load", spec })) as LoadResult;
+        if (r.setupError)
+          this.#o.logger.error(`${this.#prefix(spec.key)}: setupPlugin failed: ${r.setupError}`);
+      } catch (err) {
+        if (err instanceof PluginHostCrash) throw err;
+        // It loaded before; its requests fail (and follow on_error) until it loads again.
+        this.#o.logger.error(`${this.#prefix(spec.key)}: ${errorMessage(err)}`);
+      }
     }
     if (child.exitCode !== null || child.signalCode !== null)
       throw new PluginHostCrash("the plugin host process stopped while starting");

@@ -60,6 +60,8 @@ export class PluginRuntime {
   #scheduler: PluginScheduler | undefined;
   #housekeeping: NodeJS.Timeout | undefined;
   #stopping = false;
+  /** Loads of plugin_errors rows alone in progress. */
+  readonly #flushing = new Set<Promise<void>>();
 
   private constructor(
     o: PluginRuntimeOptions,
@@ -221,6 +223,11 @@ export class PluginRuntime {
     return this.#scheduler?.stats ?? new Map();
   }
 
+  /** plugin_errors rows of setups, schedules and dead letters not stored yet (for tests). */
+  unstoredErrors(): number {
+    return [...this.#projects.values()].reduce((n, pp) => n + pp.errors.unstored(), 0);
+  }
+
   /** Export consumers, for the status line and tests. */
   get consumers(): readonly ExportConsumer[] {
     return this.#consumers;
@@ -247,6 +254,17 @@ export class PluginRuntime {
     await this.#scheduler?.stop();
     await Promise.all(this.#consumers.map((c) => c.stop()));
     await this.#housekeep();
+    // Rows still waiting (a schedule that failed just now, a dead letter) are stored before the server goes.
+    await Promise.all([...this.#flushing]);
+    for (const pp of this.#projects.values()) {
+      if (!pp.errors.pending()) continue;
+      await this.#loaders
+        .get(pp.project.token)
+        ?.loadTables()
+        .catch((e) =>
+          this.#o.logger.error(`plugin_errors of ${pp.project.dataset} not stored: ${errorMessage(e)}`),
+        );
+    }
     const failures = await this.host.stop();
     for (const [key, message] of failures)
       this.#o.logger.error(`plugin ${key}: teardownPlugin failed: ${message}`);
@@ -275,7 +293,7 @@ export class PluginRuntime {
     return () => {
       if (running || this.#stopping) return;
       running = true;
-      void (async () => {
+      const flush = (async () => {
         for (let attempt = 0; pp.errors.pending() && !this.#stopping; attempt++) {
           try {
             await loader.loadTables();
@@ -289,7 +307,9 @@ export class PluginRuntime {
         }
       })().finally(() => {
         running = false;
+        this.#flushing.delete(flush);
       });
+      this.#flushing.add(flush);
     };
   }
 }
