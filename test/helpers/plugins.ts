@@ -182,7 +182,11 @@ export async function pluginErrors(dbPath: string, dataset = "posthog"): Promise
     dbPath,
     `SELECT plugin, hook, event_uuid, error, action, attempts, event::VARCHAR AS event FROM "${dataset}".plugin_errors ORDER BY plugin, hook, event_uuid, error`,
   );
-  return rows.map((r) => ({ ...r, event: r.event === null ? null : JSON.parse(String(r.event)) }));
+  return rows.map((r) => ({
+    ...r,
+    attempts: r.attempts === null ? null : Number(r.attempts),
+    event: r.event === null ? null : JSON.parse(String(r.event)),
+  }));
 }
 
 /** A request a test HTTP server got. */

@@ -37,7 +37,11 @@ export async function deliverWebhook(
   if (!headers.has("idempotency-key")) headers.set("Idempotency-Key", uuid);
   const method = (webhook.method ?? "POST").toUpperCase();
   const what = `${method} ${url.origin}${url.pathname}`;
-  const signals = [AbortSignal.timeout(o.timeoutMs), ...(o.signal ? [o.signal] : [])];
+  // One controller with its own timer (signals of AbortSignal.any can be collected before they fire on Node 20).
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(new DOMException("timeout", "TimeoutError")), o.timeoutMs);
+  const stop = () => abort.abort(o.signal?.reason);
+  o.signal?.addEventListener("abort", stop, { once: true });
   let res: Response;
   try {
     res = await fetch(url, {
@@ -45,11 +49,17 @@ export async function deliverWebhook(
       headers,
       body: method === "GET" || method === "HEAD" ? undefined : (webhook.body ?? ""),
       redirect: "manual",
-      signal: AbortSignal.any(signals),
+      signal: abort.signal,
     });
     await res.arrayBuffer();
   } catch (err) {
-    return { ok: false, retry: true, reason: `${what}: ${networkMessage(err, o.timeoutMs)}` };
+    const timedOut =
+      abort.signal.reason instanceof DOMException && abort.signal.reason.name === "TimeoutError";
+    const why = timedOut ? `no answer within ${o.timeoutMs} ms` : networkMessage(err, o.timeoutMs);
+    return { ok: false, retry: true, reason: `${what}: ${why}` };
+  } finally {
+    clearTimeout(timer);
+    o.signal?.removeEventListener("abort", stop);
   }
   if (res.status >= 200 && res.status < 300) return { ok: true };
   const reason = `${what} answered ${res.status}${res.statusText ? ` ${res.statusText}` : ""}`;

@@ -27,13 +27,15 @@ export async function hostFetch(
   if (init.headers && typeof init.headers === "object")
     for (const [k, v] of Object.entries(init.headers)) headers[k] = String(v);
   const body = init.body === undefined || init.body === null ? undefined : String(init.body);
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(new DOMException("timeout", "TimeoutError")), plugin.timeoutMs);
   try {
     const res = await fetch(url, {
       method: typeof init.method === "string" ? init.method.toUpperCase() : "GET",
       headers,
       body,
       redirect: "manual",
-      signal: AbortSignal.timeout(plugin.timeoutMs),
+      signal: abort.signal,
     });
     const declared = Number(res.headers.get("content-length") ?? 0);
     if (declared > MAX_BODY_BYTES) {
@@ -50,6 +52,10 @@ export async function hostFetch(
       body: text,
     });
   } catch (err) {
-    throw new Error(`fetch ${url.origin}${url.pathname} failed: ${networkMessage(err, plugin.timeoutMs)}`);
+    const timedOut = abort.signal.aborted;
+    const why = timedOut ? `no answer within ${plugin.timeoutMs} ms` : networkMessage(err, plugin.timeoutMs);
+    throw new Error(`fetch ${url.origin}${url.pathname} failed: ${why}`);
+  } finally {
+    clearTimeout(timer);
   }
 }
