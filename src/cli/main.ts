@@ -120,7 +120,8 @@ function program(): Command {
     .option("--memory <size>", "memory limit of the sandbox (default 128MB)")
     .option("--json", "print the reports as JSON")
     .action(async (module: string, o: PluginTestFlags) => {
-      const failed = await pluginTest(module, o, print, consoleLogger(verbose ? "debug" : "warn"));
+      // Plugins' own log lines (console.log, meta.logger) show at info.
+      const failed = await pluginTest(module, o, print, consoleLogger(verbose ? "debug" : "info"));
       if (failed > 0)
         throw new FerryError(`the plugin failed on ${failed} event(s)`, { hint: "see the report above" });
     });

@@ -9,7 +9,7 @@ import { createEvent, sampleEvents } from "../events/plugins/sample-events.js";
 import { ConfigError, errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import { formatChange, type JsonChange, jsonChanges } from "./plugin-diff.js";
-import { PLUGIN_INDEX, PLUGIN_README, PLUGIN_TEST } from "./plugin-scaffold.js";
+import { PLUGIN_INDEX, PLUGIN_PACKAGE, PLUGIN_README, PLUGIN_TEST } from "./plugin-scaffold.js";
 
 export interface PluginTestFlags {
   config?: string;
@@ -190,7 +190,7 @@ async function readEvents(path: string): Promise<PluginEvent[]> {
   return events;
 }
 
-/** `ferry plugin new <name>`: a folder with a plugin module, its unit test and a README. */
+/** `ferry plugin new <name>`: a folder with a plugin module, its unit test, a README and a package.json. */
 export async function pluginNew(
   name: string,
   dir: string | undefined,
@@ -208,10 +208,11 @@ export async function pluginNew(
   await writeFile(join(target, "index.ts"), fill(PLUGIN_INDEX));
   await writeFile(join(target, "index.test.ts"), fill(PLUGIN_TEST));
   await writeFile(join(target, "README.md"), fill(PLUGIN_README));
+  await writeFile(join(target, "package.json"), fill(PLUGIN_PACKAGE));
   const rel = dir ?? name;
   print(
     [
-      `created ${rel}/: index.ts (the plugin), index.test.ts (its test), README.md`,
+      `created ${rel}/: index.ts (the plugin), index.test.ts (its test), README.md, package.json`,
       `  test it:   node --import tsx --test ${rel}/index.test.ts`,
       `  try it:    npx ferry plugin test ${rel}/index.ts --config '{"property":"email"}'`,
       "  use it:    in ferry.yaml, under serve.projects[].plugins:",

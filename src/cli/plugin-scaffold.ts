@@ -48,7 +48,7 @@ export const PLUGIN_README = `# __NAME__
 
 A ferry plugin. Run its unit test (the \`ferry/testing\` harness, in this process):
 
-    node --import tsx --test index.test.ts
+    npm test          # node --import tsx --test index.test.ts
 
 Run it in ferry's sandbox over sample events (a pageview, an identify, a click, a custom event) and see what it
 changes:
@@ -64,4 +64,15 @@ Use it in \`ferry serve\` (ferry.yaml):
             - module: ./__NAME__/index.ts
               config: { property: email }
               on_error: pass        # pass | drop | dead_letter
+`;
+
+/** Makes the folder an ES module package, so that `ferry/testing` and the plugin load the same way in every project. */
+export const PLUGIN_PACKAGE = `{
+  "name": "__NAME__",
+  "private": true,
+  "type": "module",
+  "scripts": {
+    "test": "node --import tsx --test index.test.ts"
+  }
+}
 `;

@@ -6,7 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import type { IngestEvent } from "../../src/events/ingest/stage.js";
+import { compilePlugin } from "../../src/events/plugins/compile.js";
+import { parsePluginSpecs } from "../../src/events/plugins/plugin-config.js";
+import { PluginErrorTable } from "../../src/events/plugins/plugin-errors.js";
 import { PluginHostCrash } from "../../src/events/plugins/plugin-host.js";
+import { PluginStage } from "../../src/events/plugins/plugin-stage.js";
 import { memoryLogger, pluginEvent, receiver, startHost, tempDir, waitFor } from "../helpers/plugins.js";
 
 const page = (...events: ReturnType<typeof pluginEvent>[]) => JSON.stringify(events);
@@ -416,5 +421,108 @@ describe("plugin sandbox", () => {
     assert.deepEqual(lines[1], { level: "warn", msg: `plugin ${p.key}: careful` });
     // 50 lines per 10 s window; the other 30 are counted, not written.
     assert.equal(lines.length, 50);
+  });
+
+  test("the bundled plugins compile (with their npm imports) and run in the sandbox", async () => {
+    const ua =
+      "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1";
+    const load = async (module: string, config: Record<string, unknown>) => {
+      const { code } = await compilePlugin(module, tmp.dir);
+      const key = `bundled/${module}`;
+      const r = await h.host.load({
+        key,
+        name: module,
+        code,
+        config,
+        timeoutMs: 1000,
+        memoryMb: 64,
+        allowedHosts: [],
+      });
+      assert.equal(r.setupError, undefined);
+      return { key, onError: "pass" as const };
+    };
+    const links = [
+      await load("ferry:user-agent", {}),
+      await load("ferry:property-filter", { properties: ["$raw_user_agent"] }),
+      await load("ferry:first-time-event", {}),
+      await load("ferry:downsampler", { percentage: 100 }),
+    ];
+    const r = await h.host.chain(links, page(pluginEvent("b1", { $raw_user_agent: ua })), 1);
+    assert.deepEqual(r.errors, []);
+    assert.deepEqual(JSON.parse(r.events[0] as string).properties, {
+      $browser: "Mobile Safari",
+      $browser_version: "17.1",
+      $os: "iOS",
+      $os_version: "17.1",
+      $device_type: "Mobile",
+      $device: "iPhone",
+      is_first_event_ever: true,
+      is_first_event_for_user: true,
+      $sample_rate: 1,
+    });
+    const hook = await load("ferry:webhook-export", {
+      url: "https://hooks.example.com/x",
+      template: '{"who": "{{ distinct_id }}"}',
+    });
+    const [w] = await h.host.events(hook.key, "composeWebhook", page(pluginEvent("b2")), 1);
+    assert.deepEqual(JSON.parse(w?.[1] as string), {
+      url: "https://hooks.example.com/x",
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: '{"who": "user-1"}',
+    });
+  });
+
+  test("the plugin stage runs a page again plugin by plugin when the host dies under it; nothing is lost", async () => {
+    const first = await h.load(
+      "stage-first",
+      `export function processEvent(e: any) { e.properties.first = true; return e; }`,
+    );
+    const slow = await h.load(
+      "stage-slow",
+      `export function processEvent(e: any) { const t = Date.now(); while (Date.now() - t < 400) {} e.properties.slow = true; return e; }`,
+      { timeoutMs: 5000 },
+    );
+    const [spec] = parsePluginSpecs([{ module: "./x.ts", name: "stage" }], "test");
+    const errors = new PluginErrorTable();
+    const project = { token: "phc_t", dataset: "posthog", materialize: [] };
+    const plugins = [first, slow].map((p) => ({
+      spec: spec as NonNullable<typeof spec>,
+      key: p.key,
+      hooks: p.hooks,
+    }));
+    const stage = new PluginStage(
+      h.host,
+      new Map([["phc_t", { project, plugins, errors }]]),
+      () => undefined,
+    );
+    const events: IngestEvent[] = ["s1", "s2"].map((uuid) => ({
+      uuid,
+      event: "e",
+      distinct_id: "d",
+      token: "phc_t",
+      timestamp: "2026-01-01T00:00:00.000Z",
+      created_at: "2026-01-01T00:00:00.000Z",
+      properties: {},
+      set: null,
+      set_once: null,
+      elements_chain: null,
+      ip: null,
+    }));
+    const pid = h.host.pid as number;
+    const starts = h.host.starts;
+    // The page is on its way to the host (or in it: the slow plugin takes 800 ms) when the host is killed.
+    const processing = stage.process(events, project);
+    process.kill(pid, "SIGKILL");
+    const out = await processing;
+    assert.equal(h.host.starts, starts + 1);
+    assert.deepEqual(
+      out.map((e) => [e.uuid, e.properties]),
+      [
+        ["s1", { first: true, slow: true }],
+        ["s2", { first: true, slow: true }],
+      ],
+    );
+    assert.deepEqual(errors.rows(), []);
   });
 });

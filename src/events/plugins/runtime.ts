@@ -132,7 +132,12 @@ export class PluginRuntime {
               );
             });
           plugins.push({ spec, key, hooks: loaded.hooks });
-          if (loaded.setupError) setupErrors.push(errorRow(spec.name, "setupPlugin", loaded.setupError));
+          if (loaded.setupError) {
+            o.logger.error(
+              `plugin ${spec.name} (${project.dataset}): setupPlugin failed (tried again in 30 s; its events follow on_error ${spec.onError}): ${loaded.setupError}`,
+            );
+            setupErrors.push(errorRow(spec.name, "setupPlugin", loaded.setupError));
+          }
         }
         const errors = new PluginErrorTable({
           // The export log's end commits with the events: the export consumers deliver up to it (and no further).

@@ -158,11 +158,8 @@ export class PluginInstance {
       await sandbox.call("setupPlugin", SETUP_LIMIT_MS);
       this.#setupError = undefined;
     } catch (err) {
+      // The caller says so (ferry serve logs it and adds a plugin_errors row; its events fail with the message).
       this.#setupError = { message: errorMessage(err), retryAt: Date.now() + SETUP_RETRY_MS };
-      this.#services.log(
-        "error",
-        `setupPlugin failed (tried again in ${SETUP_RETRY_MS / 1000} s): ${errorMessage(err)}`,
-      );
       if (sandbox.disposed) this.#sandbox = undefined;
     }
   }
