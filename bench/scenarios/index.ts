@@ -1,9 +1,11 @@
 import { capture } from "./capture.js";
+import { capturePlugins } from "./capture-plugins.js";
 import { deep } from "./deep.js";
 import { events } from "./events.js";
 import { eventsPostgres } from "./events-postgres.js";
 import { nested } from "./nested.js";
 import { parquet } from "./parquet.js";
+import { plugins } from "./plugins.js";
 import { postgres } from "./postgres.js";
 import { rest } from "./rest.js";
 import type { Scenario } from "./scenario.js";
@@ -12,6 +14,7 @@ import { wide } from "./wide.js";
 /** Every scenario by name; add a file and a line here. */
 export const SCENARIOS: Record<string, Scenario> = {
   capture,
+  "capture-plugins": capturePlugins,
   nested,
   events,
   "events-postgres": eventsPostgres,
@@ -20,4 +23,5 @@ export const SCENARIOS: Record<string, Scenario> = {
   rest,
   parquet,
   postgres,
+  plugins,
 };

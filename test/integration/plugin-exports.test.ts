@@ -219,6 +219,15 @@ describe("plugin exports", () => {
             (await s.running.plugins?.status()) === "exports: lag 0 event(s)" &&
             s.running.plugins?.unstoredErrors() === 0,
         );
+        const metrics = await (await fetch(`${s.url}/metrics`)).text();
+        for (const line of [
+          'ferry_export_delivered_total{plugin="posthog/hook"} 2',
+          'ferry_export_failed_attempts_total{plugin="posthog/hook"} 4',
+          'ferry_export_dead_letters_total{plugin="posthog/hook"} 2',
+          'ferry_export_dead_letters_total{plugin="posthog/elsewhere"} 4',
+          'ferry_export_lag_events{plugin="posthog/hook",hook="composeWebhook"} 0',
+        ])
+          assert.ok(metrics.split("\n").includes(line), `${line} in\n${metrics}`);
       } finally {
         await s.stop();
       }

@@ -359,7 +359,7 @@ function runtimeMetrics(registry: Registry): RuntimeMetrics {
   });
   const delivered = new Counter({
     name: "ferry_export_delivered_total",
-    help: "Webhooks delivered by export plugins",
+    help: "Events export plugins delivered (webhooks sent, onEvent calls that went through)",
     labelNames: ["plugin"] as const,
     registers: [registry],
   });

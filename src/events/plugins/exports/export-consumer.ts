@@ -144,7 +144,10 @@ export class ExportConsumer {
         if (o[0] === "err") ok = await this.#failed(entry, o[1] ?? "failed", true);
         else if (this.#o.hook === "composeWebhook" && o[0] === "ok")
           ok = await this.#send(entry, o[1] as string);
-        else ok = true;
+        else {
+          if (this.#o.hook === "onEvent") this.#o.counters.delivered(this.#o.plugin, 1);
+          ok = true;
+        }
         if (!ok) return false;
         if (o[0] === "err" && this.#attempts > 0) break; // tried again from this event
         this.#advance(entry);
