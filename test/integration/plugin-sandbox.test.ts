@@ -5,6 +5,7 @@
  * around it go through untouched.
  */
 import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import type { IngestEvent } from "../../src/events/ingest/stage.js";
 import { compilePlugin } from "../../src/events/plugins/compile.js";
@@ -12,7 +13,15 @@ import { parsePluginSpecs } from "../../src/events/plugins/plugin-config.js";
 import { PluginErrorTable } from "../../src/events/plugins/plugin-errors.js";
 import { PluginHostCrash } from "../../src/events/plugins/plugin-host.js";
 import { PluginStage } from "../../src/events/plugins/plugin-stage.js";
-import { memoryLogger, pluginEvent, receiver, startHost, tempDir, waitFor } from "../helpers/plugins.js";
+import {
+  memoryLogger,
+  pluginEvent,
+  receiver,
+  startHost,
+  tempDir,
+  waitFor,
+  writePlugin,
+} from "../helpers/plugins.js";
 
 const page = (...events: ReturnType<typeof pluginEvent>[]) => JSON.stringify(events);
 
@@ -80,6 +89,33 @@ describe("plugin sandbox", () => {
     ]);
     const onEvent = await h.host.events(p.key, "onEvent", page(pluginEvent("o1"), pluginEvent("o2")), 2);
     assert.deepEqual(onEvent, [["ok"], ["ok"]]);
+  });
+
+  test("a default export object and a CommonJS module work as named exports do", async () => {
+    const withDefault = await h.load(
+      "default-export",
+      `export default { processEvent(e: any) { e.properties.via = "default"; return e; } };`,
+    );
+    const path = writePlugin(tmp.dir, "commonjs", "");
+    const cjs = path.replace(/\.ts$/, ".cjs");
+    writeFileSync(cjs, `module.exports = { processEvent(e) { e.properties.via = "cjs"; return e; } };`);
+    const { code } = await compilePlugin(cjs, tmp.dir);
+    await h.host.load({
+      key: "test/cjs",
+      name: "cjs",
+      code,
+      config: {},
+      timeoutMs: 1000,
+      memoryMb: 64,
+      allowedHosts: [],
+    });
+    for (const [key, via] of [
+      [withDefault.key, "default"],
+      ["test/cjs", "cjs"],
+    ]) {
+      const r = await h.host.chain([{ key: key as string, onError: "drop" }], page(pluginEvent("x")), 1);
+      assert.equal(JSON.parse(r.events[0] as string).properties.via, via);
+    }
   });
 
   test("a synchronous endless loop is stopped at the time limit; the isolate lives on", async () => {
