@@ -2,7 +2,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { extname } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { errorMessage } from "../../util/errors.js";
+import { errorMessage, FerryError } from "../../util/errors.js";
 import type { Logger } from "../../util/log.js";
 import { preludeCode } from "./compile.js";
 import type {
@@ -53,6 +53,8 @@ export class PluginHost {
   #stopped = false;
   /** Crashes in a row (reset by a request that completes), for the restart delay. */
   #crashes = 0;
+  /** The host process's last lines of output (why it did not start). */
+  readonly #stderr: string[] = [];
   /** How many times the host process was started (1 when it never crashed). */
   starts = 0;
 
@@ -62,7 +64,23 @@ export class PluginHost {
 
   static async start(options: PluginHostOptions): Promise<PluginHost> {
     const host = new PluginHost(options);
-    await host.#ensure();
+    try {
+      await host.#ensure();
+    } catch (err) {
+      // The lines it wrote as it died may come after its exit.
+      await new Promise((r) => setTimeout(r, 100));
+      const said = host.#stderr.join("\n");
+      const addon = /isolated.vm|better.sqlite3|\.node\b|NODE_MODULE_VERSION/i.test(said);
+      throw new FerryError(
+        `the plugin host process did not start: ${errorMessage(err)}${said ? `\n${said}` : ""}`,
+        {
+          hint: addon
+            ? "plugins need native addons built for this Node.js (isolated-vm, better-sqlite3): run npm rebuild isolated-vm better-sqlite3 (it needs python3, make and a C++ compiler)"
+            : "run with --verbose and see the lines above",
+          cause: err,
+        },
+      );
+    }
     return host;
   }
 
@@ -166,7 +184,10 @@ export class PluginHost {
     for (const stream of [child.stdout, child.stderr]) {
       if (!stream) continue;
       createInterface({ input: stream }).on("line", (line) => {
-        if (line.trim()) this.#o.logger.warn(`plugin host: ${line}`);
+        if (!line.trim()) return;
+        this.#stderr.push(line);
+        if (this.#stderr.length > 5) this.#stderr.shift();
+        this.#o.logger.warn(`plugin host: ${line}`);
       });
     }
     child.on("message", (m: HostReply) => this.#onMessage(m));
