@@ -198,11 +198,14 @@ export interface Received {
 }
 
 /**
- * A local HTTP server that records each request and answers with `respond` (status, body; `"hang"` never answers).
+ * A local HTTP server that records each request and answers with `respond` (status, body, after `delayMs`; `"hang"`
+ * never answers).
  * Bound to 127.0.0.1 on a free port.
  */
 export async function receiver(
-  respond: (r: Received, n: number) => { status: number; body?: string } | "hang" = () => ({ status: 200 }),
+  respond: (r: Received, n: number) => { status: number; body?: string; delayMs?: number } | "hang" = () => ({
+    status: 200,
+  }),
 ) {
   const requests: Received[] = [];
   const hung: http.ServerResponse[] = [];
@@ -222,8 +225,12 @@ export async function receiver(
         hung.push(res);
         return;
       }
-      res.writeHead(answer.status, { "content-type": "application/json" });
-      res.end(answer.body ?? "{}");
+      const send = () => {
+        res.writeHead(answer.status, { "content-type": "application/json" });
+        res.end(answer.body ?? "{}");
+      };
+      if (answer.delayMs) setTimeout(send, answer.delayMs);
+      else send();
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));

@@ -365,6 +365,36 @@ describe("plugin sandbox", () => {
     }
   });
 
+  test("a slow onEvent does not hold up processEvent of the same plugin: calls take turns", async () => {
+    const slow = await receiver(() => ({ status: 200, delayMs: 300 }));
+    try {
+      const p = await h.load(
+        "turns",
+        `export function processEvent(e: any) { e.properties.seen = true; return e; }
+         export async function onEvent(e: any, { fetch }: any) { await fetch("${slow.url}/x"); }`,
+        { allowedHosts: [slow.host] },
+      );
+      const n = 8;
+      let exportsDone = false;
+      const exporting = h.host
+        .events(p.key, "onEvent", page(...Array.from({ length: n }, (_, i) => pluginEvent(`o${i}`))), n)
+        .then((r) => {
+          exportsDone = true;
+          return r;
+        });
+      await waitFor("the first onEvent request", () => slow.requests.length > 0);
+      const r = await h.host.chain([{ key: p.key, onError: "drop" }], page(pluginEvent("p")), 1);
+      assert.equal(JSON.parse(r.events[0] as string).properties.seen, true);
+      assert.equal(exportsDone, false, "processEvent ran while onEvent's page was still going");
+      assert.deepEqual(
+        await exporting,
+        Array.from({ length: n }, () => ["ok"]),
+      );
+    } finally {
+      await slow.close();
+    }
+  });
+
   test("storage persists per plugin; teardownPlugin runs when the host stops; a new host reads what was stored", async () => {
     const source = `
       export async function processEvent(event: any, { storage }: any) {

@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { dirname, extname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { SANDBOX_DEFINES } from "../../config/environment.js";
 import { ConfigError, errorMessage } from "../../util/errors.js";
 
 /** A plugin module bundled into one script for the sandbox. */
@@ -95,7 +96,7 @@ async function bundle(entry: string, globalName: string | undefined, what: strin
       mainFields: ["module", "main"],
       target: "es2022",
       external: NODE_BUILTINS,
-      define: { "process.env.NODE_ENV": '"production"' },
+      define: { ...SANDBOX_DEFINES },
       // import() of a Node module becomes a require() call, which the sandbox answers with a message.
       supported: { "dynamic-import": false },
       logLevel: "silent",

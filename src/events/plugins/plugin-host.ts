@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { extname } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { untrustedChildEnvironment } from "../../config/environment.js";
 import { errorMessage, FerryError } from "../../util/errors.js";
 import type { Logger } from "../../util/log.js";
 import { preludeCode } from "./compile.js";
@@ -178,7 +179,7 @@ export class PluginHost {
       execArgv,
       serialization: "advanced",
       stdio: ["ignore", "pipe", "pipe", "ipc"],
-      env: { PATH: process.env.PATH ?? "", NODE_ENV: process.env.NODE_ENV ?? "production" },
+      env: untrustedChildEnvironment(),
     });
     this.starts++;
     for (const stream of [child.stdout, child.stderr]) {

@@ -60,47 +60,52 @@ export class PluginInstance {
 
   /**
    * Runs `hook` over the events of `json`: one outcome per event (fewer with `stopOnError`, which stops after the
-   * first failure). A plugin whose setup failed fails every event with that message.
+   * first failure). A plugin whose setup failed fails every event with that message. The events run a slice at a
+   * time, each slice a turn of its own: other calls to the plugin (a page of processEvent while onEvent waits on
+   * the network) get theirs in between.
    */
-  runEvents(hook: string, json: string, count: number, stopOnError: boolean): Promise<Outcome[]> {
-    return this.#serial(async () => {
-      const out: Outcome[] = [];
-      let singleStepUntil = -1;
-      while (out.length < count) {
+  async runEvents(hook: string, json: string, count: number, stopOnError: boolean): Promise<Outcome[]> {
+    const out: Outcome[] = [];
+    let singleStepUntil = -1;
+    while (out.length < count) {
+      const step = await this.#serial(async () => {
         const sandbox = await this.#ready();
-        if (!sandbox) {
-          const failed: Outcome = ["err", `setupPlugin failed: ${this.#setupError?.message}`];
-          while (out.length < count) {
-            out.push(failed);
-            if (stopOnError) break;
-          }
-          return out;
-        }
-        const done = out.length;
-        const rest = done === 0 ? json : JSON.stringify((JSON.parse(json) as unknown[]).slice(done));
-        const single = done <= singleStepUntil;
+        if (!sandbox) return { setupFailed: `setupPlugin failed: ${this.#setupError?.message}` };
+        const single = out.length <= singleStepUntil;
         try {
-          const got = await sandbox.runEvents(hook, rest, single ? 1 : count - done, stopOnError, single);
-          if (got.length === 0) throw new Error(`the sandbox ran ${hook} on no event`);
-          out.push(...got);
-          if (stopOnError && out.at(-1)?.[0] === "err") return out;
+          return { slice: await sandbox.runSlice(hook, json, count, out.length, stopOnError, single) };
         } catch (err) {
           if (!(err instanceof SandboxLost)) throw err;
           this.#services.log("warn", `${err.message}; its sandbox is made again`);
           this.#sandbox = undefined;
-          out.push(...err.outcomes);
-          if (err.runningKnown) {
-            out.push(["err", err.message]);
-            if (stopOnError) return out;
-          } else {
-            // Outcomes since the last hand-out are lost with the isolate: run those events one at a time to find the
-            // one that brought it down (the others run again).
-            singleStepUntil = done + err.outcomes.length + 256;
-          }
+          return { lost: err };
         }
+      });
+      if (step.setupFailed) {
+        while (out.length < count) {
+          out.push(["err", step.setupFailed]);
+          if (stopOnError) break;
+        }
+        return out;
       }
-      return out.slice(0, count);
-    });
+      if (step.slice) {
+        if (step.slice.outcomes.length === 0) throw new Error(`the sandbox ran ${hook} on no event`);
+        out.push(...step.slice.outcomes);
+        if (stopOnError && out.at(-1)?.[0] === "err") return out;
+        continue;
+      }
+      const lost = step.lost as SandboxLost;
+      out.push(...lost.outcomes);
+      if (lost.runningKnown) {
+        out.push(["err", lost.message]);
+        if (stopOnError) return out;
+      } else {
+        // Outcomes since the last hand-out are lost with the isolate: run those events one at a time to find the
+        // one that brought it down (the others run again).
+        singleStepUntil = out.length + 256;
+      }
+    }
+    return out.slice(0, count);
   }
 
   /** setupPlugin, teardownPlugin or a scheduled hook, within `limitMs`. Resolves with the failure's message, if any. */

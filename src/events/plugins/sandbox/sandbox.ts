@@ -52,7 +52,7 @@ interface SandboxFns {
  *
  * @example
  * const { sandbox, hooks } = await Sandbox.open({ name, prelude, code, configJson: "{}", timeoutMs: 1000, memoryMb: 128 }, services);
- * const outcomes = await sandbox.runEvents("processEvent", JSON.stringify(events), events.length, false);
+ * const { outcomes, next } = await sandbox.runSlice("processEvent", JSON.stringify(events), events.length, 0, false);
  */
 export class Sandbox {
   readonly #isolate: ivm.Isolate;
@@ -142,58 +142,55 @@ export class Sandbox {
   }
 
   /**
-   * Runs `hook` on each event of `json` (a JSON array of `count` events), a page budget at a time: one outcome per
-   * event, in order. With `stopOnError` it stops after the first failure (fewer outcomes than events). `singleStep`
-   * runs one event per call (after a lost sandbox, to find the event that caused it). Throws `SandboxLost` when the
-   * isolate had to go.
+   * Runs `hook` on the events of `json` (a JSON array of `count` events) from `start`, for one page budget (200 ms of
+   * work; then the caller calls again from `next`, so that other calls to the plugin get their turn): one outcome per
+   * event run, in order. With `stopOnError` it stops after the first failure. `singleStep` runs one event (after a
+   * lost sandbox, to find the event that caused it). Throws `SandboxLost` when the isolate had to go.
    */
-  async runEvents(
+  async runSlice(
     hook: string,
     json: string,
     count: number,
+    start: number,
     stopOnError: boolean,
     singleStep = false,
-  ): Promise<Outcome[]> {
-    const out: Outcome[] = [];
+  ): Promise<{ outcomes: Outcome[]; next: number }> {
     const limitMs = PAGE_BUDGET_MS + this.#o.timeoutMs;
     const maxBytes = Math.max(4 * 1048576, 2 * Math.ceil(json.length / Math.max(1, count)));
-    let start = 0;
-    while (start < count) {
-      const callId = ++this.#callId;
-      this.#emitted.length = 0;
-      this.#streamed = false;
-      const args = [callId, hook, json, start, singleStep ? -1 : PAGE_BUDGET_MS, maxBytes, stopOnError];
-      try {
-        const reply = JSON.parse(
-          (await this.#guard(
-            this.#fns.runEvents.apply(undefined, args, { ...COPY, timeout: limitMs }),
-            limitMs,
-          )) as string,
-        ) as { next: number; emitted: number; results: Outcome[] };
-        await this.#emittedUpTo(reply.emitted);
-        out.push(...this.#emitted, ...reply.results);
-        start = reply.next;
-        if (stopOnError && out.at(-1)?.[0] === "err") return out;
-      } catch (err) {
-        if (this.#isolate.isDisposed) {
-          const message = sandboxMessage(err, hook, this.#o, this.#disposedBy);
-          // Once an async hook awaited, every outcome is handed out as it comes: the running event is the next one.
-          throw new SandboxLost(message, [...out, ...this.#emitted], this.#streamed || singleStep);
-        }
-        if (!isTimeout(err)) throw err;
-        // V8 stopped synchronous code at the limit: the isolate lives on; the event that ran is known.
-        const c = JSON.parse(
-          (await this.#fns.collect.apply(undefined, [], { result: { copy: true }, timeout: 1000 })) as string,
-        ) as { at: number; emitted: number; results: Outcome[] };
-        await this.#emittedUpTo(c.emitted);
-        out.push(...this.#emitted, ...c.results, ["err", timeoutMessage(hook, this.#o.timeoutMs)]);
-        if (stopOnError) return out;
-        start = c.at + 1;
-      } finally {
-        this.#callId++;
+    const callId = ++this.#callId;
+    this.#emitted.length = 0;
+    this.#streamed = false;
+    const args = [callId, hook, json, start, singleStep ? -1 : PAGE_BUDGET_MS, maxBytes, stopOnError];
+    try {
+      const reply = JSON.parse(
+        (await this.#guard(
+          this.#fns.runEvents.apply(undefined, args, { ...COPY, timeout: limitMs }),
+          limitMs,
+        )) as string,
+      ) as { next: number; emitted: number; results: Outcome[] };
+      await this.#emittedUpTo(reply.emitted);
+      return { outcomes: [...this.#emitted, ...reply.results], next: reply.next };
+    } catch (err) {
+      if (this.#isolate.isDisposed) {
+        // Outcomes handed out just before may still be on their way to this thread.
+        for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+        const message = sandboxMessage(err, hook, this.#o, this.#disposedBy);
+        // Once an async hook awaited, every outcome is handed out as it comes: the running event is the next one.
+        throw new SandboxLost(message, [...this.#emitted], this.#streamed || singleStep);
       }
+      if (!isTimeout(err)) throw err;
+      // V8 stopped synchronous code at the limit: the isolate lives on; the event that ran is known.
+      const c = JSON.parse(
+        (await this.#fns.collect.apply(undefined, [], { result: { copy: true }, timeout: 1000 })) as string,
+      ) as { at: number; emitted: number; results: Outcome[] };
+      await this.#emittedUpTo(c.emitted);
+      return {
+        outcomes: [...this.#emitted, ...c.results, ["err", timeoutMessage(hook, this.#o.timeoutMs)]],
+        next: c.at + 1,
+      };
+    } finally {
+      this.#callId++;
     }
-    return out;
   }
 
   /** Outcomes the isolate hands out during a call (through its `emit` reference). */
