@@ -1,5 +1,5 @@
 /**
- * The bundled plugins through `ferry/testing`'s harness (in this process); test/integration/plugin-bundled.test.ts
+ * The bundled plugins through `ferry/testing`'s harness (in this process); test/integration/plugin-sandbox.test.ts
  * runs them in the sandbox.
  */
 import assert from "node:assert/strict";
