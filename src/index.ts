@@ -50,7 +50,12 @@ export { type CsvColumn, TYPED_CSV_MAX_RECORD_BYTES } from "./formats/typed-csv.
 
 // Destinations: the factories, URL resolution, the interface of a destination object, custom object stores.
 export { type DuckDbOptions, duckdb } from "./destinations/duckdb/index.js";
-export { type FileFormat, type FilesystemOptions, filesystem } from "./destinations/filesystem/index.js";
+export {
+  type DeltaOptions,
+  type FileFormat,
+  type FilesystemOptions,
+  filesystem,
+} from "./destinations/filesystem/index.js";
 export { type PostgresOptions, postgres } from "./destinations/postgres/index.js";
 export { resolveDestination } from "./pipeline/destination-url.js";
 export type {
@@ -58,7 +63,12 @@ export type {
   Destination,
   DestinationCapabilities,
   DestinationClient,
+  MaintenanceResult,
+  OptimizeOptions,
   QueryRow,
+  TableFormatCapabilities,
+  TableMaintenance,
+  VacuumOptions,
 } from "./destinations/destination.js";
 export type { ObjectInfo, ObjectStore } from "./storage/object-store.js";
 
@@ -74,6 +84,7 @@ export {
   type SchemaContractSetting,
   type StoredSchema,
   type Table,
+  type TableFormat,
   type WriteDisposition,
   type WriteDispositionName,
 } from "./schema/types.js";

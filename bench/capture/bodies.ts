@@ -19,7 +19,10 @@ function uuidv7(ms: number): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
-/** One `/batch/` body as posthog-node 5 sends it (gzip), with `n` events of distinct ids among 10,000 users. */
+/** Distinct ids the events are spread over (`BENCH_CAPTURE_DISTINCT`; 1,000,000 makes a million persons). */
+const DISTINCT_IDS = Number(process.env.BENCH_CAPTURE_DISTINCT ?? 10_000);
+
+/** One `/batch/` body as posthog-node 5 sends it (gzip), with `n` events of distinct ids among DISTINCT_IDS users. */
 function batchBody(first: number, n: number): Buffer {
   const now = Date.now();
   const batch = [];
@@ -27,7 +30,8 @@ function batchBody(first: number, n: number): Buffer {
     const k = first + i;
     const ts = new Date(now - (n - i) * 7).toISOString();
     batch.push({
-      distinct_id: `user-${(k * 7919) % 10_000}`,
+      // 7919 is prime: k * 7919 visits every id once per DISTINCT_IDS events when it does not divide DISTINCT_IDS.
+      distinct_id: `user-${(k * 7919) % DISTINCT_IDS}`,
       event: EVENTS[k % EVENTS.length],
       properties: {
         $lib: "posthog-node",

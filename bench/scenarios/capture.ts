@@ -10,10 +10,13 @@
  *
  *   npm run bench -- capture --records 1000000     # about 1.5 minutes
  *   npm run bench -- capture --records 12000000    # a 10-minute paced phase
+ *
+ * Person processing is on, as `ferry serve` runs by default; `BENCH_CAPTURE_PERSONS=0` turns it off (the peer run),
+ * `BENCH_CAPTURE_DISTINCT=1000000` spreads the events over a million distinct ids (default 10,000).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -23,6 +26,7 @@ import type { Scenario } from "./scenario.js";
 
 const CLIENTS = Number(process.env.BENCH_CAPTURE_CLIENTS ?? 32);
 const RATE = Number(process.env.BENCH_CAPTURE_RATE ?? 20_000);
+const PERSONS = process.env.BENCH_CAPTURE_PERSONS !== "0";
 const CLI = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
 
 /** The first line of a child's output matching `pattern` (its first group). */
@@ -86,11 +90,15 @@ export const capture: Scenario = {
   async run({ records, dir }) {
     const maxBodies = await readBodies(join(dir, "max.bin"), records);
     const pacedBodies = await readBodies(join(dir, "paced.bin"), records);
+    const config = join(dir, "ferry.yaml");
+    writeFileSync(config, `serve:\n  persons: ${PERSONS}\n`);
     const server = spawn(
       process.execPath,
       [
         CLI,
         "serve",
+        "--config",
+        config,
         "--port",
         "0",
         "--token",
@@ -151,6 +159,8 @@ export const capture: Scenario = {
       measuredMs: max.ms,
       peakRssMb,
       extra: {
+        persons: PERSONS ? "on" : "off",
+        distinctIds: Number(process.env.BENCH_CAPTURE_DISTINCT ?? 10_000),
         clients: CLIENTS,
         maxAckedPerSec: perSec(max.events, max.ms),
         maxAckMsP50: max.ackMsP50,

@@ -1,6 +1,7 @@
 import { capture } from "./capture.js";
 import { capturePlugins } from "./capture-plugins.js";
 import { deep } from "./deep.js";
+import { delta } from "./delta.js";
 import { events } from "./events.js";
 import { eventsPostgres } from "./events-postgres.js";
 import { nested } from "./nested.js";
@@ -22,6 +23,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   deep,
   rest,
   parquet,
+  delta,
   postgres,
   plugins,
 };

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import type { IngestEvent } from "../../src/events/ingest/stage.js";
 import { compilePlugin } from "../../src/events/plugins/compile.js";
 import { parsePluginSpecs } from "../../src/events/plugins/plugin-config.js";
-import { PluginErrorTable } from "../../src/events/plugins/plugin-errors.js";
+import { PluginErrors } from "../../src/events/plugins/plugin-errors.js";
 import { PluginHost } from "../../src/events/plugins/plugin-host.js";
 import { PluginStage } from "../../src/events/plugins/plugin-stage.js";
 import { silentLogger } from "../../src/util/log.js";
@@ -91,7 +91,7 @@ async function measure(dir: string, records: number, source: string | undefined)
     }
     const stage = new PluginStage(
       host,
-      new Map([[TOKEN, { project, plugins, errors: new PluginErrorTable() }]]),
+      new Map([[TOKEN, { project, plugins, errors: await PluginErrors.open(join(dir, "errors.jsonl")) }]]),
       () => undefined,
     );
     await stage.process(page(0), project); // warm-up: JIT in both processes

@@ -8,18 +8,20 @@ import { describeError, errorMessage, FerryError, isFerryError } from "../util/e
 import { consoleLogger, redactSecrets } from "../util/log.js";
 import { loadRunTarget } from "./load-target.js";
 import {
-  type CommonFlags,
   listPipelines,
+  type MaintenanceFlags,
   pipelineDrop,
   pipelineFailedJobs,
   pipelineInfo,
+  pipelineOptimize,
   pipelineSchema,
   pipelineSync,
   pipelineTrace,
+  pipelineVacuum,
 } from "./pipeline-commands.js";
 import { type PluginTestFlags, pluginNew, pluginTest } from "./plugin-commands.js";
 import { ProgressDisplay } from "./progress.js";
-import { type ServeCommandFlags, serveCommand } from "./serve-command.js";
+import type { ServeCommandFlags } from "./serve-command.js";
 import { formatLoadInfo } from "./summary.js";
 
 const print = (text: string) => process.stdout.write(`${text}\n`);
@@ -96,6 +98,8 @@ function program(): Command {
     .action(async (o: ServeCommandFlags) => {
       // A server reports what it does (where it listens, a status line every 10 s) unless told otherwise.
       const level = verbose ? "debug" : environment().FERRY_LOG_LEVEL ? setting("logLevel") : "info";
+      // Loaded when used: `ferry run` does not pay for the push door's modules.
+      const { serveCommand } = await import("./serve-command.js");
       await serveCommand(o, level);
     });
 
@@ -128,32 +132,49 @@ function program(): Command {
 
   const p = cmd
     .command("pipeline")
-    .description("inspect and manage pipelines: list | <name> info|schema|trace|failed-jobs|drop|sync");
+    .description(
+      "inspect and manage pipelines: list | <name> info|schema|trace|failed-jobs|drop|sync|optimize|vacuum",
+    );
   p.option("--dir <path>", "pipelines working dir (default .ferry)")
     .option("--json", "machine-readable output")
     .option("--destination <url>", "destination (for sync on a new machine)")
     .option("--dataset <name>", "dataset (for sync on a new machine)")
     .option("--schema <name>", "schema name (schema command)")
     .option("--yes", "confirm drop")
+    .option(
+      "--table <names>",
+      "optimize, vacuum: comma-separated Delta tables (default: all of the pipeline's)",
+    )
+    .option(
+      "--target-file-size <size>",
+      "optimize: compact files smaller than this into files of about it (128MB)",
+    )
+    .option("--retention-hours <hours>", "vacuum: delete files removed longer ago than this (default 168)")
+    .option("--force", "vacuum: allow a retention below 168 hours")
+    .option("--dry-run", "vacuum: only report what would be deleted")
     .argument("<name-or-list>", "`list`, or a pipeline name")
-    .argument("[command]", "info | schema | trace | failed-jobs | drop | sync", "info")
-    .action(async (name: string, sub: string, flags: CommonFlags & { schema?: string; yes?: boolean }) => {
-      if (name === "list") return listPipelines(flags, print);
-      const commands: Record<string, () => Promise<void>> = {
-        info: () => pipelineInfo(name, flags, print),
-        schema: () => pipelineSchema(name, flags, print),
-        trace: () => pipelineTrace(name, flags, print),
-        "failed-jobs": () => pipelineFailedJobs(name, flags, print),
-        drop: () => pipelineDrop(name, flags, print),
-        sync: () => pipelineSync(name, flags, print),
-      };
-      const run = commands[sub];
-      if (!run)
-        throw new FerryError(`unknown pipeline command "${sub}"`, {
-          hint: `use one of: ${Object.keys(commands).join(", ")}`,
-        });
-      await run();
-    });
+    .argument("[command]", "info | schema | trace | failed-jobs | drop | sync | optimize | vacuum", "info")
+    .action(
+      async (name: string, sub: string, flags: MaintenanceFlags & { schema?: string; yes?: boolean }) => {
+        if (name === "list") return listPipelines(flags, print);
+        const commands: Record<string, () => Promise<void>> = {
+          info: () => pipelineInfo(name, flags, print),
+          schema: () => pipelineSchema(name, flags, print),
+          trace: () => pipelineTrace(name, flags, print),
+          "failed-jobs": () => pipelineFailedJobs(name, flags, print),
+          drop: () => pipelineDrop(name, flags, print),
+          sync: () => pipelineSync(name, flags, print),
+          optimize: () => pipelineOptimize(name, flags, print),
+          vacuum: () => pipelineVacuum(name, flags, print),
+        };
+        const run = commands[sub];
+        if (!run)
+          throw new FerryError(`unknown pipeline command "${sub}"`, {
+            hint: `use one of: ${Object.keys(commands).join(", ")}`,
+          });
+        await run();
+      },
+    );
   return cmd;
 }
 
@@ -180,11 +201,17 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (isReported(err)) return 1;
     process.stderr.write(`error: ${redactSecrets(describeError(err))}\n`);
     if (verbose && err instanceof Error && err.stack) process.stderr.write(`${redactSecrets(err.stack)}\n`);
     else if (!isFerryError(err)) process.stderr.write("(run with --verbose for the stack trace)\n");
     return 1;
   }
+}
+
+/** An error a command has already written (as a JSON log line): only the exit code is left to set. */
+function isReported(err: unknown): boolean {
+  return err instanceof Error && err.name === "ErrorReported";
 }
 
 main(process.argv).then((code) => {

@@ -1,6 +1,8 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { setting } from "../config/settings.js";
+import type { MaintenanceResult } from "../destinations/destination.js";
+import { readPackageFailure } from "../package/package-failure.js";
 import { attachPipeline } from "../pipeline/attach.js";
 import { LocalStateStore } from "../pipeline/local-state.js";
 import type { Pipeline } from "../pipeline/pipeline.js";
@@ -132,7 +134,7 @@ export async function pipelineTrace(name: string, flags: CommonFlags, print: Pri
 export async function pipelineFailedJobs(name: string, flags: CommonFlags, print: Print): Promise<void> {
   const p = await open(name, flags);
   const { failed } = await p.packages();
-  const out: { loadId: string; dir: string; jobs: { job: string; error: string }[] }[] = [];
+  const out: { loadId: string; dir: string; error?: string; jobs: { job: string; error: string }[] }[] = [];
   for (const pkg of failed) {
     const jobs: { job: string; error: string }[] = [];
     for (const job of await pkg.jobs("failed")) {
@@ -141,14 +143,18 @@ export async function pipelineFailedJobs(name: string, flags: CommonFlags, print
       );
       jobs.push({ job, error });
     }
-    out.push({ loadId: pkg.loadId, dir: pkg.dir, jobs });
+    const error = await readPackageFailure(pkg.dir);
+    out.push({ loadId: pkg.loadId, dir: pkg.dir, ...(error ? { error } : {}), jobs });
   }
   if (flags.json) return print(JSON.stringify(out, null, 2));
   if (out.length === 0) return print(`pipeline ${name} has no failed jobs`);
   for (const f of out) {
     print(`load ${f.loadId} (files in ${f.dir})`);
     for (const j of f.jobs) print(`  ${j.job}\n    ${j.error.split("\n").join("\n    ")}`);
-    if (f.jobs.length === 0) print("  (the package failed before a job started)");
+    if (f.jobs.length === 0) {
+      print("  the package failed before a job started:");
+      print(`    ${(f.error ?? "(no error recorded)").split("\n").join("\n    ")}`);
+    }
   }
 }
 
@@ -184,4 +190,87 @@ export async function pipelineSync(name: string, flags: CommonFlags, print: Prin
   print(
     `restored pipeline ${name} from ${p.state?.destination}: state v${p.state?.version}, last load ${p.state?.lastLoadId}`,
   );
+}
+
+/** Flags of `optimize` and `vacuum`. */
+export interface MaintenanceFlags extends CommonFlags {
+  /** Comma-separated table names (default: the pipeline's Delta tables). */
+  table?: string;
+  targetFileSize?: string;
+  retentionHours?: string;
+  force?: boolean;
+  dryRun?: boolean;
+}
+
+const tablesOf = (flags: MaintenanceFlags) =>
+  flags.table
+    ?.split(",")
+    .map((t) => t.trim())
+    .filter(Boolean);
+
+/** `128MB`, `1GiB`, `1048576` as bytes. */
+function parseBytes(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$/i.exec(text);
+  if (!m)
+    throw new FerryError(`invalid size "${text}"`, {
+      hint: "e.g. --target-file-size 128MB (or a number of bytes)",
+    });
+  const unit = (m[2] ?? "b").toLowerCase();
+  const mult = unit.startsWith("g")
+    ? 2 ** 30
+    : unit.startsWith("m")
+      ? 2 ** 20
+      : unit.startsWith("k")
+        ? 2 ** 10
+        : 1;
+  return Math.round(Number(m[1]) * mult);
+}
+
+function printResults(results: MaintenanceResult[], what: string, flags: CommonFlags, print: Print): void {
+  if (flags.json) {
+    print(JSON.stringify(results, null, 2));
+    return;
+  }
+  if (results.length === 0) {
+    print(`no Delta tables to ${what}`);
+    return;
+  }
+  for (const r of results) {
+    const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MB`;
+    const added = r.filesAdded > 0 ? `, wrote ${r.filesAdded} (${mb(r.bytesAdded)})` : "";
+    const verb = r.dryRun ? "would delete" : what === "optimize" ? "compacted" : "deleted";
+    print(
+      `${r.table}: ${verb} ${r.filesRemoved} file(s) (${mb(r.bytesRemoved)})${added}; version ${r.version}`,
+    );
+  }
+}
+
+export async function pipelineOptimize(name: string, flags: MaintenanceFlags, print: Print): Promise<void> {
+  const p = await open(name, flags);
+  const tables = tablesOf(flags);
+  const results = await p.optimize({
+    ...(tables ? { tables } : {}),
+    ...(flags.targetFileSize ? { targetFileSize: parseBytes(flags.targetFileSize) } : {}),
+  });
+  printResults(results, "optimize", flags, print);
+}
+
+export async function pipelineVacuum(name: string, flags: MaintenanceFlags, print: Print): Promise<void> {
+  const p = await open(name, flags);
+  const tables = tablesOf(flags);
+  let retentionHours: number | undefined;
+  if (flags.retentionHours !== undefined) {
+    retentionHours = Number(flags.retentionHours);
+    if (flags.retentionHours.trim() === "" || !Number.isFinite(retentionHours))
+      throw new FerryError(`invalid --retention-hours "${flags.retentionHours}"`, {
+        hint: "a number of hours, e.g. 168",
+      });
+  }
+  const results = await p.vacuum({
+    ...(tables ? { tables } : {}),
+    ...(retentionHours !== undefined ? { retentionHours } : {}),
+    ...(flags.force ? { force: true } : {}),
+    ...(flags.dryRun ? { dryRun: true } : {}),
+  });
+  printResults(results, "vacuum", flags, print);
 }

@@ -3,9 +3,9 @@ import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { setting } from "../config/settings.js";
-import { startServe } from "../events/serve.js";
-import { resolveServeConfig, type ServeFlags } from "../events/serve-config.js";
-import { ConfigError, errorMessage } from "../util/errors.js";
+import { type RunningServe, startServe } from "../events/serve.js";
+import { resolveServeConfig, type ServeConfig, type ServeFlags } from "../events/serve-config.js";
+import { ConfigError, describeError, errorMessage } from "../util/errors.js";
 import { consoleLogger, jsonLogger, type LogLevel } from "../util/log.js";
 import { substituteEnv } from "./spec.js";
 
@@ -40,16 +40,35 @@ function projectFilePath(path: string | undefined): string | undefined {
 }
 
 /**
+ * An error the command has already written (as a JSON log line): the CLI only sets the exit code.
+ */
+export class ErrorReported extends Error {
+  constructor(readonly original: unknown) {
+    super(errorMessage(original));
+    this.name = "ErrorReported";
+  }
+}
+
+/**
  * `ferry serve`: runs the push door until SIGTERM or SIGINT, then stops accepting, loads what the log holds and
  * returns (exit code 0).
  */
 export async function serveCommand(flags: ServeCommandFlags, level: LogLevel): Promise<void> {
-  const config = resolveServeConfig(await readProjectFile(flags.config), flags, setting("pipelinesDir"));
-  const file = projectFilePath(flags.config);
-  // Plugin modules are found from the project file's folder.
-  config.baseDir = file ? dirname(resolve(file)) : process.cwd();
   const logger = flags.json ? jsonLogger(level) : consoleLogger(level);
-  const running = await startServe(config, { logger });
+  let config: ServeConfig;
+  let running: RunningServe;
+  try {
+    config = resolveServeConfig(await readProjectFile(flags.config), flags, setting("pipelinesDir"));
+    const file = projectFilePath(flags.config);
+    // Plugin modules are found from the project file's folder.
+    config.baseDir = file ? dirname(resolve(file)) : process.cwd();
+    running = await startServe(config, { logger });
+  } catch (err) {
+    if (!flags.json) throw err;
+    // Machines read --json logs line by line: a refusal to start is a JSON line too.
+    logger.error(describeError(err));
+    throw new ErrorReported(err);
+  }
   const projects = config.projects.map((p) => `${p.token} -> ${p.dataset}`).join(", ");
   logger.info(
     `capture listening on ${running.address.url} (api_host for PostHog clients); events go to ${config.destination} (${projects})`,
@@ -66,6 +85,10 @@ export async function serveCommand(flags: ServeCommandFlags, level: LogLevel): P
     process.on("SIGTERM", onTerm);
     process.on("SIGINT", onInt);
   });
-  await running.stop();
-  logger.info("stopped: every acknowledged event is loaded");
+  const left = await running.stop();
+  if (left === 0) logger.info("stopped: every acknowledged event is loaded");
+  else
+    logger.warn(
+      `stopped with ${left} acknowledged event(s) not loaded yet (the destination stayed unavailable); they are safe in the log and load at the next start`,
+    );
 }

@@ -61,6 +61,12 @@ const restApi: SpecSourceFactory = async (config, ctx) => {
   return restApiSource({ name: ctx.pipelineName, ...rest } as unknown as Parameters<typeof restApiSource>[0]);
 };
 
+/** Options of a spec source without its `type` key. */
+const withoutType = (config: Record<string, unknown>) => {
+  const { type: _type, ...rest } = config;
+  return rest;
+};
+
 /** Source types a YAML/JSON spec can name. Later sources (sql_database, ...) add entries here. */
 export const SPEC_SOURCES: Record<string, SpecSourceFactory> = {
   json_files: jsonFiles,
@@ -68,4 +74,17 @@ export const SPEC_SOURCES: Record<string, SpecSourceFactory> = {
   // `type: sql_database` (src/sources/sql-database/spec.ts), loaded only when a spec uses it.
   sql_database: async (config, ctx) =>
     (await import("../sources/sql-database/spec.js")).sqlDatabaseFromSpec(config, ctx),
+  // The SaaS sources take their options as they are written in the spec (snake_case), loaded only when used.
+  stripe: async (config) =>
+    (await import("../sources/stripe/index.js")).stripeSource(
+      withoutType(config) as unknown as import("../sources/stripe/index.js").StripeOptions,
+    ),
+  hubspot: async (config) =>
+    (await import("../sources/hubspot/index.js")).hubspotSource(
+      withoutType(config) as unknown as import("../sources/hubspot/index.js").HubSpotOptions,
+    ),
+  zendesk: async (config) =>
+    (await import("../sources/zendesk/index.js")).zendeskSource(
+      withoutType(config) as unknown as import("../sources/zendesk/index.js").ZendeskOptions,
+    ),
 };

@@ -1,6 +1,6 @@
 import type { LoadFileFormatName } from "../formats/file-format.js";
 import type { LoadClient } from "../load/load-client.js";
-import type { MergeStrategy } from "../schema/types.js";
+import type { MergeStrategy, TableFormat } from "../schema/types.js";
 import type { Logger } from "../util/log.js";
 
 /**
@@ -22,10 +22,64 @@ export interface DestinationCapabilities {
   supportedFileFormats: readonly LoadFileFormatName[];
   /** `dataset().sql()` works. */
   supportsSql: boolean;
+  /**
+   * Table formats a resource may ask for (`tableFormat: "delta"`) besides the destination's own, with the merge
+   * strategies each offers. File destinations offer `delta`; without an entry, the destination refuses the format.
+   */
+  tableFormats?: Readonly<Partial<Record<Exclude<TableFormat, "native">, TableFormatCapabilities>>>;
+}
+
+/** What a table format a destination offers per resource can do. */
+export interface TableFormatCapabilities {
+  mergeStrategies: readonly MergeStrategy[];
 }
 
 /** A row returned by dataset queries: column name -> JS value. */
 export type QueryRow = Record<string, unknown>;
+
+/** Which tables maintenance works on, and how. */
+export interface OptimizeOptions {
+  /** Tables to compact (default: every table of the dataset that has maintenance). */
+  tables?: string[];
+  /** Files smaller than this are compacted into files of about this size (bytes; default the destination's). */
+  targetFileSize?: number;
+}
+
+export interface VacuumOptions {
+  tables?: string[];
+  /** Files removed from a table longer ago than this are deleted; default 168 (7 days). */
+  retentionHours?: number;
+  /** Allow a retention below the default (readers of older versions, or writers still running, may lose files). */
+  force?: boolean;
+  /** Only report what would be deleted. */
+  dryRun?: boolean;
+}
+
+/** What maintenance did to one table. */
+export interface MaintenanceResult {
+  table: string;
+  /** The table's version after it (a new commit for optimize; unchanged for vacuum). */
+  version: number;
+  filesRemoved: number;
+  bytesRemoved: number;
+  filesAdded: number;
+  bytesAdded: number;
+  dryRun?: boolean;
+}
+
+/**
+ * Table maintenance a destination offers: for Delta tables, compaction of small files (`optimize`) and deletion of
+ * files the table no longer uses (`vacuum`).
+ *
+ * @example
+ * const results = await client.maintenance?.vacuum({ retentionHours: 168 });
+ */
+export interface TableMaintenance {
+  /** The tables maintenance applies to (the dataset's Delta tables). */
+  tables(): Promise<string[]>;
+  optimize(options?: OptimizeOptions): Promise<MaintenanceResult[]>;
+  vacuum(options?: VacuumOptions): Promise<MaintenanceResult[]>;
+}
 
 /** A connected destination: loads packages and gives access to the loaded data. */
 export interface DestinationClient extends LoadClient {
@@ -38,6 +92,8 @@ export interface DestinationClient extends LoadClient {
   listTables(): Promise<string[]>;
   /** Drops tables from the dataset (quoted, existence-checked). */
   dropTables(names: string[]): Promise<void>;
+  /** Present when the destination's tables need maintenance (Delta tables on file destinations). */
+  readonly maintenance?: TableMaintenance;
 }
 
 export interface ConnectOptions {

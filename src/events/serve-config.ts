@@ -25,7 +25,17 @@ export interface ServeConfig {
   dedupWindow: number;
   /** Where relative paths of the project file start (its folder; default: the working directory). */
   baseDir?: string;
+  /** How often the status line is logged (ms; 0: never). */
+  statusIntervalMs: number;
+  /** Person and group processing, and where persons are kept; null: off (events get no person). */
+  persons: PersonsConfig | null;
 }
+
+/**
+ * `serve.persons`: the embedded SQLite store (default, one file per project in `<dir>/_serve/persons/`), or a
+ * Postgres database that several servers share (`store: postgres://...`, tables in `schema`).
+ */
+export type PersonsConfig = { store: "sqlite" } | { store: "postgres"; url: string; schema: string };
 
 /** What `ferry serve` takes on its command line. */
 export interface ServeFlags {
@@ -47,6 +57,7 @@ export const SERVE_DEFAULTS = {
   batchIntervalMs: 500,
   retentionMs: 3_600_000,
   dedupWindow: 1_000_000,
+  statusIntervalMs: 10_000,
 } as const;
 
 const SERVE_KEYS = [
@@ -60,6 +71,8 @@ const SERVE_KEYS = [
   "batch_interval",
   "retention",
   "dedup_window",
+  "status_interval",
+  "persons",
   "projects",
 ] as const;
 const PROJECT_KEYS = ["token", "dataset", "materialize", "plugins"] as const;
@@ -119,7 +132,38 @@ export function resolveServeConfig(raw: unknown, flags: ServeFlags, defaultDir: 
     batchIntervalMs: duration(serve.batch_interval ?? SERVE_DEFAULTS.batchIntervalMs, "serve.batch_interval"),
     retentionMs: duration(serve.retention ?? SERVE_DEFAULTS.retentionMs, "serve.retention"),
     dedupWindow: int(serve.dedup_window ?? SERVE_DEFAULTS.dedupWindow, "serve.dedup_window", 1, 100_000_000),
+    statusIntervalMs: duration(
+      serve.status_interval ?? SERVE_DEFAULTS.statusIntervalMs,
+      "serve.status_interval",
+    ),
+    persons: personsConfig(serve.persons),
   };
+}
+
+/** `serve.persons`: absent or true (SQLite), false (off), or `{ store, schema }`. */
+function personsConfig(raw: unknown): PersonsConfig | null {
+  if (raw === undefined || raw === true) return { store: "sqlite" };
+  if (raw === false) return null;
+  const o = objectAt(raw, "serve.persons");
+  unknownKeys(o, ["store", "schema"], "serve.persons");
+  const store = str(o.store ?? "sqlite", "serve.persons.store");
+  if (store === "sqlite") {
+    if (o.schema !== undefined) throw new ConfigError("serve.persons.schema is for a Postgres store only");
+    return { store: "sqlite" };
+  }
+  if (/^postgres(ql)?:\/\//.test(store)) {
+    return {
+      store: "postgres",
+      url: store,
+      schema: str(o.schema ?? "ferry_persons", "serve.persons.schema"),
+    };
+  }
+  throw new ConfigError(
+    `serve.persons.store must be sqlite or a postgres:// URL, not ${JSON.stringify(store)}`,
+    {
+      hint: "persons: { store: postgres://user:password@host:5432/db } shares persons between servers; persons: false turns person processing off",
+    },
+  );
 }
 
 function project(raw: unknown, where: string): Project {

@@ -3,19 +3,23 @@ import { join } from "node:path";
 import type { Logger } from "../util/log.js";
 import { CaptureServer, type CaptureServerAddress } from "./capture/server.js";
 import { EventConsumer } from "./ingest/consumer.js";
-import { EventLoader, LoadQueue } from "./ingest/event-loader.js";
+import { EventLoader } from "./ingest/event-loader.js";
 import type { EventStage } from "./ingest/stage.js";
 import { SegmentLog } from "./log/segment-log.js";
 import { EventMetrics } from "./metrics.js";
+import { PersonStage } from "./persons/person-stage.js";
+import { personStores } from "./persons/person-stores.js";
 import type { ScheduledHook } from "./plugins/plugin-api.js";
 import { PluginRuntime } from "./plugins/runtime.js";
 import type { ServeConfig } from "./serve-config.js";
 
 export interface ServeOptions {
   logger: Logger;
-  /** How often the status line is logged (default 10 s; 0: never). */
+  /** How often the status line is logged (default: the config's `status_interval`; 0: never). */
   statusIntervalMs?: number;
-  /** Stages between the log and the load (persons): after the plugins' processEvent, before their export log. */
+  /** How long stopping keeps retrying loads that fail (default 5 minutes). */
+  drainTimeoutMs?: number;
+  /** Stages between the log and the load: after the plugins' processEvent, before persons. */
   stages?: EventStage[];
   /** Shorter intervals for plugins' scheduled functions (tests). */
   pluginScheduleIntervals?: Partial<Record<ScheduledHook, number>>;
@@ -28,8 +32,11 @@ export interface RunningServe {
   readonly consumer: EventConsumer;
   /** The projects' plugins (undefined when no project has any). */
   readonly plugins: PluginRuntime | undefined;
-  /** Stops accepting, loads everything the log holds, and closes. */
-  stop(): Promise<void>;
+  /**
+   * Stops accepting, loads everything the log holds (retrying failed loads until the drain timeout), and closes.
+   * Resolves with the events left in the log (0 unless the destination stayed unavailable; they load at the next start).
+   */
+  stop(): Promise<number>;
 }
 
 /** Where `ferry serve` keeps its own files inside the pipelines' working dir (not a pipeline of its own). */
@@ -70,25 +77,28 @@ export async function startServe(config: ServeConfig, options: ServeOptions): Pr
     await eventLog.close();
     throw err;
   }
-  // One queue for every project's loads: loads of plugin_errors rows alone never open the destination mid-batch.
-  const queue = new LoadQueue();
   const loaders = new Map(
     config.projects.map((p) => [
       p.token,
-      new EventLoader(p, { destination: config.destination, dir: config.dir, log, queue }),
+      new EventLoader(p, { destination: config.destination, dir: config.dir, logId: eventLog.id, log }),
     ]),
   );
-  plugins?.attach(loaders);
   const orphans = join(serveDir(config), "orphans");
+  // Persons come after the other stages (plugins): they see the events as plugins left them.
+  const persons = config.persons
+    ? new PersonStage({ stores: personStores(config.persons, serveDir(config)), logger: log })
+    : undefined;
+  // Plugins transform events before the other stages; their export log takes the events as they are stored.
+  const stages = [
+    ...(plugins ? [plugins.transform] : []),
+    ...(options.stages ?? []),
+    ...(persons ? [persons] : []),
+    ...(plugins?.exports ? [plugins.exports] : []),
+  ];
   const consumer = new EventConsumer({
     log: eventLog,
     loaders,
-    // Plugins transform events before persons see them; the export log takes them as they are stored.
-    stages: [
-      ...(plugins ? [plugins.transform] : []),
-      ...(options.stages ?? []),
-      ...(plugins?.exports ? [plugins.exports] : []),
-    ],
+    stages,
     batchEvents: config.batchEvents,
     batchMs: config.batchIntervalMs,
     metrics,
@@ -106,10 +116,11 @@ export async function startServe(config: ServeConfig, options: ServeOptions): Pr
     },
   });
   try {
+    await plugins?.attach(consumer, loaders);
     await consumer.start();
     await plugins?.run();
   } catch (err) {
-    await consumer.stop().catch(() => undefined);
+    await persons?.close().catch(() => undefined);
     await plugins?.stop().catch(() => undefined);
     await eventLog.close();
     throw err;
@@ -136,12 +147,10 @@ export async function startServe(config: ServeConfig, options: ServeOptions): Pr
     throw err;
   }
   const status = statusLine(metrics, consumer, log, () => plugins?.status() ?? Promise.resolve(""));
-  const timer =
-    (options.statusIntervalMs ?? 10_000) > 0
-      ? setInterval(() => void status(), options.statusIntervalMs ?? 10_000)
-      : undefined;
+  const interval = options.statusIntervalMs ?? config.statusIntervalMs;
+  const timer = interval > 0 ? setInterval(() => void status(), interval) : undefined;
   timer?.unref();
-  let stopping: Promise<void> | undefined;
+  let stopping: Promise<number> | undefined;
   return {
     address,
     metrics,
@@ -152,11 +161,12 @@ export async function startServe(config: ServeConfig, options: ServeOptions): Pr
         accepting = false;
         if (timer) clearInterval(timer);
         await capture.close();
-        log.info(`capture stopped; loading the ${consumer.stats.lag} event(s) the log still holds`);
-        await consumer.stop({ drain: true });
+        log.info(`capture stopped; loading the ${consumer.lag()} event(s) the log still holds`);
+        const left = await consumer.stop({ drain: true, drainTimeoutMs: options.drainTimeoutMs });
         await plugins?.stop();
         await eventLog.close();
         await status();
+        return left;
       })();
       return stopping;
     },

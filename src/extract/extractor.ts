@@ -67,13 +67,17 @@ export async function extractSource(src: Source, opts: ExtractOptions): Promise<
   }
   // Deselected resources that feed no selected one neither run (no API calls) nor advance their state.
   const needed = (r: Resource): boolean => r.selected || (children.get(r) ?? []).some(needed);
+  const loadedThrough = (r: Resource): string[] => [
+    ...(r.selected ? [r.name] : []),
+    ...(children.get(r) ?? []).filter(needed).flatMap(loadedThrough),
+  ];
   const runners = new Map<Resource, ResourceRunner>();
   for (const r of all) {
     newStates[r.name] ??= {};
     if (!needed(r)) continue;
     const state = newStates[r.name] as ResourceState;
     const feeds = (children.get(r) ?? []).some((c) => needed(c));
-    runners.set(r, new ResourceRunner(r, src, state, opts, items, feeds));
+    runners.set(r, new ResourceRunner(r, src, state, opts, items, feeds, loadedThrough(r)));
   }
   const roots = all.filter((r) => !r.parent && runners.has(r));
   await runConcurrently(roots, Math.max(1, opts.concurrency ?? 1), opts.signal, (r, signal) =>

@@ -54,6 +54,7 @@ export class ResourceRunner {
     opts: ExtractOptions,
     items: Record<string, number>,
     feeds: boolean,
+    selection: readonly string[] = r.selected ? [r.name] : [],
   ) {
     this.#r = r;
     this.#feeds = feeds;
@@ -85,6 +86,7 @@ export class ResourceRunner {
         return runner.#signal;
       },
       log: childLogger(opts.log, r.name),
+      selection: Object.freeze([...selection]),
       get typedCsv() {
         return runner.#typedCsv;
       },
@@ -102,6 +104,7 @@ export class ResourceRunner {
       ...(o.columns ? { columns: o.columns } : {}),
       ...(contract !== undefined ? { schemaContract: contract } : {}),
       ...(nesting !== undefined ? { maxTableNesting: nesting } : {}),
+      ...(o.tableFormat !== undefined ? { tableFormat: o.tableFormat } : {}),
     };
     if (wd.disposition === "merge" && !pk && !mk) {
       throw new ExtractError(`resource "${r.name}" uses merge but has no primaryKey or mergeKey`, {

@@ -1,4 +1,4 @@
-import type { ColumnHint, SchemaContractSetting, WriteDisposition } from "../schema/types.js";
+import type { ColumnHint, SchemaContractSetting, TableFormat, WriteDisposition } from "../schema/types.js";
 import { brand, isKind } from "../util/brand.js";
 import type { Logger } from "../util/log.js";
 import type { IncrementalContext, IncrementalOptions } from "./incremental.js";
@@ -18,6 +18,12 @@ export interface ResourceContext {
   readonly state: Record<string, unknown>;
   readonly signal: AbortSignal;
   readonly log: Logger;
+  /**
+   * Names of the resources this run loads from this resource's records: itself when selected, and the selected
+   * transformers it feeds (directly or through others). A source that keeps one cursor for several tables (an export
+   * with side-loads) stores it with this list, and starts over when a later run loads a table the cursor did not cover.
+   */
+  readonly selection: readonly string[];
   /**
    * Present when this resource may yield `TypedCsvFile`s: the destination reads typed CSV, and nothing needs each
    * record at extract (no incremental cursor, map/filter/limit step, table function or transformer; append or
@@ -44,6 +50,12 @@ export interface ResourceOptions {
   schemaContract?: SchemaContractSetting;
   /** How many levels of child tables to create; deeper data is stored as `json`. */
   maxTableNesting?: number;
+  /**
+   * `delta` stores the table and its child tables as Delta Lake tables on a file destination (merge, atomic
+   * replace); `native` (the default) the destination's own way. A destination that does not offer the format
+   * refuses the run before anything is extracted.
+   */
+  tableFormat?: TableFormat;
   /** Unselected resources are extracted only to feed their transformers. Default true. */
   selected?: boolean;
   /**

@@ -14,6 +14,23 @@ export interface HttpRetryPolicy {
   maxDelayMs: number;
 }
 
+/**
+ * An API's own rules for failed responses, beyond the defaults (retry 429, 408 and 5xx; wait `Retry-After`):
+ * a header that says whether to retry (Stripe's `Stripe-Should-Retry`), a wait the API states its own way
+ * (HubSpot's rate-limit policies), and a clearer message for a failure (which credentials, which scopes).
+ *
+ * @example
+ * const policy: ResponsePolicy = { retry: (res) => res.headers.get("x-should-retry") === "false" ? false : undefined };
+ */
+export interface ResponsePolicy {
+  /** true or false decides whether this failed response is retried; undefined keeps the default. */
+  retry?(response: HttpResponse): boolean | undefined;
+  /** Milliseconds to wait before the next attempt, when the API tells it without `Retry-After`. */
+  delayMs?(response: HttpResponse, attempt: number): number | undefined;
+  /** A message and hint that say what went wrong and what to do (never the credentials). */
+  explain?(response: HttpResponse): { message: string; hint: string } | undefined;
+}
+
 export interface HttpClientOptions {
   baseUrl?: string;
   headers?: Record<string, string>;
@@ -25,6 +42,8 @@ export interface HttpClientOptions {
   concurrency?: number;
   /** Optional cap on requests started per second. */
   requestsPerSecond?: number;
+  /** The API's own rules for failed responses (retry or not, how long to wait, what to say). */
+  policy?: ResponsePolicy;
   log?: Logger;
   /** For tests and custom transports. */
   fetch?: typeof fetch;
@@ -36,6 +55,8 @@ export interface RequestOptions {
   accept?: (status: number, text: string) => boolean;
   /** Logs this request's attempts and retries (e.g. under the resource that asked); default the client's. */
   log?: Logger;
+  /** Auth for this request instead of the client's (null: none), e.g. an endpoint with its own credentials. */
+  auth?: Auth | null;
 }
 
 const RETRYABLE = (status: number) => status === 429 || status === 408 || status >= 500;
@@ -50,7 +71,10 @@ export function buildUrl(baseUrl: string | undefined, url: string, params?: Quer
   } else
     throw new HttpError(`relative URL "${url}" needs a base_url`, 0, url, { hint: "set client.base_url" });
   for (const [k, v] of Object.entries(params ?? {})) {
-    if (v !== undefined) full.searchParams.set(k, String(v));
+    if (Array.isArray(v)) {
+      full.searchParams.delete(k);
+      for (const item of v) full.searchParams.append(k, String(item));
+    } else if (v !== undefined) full.searchParams.set(k, String(v));
   }
   return full.toString();
 }
@@ -144,9 +168,11 @@ export class HttpClient implements AuthTransport {
   async request(request: HttpRequest, options: RequestOptions = {}): Promise<HttpResponse> {
     let refreshed = false;
     const log = options.log ?? this.#log;
+    const auth = options.auth === undefined ? this.#opts.auth : (options.auth ?? undefined);
+    if (options.auth) for (const s of options.auth.secrets()) registerSecret(s);
     for (let attempt = 1; ; attempt++) {
       const req: HttpRequest = { ...request, headers: { ...request.headers }, params: { ...request.params } };
-      if (this.#opts.auth && this.#sameOrigin(req.url)) await this.#opts.auth.apply(req, this);
+      if (auth && this.#sameOrigin(req.url)) await auth.apply(req, this);
       const safeUrl = redactSecrets(buildUrl(this.#opts.baseUrl, req.url, req.params));
       const label = `${req.method} ${safeUrl}`;
       let res: HttpResponse | undefined;
@@ -161,6 +187,13 @@ export class HttpClient implements AuthTransport {
         res.request = request;
       } catch (err) {
         if (options.signal?.aborted) throw err;
+        // fetch refuses to build some requests (an invalid header, a body on GET): retrying cannot help.
+        if (err instanceof TypeError && err.message !== "fetch failed") {
+          throw new HttpError(`${label} cannot be sent: ${errorMessage(err)}`, 0, safeUrl, {
+            cause: err,
+            hint: "check the request's method, headers and body in the config",
+          });
+        }
         failure = err;
       } finally {
         release();
@@ -168,19 +201,23 @@ export class HttpClient implements AuthTransport {
       if (res) {
         if (res.status >= 200 && res.status < 300) return res;
         if (options.accept?.(res.status, res.text)) return res;
-        if (res.status === 401 && !refreshed && this.#opts.auth?.refresh) {
+        if (res.status === 401 && !refreshed && auth?.refresh) {
           refreshed = true;
-          if (await this.#opts.auth.refresh(this)) {
+          if (await auth.refresh(this)) {
             attempt--;
             continue;
           }
         }
-        if (!RETRYABLE(res.status)) {
+        const policy = this.#opts.policy;
+        if (!(policy?.retry?.(res) ?? RETRYABLE(res.status))) {
+          const explained = policy?.explain?.(res);
           throw new HttpError(
-            `${label} failed with status ${res.status}: ${snippet(res.text)}`,
+            explained
+              ? `${label} failed with status ${res.status}: ${redactSecrets(explained.message)}`
+              : `${label} failed with status ${res.status}: ${snippet(res.text)}`,
             res.status,
             safeUrl,
-            { hint: hintFor(res.status) },
+            { hint: explained?.hint ?? hintFor(res.status) },
           );
         }
       }
@@ -197,7 +234,11 @@ export class HttpClient implements AuthTransport {
           },
         );
       }
-      const delay = this.#delay(attempt, res?.headers.get("retry-after") ?? null);
+      const stated = res ? this.#opts.policy?.delayMs?.(res, attempt) : undefined;
+      const delay =
+        stated !== undefined
+          ? Math.min(stated, this.#retry.maxDelayMs)
+          : this.#delay(attempt, res?.headers.get("retry-after") ?? null);
       log.warn(`${label}: ${reason}; retry ${attempt}/${this.#retry.attempts - 1} in ${delay} ms`);
       await sleep(delay, options.signal);
     }

@@ -1,5 +1,8 @@
-/** Query parameter values; undefined ones are left out. */
-export type QueryParams = Record<string, string | number | boolean | undefined>;
+/** Query parameter values; undefined ones are left out, a list repeats the parameter (`ids=1&ids=2`). */
+export type QueryParams = Record<
+  string,
+  string | number | boolean | undefined | readonly (string | number | boolean)[]
+>;
 
 /** A request as paginators and auth see and change it. URL may be relative to the client's base URL. */
 export interface HttpRequest {

@@ -2,6 +2,7 @@ import type {
   ColumnHint,
   MergeStrategy,
   SchemaContractSetting,
+  TableFormat,
   WriteDispositionName,
 } from "../schema/types.js";
 
@@ -21,4 +22,6 @@ export interface TableHints {
   columns?: Record<string, ColumnHint>;
   schemaContract?: SchemaContractSetting;
   maxTableNesting?: number;
+  /** `delta`: the destination stores the table (and its child tables) as a Delta table. */
+  tableFormat?: TableFormat;
 }

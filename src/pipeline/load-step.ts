@@ -1,5 +1,6 @@
 import { loadNormalizedPackage, type PackageLoadOutcome } from "../load/loader.js";
 import type { LoadPackage } from "../package/load-package.js";
+import { recordPackageFailure } from "../package/package-failure.js";
 import { isFerryError } from "../util/errors.js";
 import { addCounts, type PipelineContext } from "./context.js";
 
@@ -30,6 +31,7 @@ export async function loadStep(ctx: PipelineContext): Promise<LoadStepInfo> {
       } catch (err) {
         if (isFerryError(err, "load_failed")) {
           const moved = await ctx.store.markFailed(pkg);
+          await recordPackageFailure(moved.dir, err);
           ctx.log.error(`load package ${pkg.loadId} failed; its files are kept in ${moved.dir}`);
         }
         throw err;

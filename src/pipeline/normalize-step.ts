@@ -1,7 +1,9 @@
 import { join } from "node:path";
 import { normalizePackage, StreamingNormalize, type WholeFileInput } from "../normalize/index.js";
+import { checkMergeKeys } from "../normalize/merge-keys.js";
 import { compareLoadIds } from "../package/load-id.js";
 import type { LoadPackage } from "../package/load-package.js";
+import { recordPackageFailure } from "../package/package-failure.js";
 import type { TableHints } from "../package/table-hints.js";
 import { identifierWithin } from "../schema/naming.js";
 import { Schema, type SchemaChange } from "../schema/schema.js";
@@ -142,17 +144,25 @@ export async function normalizeStep(
       ...(streamed ? { streamed } : {}),
       log: ctx.log,
       onProgress: (table, items) => ctx.emit({ stage: "normalize", table, items, loadId: pkg.loadId }),
-    }).catch(async (err: unknown) => {
-      // Data the contract rejects fails the same way every time: set the package aside so the next run
-      // (with a changed contract or fixed data) is not blocked by it. Its state was never committed.
-      if (isFerryError(err, "schema_contract") || isFerryError(err, "bad_data")) {
-        const moved = await ctx.store.markFailed(pkg);
-        ctx.log.error(
-          `load package ${pkg.loadId} was rejected while normalizing; its files are kept in ${moved.dir}`,
-        );
-      }
-      throw err;
-    });
+    })
+      .then((r) => {
+        // Before any SQL: a merge on key columns the records do not have would fail in the destination.
+        const rows = Object.fromEntries(Object.entries(r.index.tables).map(([t, v]) => [t, v.rows]));
+        checkMergeKeys(schema, manifest.tables, rows, maxLen);
+        return r;
+      })
+      .catch(async (err: unknown) => {
+        // Data the contract rejects fails the same way every time: set the package aside so the next run
+        // (with a changed contract or fixed data) is not blocked by it. Its state was never committed.
+        if (isFerryError(err, "schema_contract") || isFerryError(err, "bad_data")) {
+          const moved = await ctx.store.markFailed(pkg);
+          await recordPackageFailure(moved.dir, err);
+          ctx.log.error(
+            `load package ${pkg.loadId} was rejected while normalizing; its files are kept in ${moved.dir}`,
+          );
+        }
+        throw err;
+      });
     schema.bumpVersion();
     const rows = Object.fromEntries(Object.entries(result.index.tables).map(([t, v]) => [t, v.rows]));
     await pkg.commitNormalized(schema.toStored(), {

@@ -1,7 +1,13 @@
 import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import { setting } from "../config/settings.js";
-import type { Destination, DestinationClient } from "../destinations/destination.js";
+import type {
+  Destination,
+  DestinationClient,
+  MaintenanceResult,
+  OptimizeOptions,
+  VacuumOptions,
+} from "../destinations/destination.js";
 import { DEFAULT_RETRY, type RetryPolicy, retryTransient } from "../load/loader.js";
 import type { LoadPackage } from "../package/load-package.js";
 import { PackageStore } from "../package/package-store.js";
@@ -22,6 +28,7 @@ import { acquirePipelineLock } from "./lock.js";
 import { dropEverything, prepareWorkingDir, restoreFromDestination } from "./maintenance.js";
 import { type NormalizeInfo, NormalizeWhileExtracting, normalizeStep } from "./normalize-step.js";
 import type { RunData, RunOptions } from "./run-data.js";
+import { maintainTables } from "./table-maintenance.js";
 import { loadTrace, saveTrace, type Trace, TraceRecorder } from "./trace.js";
 
 export type { ExtractInfo, LoadStepInfo, NormalizeInfo };
@@ -271,6 +278,42 @@ export class Pipeline {
       this.#state = undefined;
       this.#schema = undefined;
       return { droppedTables };
+    } finally {
+      await release();
+    }
+  }
+
+  /**
+   * Compacts the small data files of the pipeline's Delta tables into files of about the target size (one commit
+   * per table that changes no data). Readers keep reading older versions until a vacuum.
+   *
+   * @example
+   * const [users] = await p.optimize({ tables: ["users"] });
+   */
+  async optimize(options: OptimizeOptions = {}): Promise<MaintenanceResult[]> {
+    const release = await this.#lock();
+    try {
+      return await maintainTables(this.#ctx, (m, tables) =>
+        m.optimize({ ...options, tables: options.tables ?? tables }),
+      );
+    } finally {
+      await release();
+    }
+  }
+
+  /**
+   * Deletes the data files the pipeline's Delta tables no longer use: removed longer ago than the retention
+   * (default 168 hours; lower only with `force`), or never committed (a failed load's). `dryRun` only counts them.
+   *
+   * @example
+   * await p.vacuum({ retentionHours: 24, force: true });
+   */
+  async vacuum(options: VacuumOptions = {}): Promise<MaintenanceResult[]> {
+    const release = await this.#lock();
+    try {
+      return await maintainTables(this.#ctx, (m, tables) =>
+        m.vacuum({ ...options, tables: options.tables ?? tables }),
+      );
     } finally {
       await release();
     }

@@ -14,6 +14,13 @@ export const DATA_TYPES = [
 export type DataType = (typeof DATA_TYPES)[number];
 
 export type WriteDispositionName = "append" | "replace" | "merge";
+
+/**
+ * How a table is stored: `native` is the destination's own way (SQL tables, plain files); `delta` is a Delta Lake
+ * table on a file destination (dlt's `table_format` hint).
+ */
+export const TABLE_FORMATS = ["native", "delta"] as const;
+export type TableFormat = (typeof TABLE_FORMATS)[number];
 export type MergeStrategy = "delete-insert" | "upsert";
 export type WriteDisposition =
   | WriteDispositionName
@@ -59,6 +66,8 @@ export interface Table {
   resource?: string;
   writeDisposition?: WriteDispositionName;
   mergeStrategy?: MergeStrategy;
+  /** Set on root tables a resource asked to store as Delta tables (child tables follow their root). */
+  tableFormat?: Exclude<TableFormat, "native">;
   schemaContract?: SchemaContract;
   /** Columns in creation order. */
   columns: Record<string, Column>;

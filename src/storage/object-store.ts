@@ -3,6 +3,8 @@ export interface ObjectInfo {
   /** Key relative to the store's root (no leading slash). */
   key: string;
   size: number;
+  /** When the object was last written, in milliseconds since the epoch (every built-in store reports it). */
+  modifiedAt?: number;
 }
 
 /**
@@ -22,6 +24,17 @@ export interface ObjectStore {
   putFile(key: string, localPath: string): Promise<void>;
   /** Writes a small object whole. */
   put(key: string, body: Uint8Array | string): Promise<void>;
+  /**
+   * Writes a small object only when nothing exists under `key`: of writers racing for one key exactly one
+   * succeeds, and nobody ever sees a partial object. True when this call created it (or the object holds exactly
+   * these bytes already: a retried write that had landed), false when another object exists. Delta log commits depend on it; optional so that custom stores keep working without it.
+   * Local disk: an exclusive hard link; S3/R2: `If-None-Match: *`; GCS: `ifGenerationMatch=0`; Azure:
+   * `If-None-Match: *`.
+   *
+   * @example
+   * if (!(await store.putIfAbsent("t/_delta_log/00000000000000000001.json", commit))) rebaseAndRetry();
+   */
+  putIfAbsent?(key: string, body: Uint8Array | string): Promise<boolean>;
   /** The object's bytes, or undefined when it does not exist. */
   get(key: string): Promise<Buffer | undefined>;
   /** Downloads an object to a local file, streaming; false when it does not exist. */

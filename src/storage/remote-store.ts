@@ -50,6 +50,8 @@ export interface StoreBackend {
   /** Uploads a local file of `size` bytes, in parts when it is larger than one part. */
   uploadFile(name: string, localPath: string, size: number): Promise<void>;
   upload(name: string, body: Buffer): Promise<void>;
+  /** Uploads `body` only when no object `name` exists (the cloud's conditional write); false when one exists. */
+  uploadIfAbsent(name: string, body: Buffer): Promise<boolean>;
   download(name: string): Promise<Buffer | undefined>;
   /** Streams an object into `localPath` (which the caller cleans up on failure); false when it does not exist. */
   downloadToFile(name: string, localPath: string): Promise<boolean>;
@@ -111,6 +113,23 @@ export class RemoteStore implements ObjectStore {
     await this.#run(`put of "${key}"`, () => this.#backend.upload(name, buf));
   }
 
+  /**
+   * A conditional write. A write that failed on the network may still have landed, and its retry (the SDK's or
+   * ours) then finds the object: when the stored bytes are exactly ours, this call created it after all. Callers
+   * make bodies unique (a Delta commit carries a transaction id), so an equal object is never another writer's.
+   */
+  async putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean> {
+    const name = this.#name(key);
+    const buf =
+      typeof body === "string" ? Buffer.from(body) : Buffer.from(body.buffer, body.byteOffset, body.length);
+    const created = await this.#run(`conditional put of "${key}"`, () =>
+      this.#backend.uploadIfAbsent(name, buf),
+    );
+    if (created) return true;
+    const stored = await this.#run(`get of "${key}"`, () => this.#backend.download(name));
+    return stored?.equals(buf) === true;
+  }
+
   async get(key: string): Promise<Buffer | undefined> {
     const name = this.#name(key);
     return this.#run(`get of "${key}"`, () => this.#backend.download(name));
@@ -141,7 +160,11 @@ export class RemoteStore implements ObjectStore {
     const found = await this.#run(prefix ? `list of "${prefix}"` : "list", () => this.#backend.list(full));
     return found
       .filter((o) => !o.key.endsWith("/")) // "folder" markers some consoles create are not objects
-      .map((o) => ({ key: relativeKey(root, o.key), size: o.size }))
+      .map((o) => ({
+        key: relativeKey(root, o.key),
+        size: o.size,
+        ...(o.modifiedAt !== undefined ? { modifiedAt: o.modifiedAt } : {}),
+      }))
       .sort((a, b) => compareKeys(a.key, b.key));
   }
 

@@ -32,6 +32,15 @@ export {
   pathParams,
 } from "./fake-api.js";
 export {
+  FakeHubSpot,
+  type FakeHubSpotObject,
+  type FakeHubSpotOptions,
+  type FakeHubSpotProperty,
+  HUBSPOT_OBJECT_TYPES,
+  type HubSpotObjectType,
+  type HubSpotRateLimits,
+} from "./hubspot/index.js";
+export {
   type CapturedRequest,
   type FakeFetchHandler,
   getMeta,
@@ -42,3 +51,5 @@ export {
   pluginHarness,
   type TestMeta,
 } from "./plugin-harness.js";
+export { FakeStripe, type FakeStripeOptions, type FakeStripeType } from "./stripe/index.js";
+export { FakeZendesk, type FakeZendeskAgent, type FakeZendeskOptions } from "./zendesk/index.js";

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 
@@ -51,3 +51,32 @@ export function ferry(args: string[], cwd: string, env: Record<string, string | 
 
 /** Lines that look like a JS stack frame. */
 export const stackLines = (text: string) => text.split("\n").filter((l) => l.startsWith("    at "));
+
+/**
+ * `ferry ...args` without blocking this process (a FakeApi served from this process must answer while it runs).
+ */
+export function ferryAsync(
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<CliResult> {
+  const base = { ...process.env };
+  delete base.FERRY_LOG_LEVEL;
+  delete base.FERRY_PIPELINES_DIR;
+  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...base, ...env } });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (c) => {
+    stdout += c;
+  });
+  child.stderr.on("data", (c) => {
+    stderr += c;
+  });
+  const timer = setTimeout(() => child.kill(), 60_000);
+  return new Promise((resolve) =>
+    child.on("close", (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    }),
+  );
+}

@@ -165,6 +165,11 @@ export class RecordingStore implements ObjectStore {
     await this.before?.("put", key);
     await this.inner.put(key, body);
   }
+  async putIfAbsent(key: string, body: Uint8Array | string) {
+    this.ops.push(`putIfAbsent ${key}`);
+    await this.before?.("putIfAbsent", key);
+    return this.inner.putIfAbsent!(key, body);
+  }
   get(key: string) {
     return this.inner.get(key);
   }

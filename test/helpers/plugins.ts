@@ -129,7 +129,16 @@ export async function startPluginServe(
   config.baseDir = opts.baseDir ?? opts.dir;
   const log = memoryLogger();
   const running = await startServe(config, { logger: log, statusIntervalMs: 0, ...opts.options });
-  return { running, url: running.address.url, dir: opts.dir, dbPath, log, stop: () => running.stop() };
+  return {
+    running,
+    url: running.address.url,
+    dir: opts.dir,
+    dbPath,
+    log,
+    async stop() {
+      await running.stop();
+    },
+  };
 }
 
 /** Posts a /batch/ body with `events` for the test token; asserts 200. */

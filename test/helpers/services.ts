@@ -1,7 +1,7 @@
 import { connect } from "node:net";
 
 /** The servers `scripts/services.sh up` starts for integration tests. */
-export type ServiceName = "postgres" | "mysql" | "s3" | "azure" | "gcs";
+export type ServiceName = "postgres" | "mysql" | "s3" | "azure" | "gcs" | "stripe-mock";
 
 interface ServiceSpec {
   /** The scripts/services/<file>.sh that starts it. */
@@ -78,6 +78,15 @@ const SPECS: Record<ServiceName, ServiceSpec> = {
           ),
         },
       };
+    },
+  },
+  // stripe-mock: Stripe's own mock server (any sk_test_ key), its base URL.
+  "stripe-mock": {
+    script: "stripe-mock",
+    vars: ["FERRY_TEST_STRIPE_MOCK_URL"],
+    resolve: (e) => {
+      const url = get(e, "FERRY_TEST_STRIPE_MOCK_URL", "http://127.0.0.1:59300");
+      return { url, probe: withPort(url, 80), env: {} };
     },
   },
   // fake-gcs-server: no authentication, found through STORAGE_EMULATOR_HOST.

@@ -389,7 +389,10 @@ describe("ferry pipeline", () => {
     const c = cmd("climod", "frobnicate");
     assert.equal(c.status, 1);
     assert.match(c.stderr, /unknown pipeline command "frobnicate"/);
-    assert.match(c.stderr, /hint: use one of: info, schema, trace, failed-jobs, drop, sync/);
+    assert.match(
+      c.stderr,
+      /hint: use one of: info, schema, trace, failed-jobs, drop, sync, optimize, vacuum/,
+    );
   });
 
   test("sync restores a deleted working dir from the destination", () => {

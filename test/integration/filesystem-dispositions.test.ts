@@ -114,7 +114,8 @@ for (const backend of await backends()) {
             assert.match(e.message, /cannot merge: resource "users" uses writeDisposition "merge"/);
             assert.match(e.hint ?? "", /"append" or "replace"/);
             assert.match(e.hint ?? "", /duckdb or postgres/);
-            assert.match(e.hint ?? "", /Delta Lake/);
+            assert.match(e.hint ?? "", /Delta table/);
+            assert.match(e.hint ?? "", /table_format=delta/);
             return true;
           };
           await assert.rejects(p.run(merging), rejected);

@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { after, describe, test } from "node:test";
 import { HttpClient, type HttpClientOptions } from "../../src/http/client.js";
 import { HttpError } from "../../src/http/http-error.js";
+import { RateLimiter } from "../../src/http/rate-limit.js";
 import { apiKeyAuth, oauth2ClientCredentials } from "../../src/sources/rest-api/auth/index.js";
 import { describeError } from "../../src/util/errors.js";
 import type { Logger } from "../../src/util/log.js";
@@ -190,6 +191,51 @@ describe("request building", () => {
     const plain = await client.request({ method: "POST", url: "/search", json: [1] });
     assert.deepEqual(plain.json(), { accept: "application/json", type: "application/json", body: "[1]" });
   });
+
+  test("a list query value repeats the parameter", async () => {
+    const { base } = await serve((req, res) => json(res, 200, { url: req.url }));
+    const res = await fast({ baseUrl: base }).request({
+      method: "GET",
+      url: "/x?keep=1",
+      params: { ids: [1, 2], q: "a" },
+    });
+    assert.deepEqual(res.json(), { url: "/x?keep=1&ids=1&ids=2&q=a" });
+  });
+
+  test("a request fetch cannot build (a body on GET, a bad header name) fails at once, not retried", async () => {
+    const { base, hits } = await serve((_req, res) => json(res, 200, {}));
+    const { log, lines } = capture();
+    const client = fast({ baseUrl: base, log });
+    for (const request of [
+      { method: "GET", url: "/x", json: { q: 1 } },
+      { method: "GET", url: "/x", headers: { "X-{odd}": "1" } },
+    ]) {
+      await assert.rejects(client.request(request), (e: unknown) => {
+        assert.ok(e instanceof HttpError && !e.transient, String(e));
+        assert.match(e.message, new RegExp(`^GET ${base}/x cannot be sent: `));
+        assert.equal(e.hint, "check the request's method, headers and body in the config");
+        return true;
+      });
+    }
+    assert.equal(hits.count, 0);
+    assert.deepEqual(
+      lines.filter((l) => l.includes("retry")),
+      [],
+    );
+  });
+
+  test("a request can carry its own auth, or none, instead of the client's", async () => {
+    const { base } = await serve((req, res) => json(res, 200, { key: req.headers["x-key"] ?? null }));
+    const client = fast({ baseUrl: base, auth: apiKeyAuth("client-key", { name: "X-Key" }) });
+    const own = apiKeyAuth("own-key", { name: "X-Key" });
+    assert.deepEqual((await client.request({ method: "GET", url: "/a" })).json(), { key: "client-key" });
+    assert.deepEqual((await client.request({ method: "GET", url: "/a" }, { auth: own })).json(), {
+      key: "own-key",
+    });
+    assert.deepEqual((await client.request({ method: "GET", url: "/a" }, { auth: null })).json(), {
+      key: null,
+    });
+  });
 });
 
 /** A token endpoint (/token) and an API (/data) that accepts only the newest token. */
@@ -284,11 +330,24 @@ describe("limits", () => {
   test("requestsPerSecond spaces request starts", async () => {
     const { base, hits } = await serve((_q, res) => json(res, 200, {}));
     const client = fast({ baseUrl: base, requestsPerSecond: 20, concurrency: 10 });
+    // Lower bounds only (a busy machine can delay a request, never make it early): the k-th request cannot start
+    // before k * 50 ms after the first was asked for.
+    const asked = Date.now();
     await Promise.all(Array.from({ length: 6 }, () => client.request({ method: "GET", url: "/" })));
-    const gaps = hits.times.slice(1).map((t, i) => t - (hits.times[i] ?? 0));
-    assert.equal(gaps.length, 5);
-    for (const g of gaps) assert.ok(g >= 40, `gap ${g} ms in ${gaps.join(", ")}`);
-    assert.ok((hits.times[5] ?? 0) - (hits.times[0] ?? 0) >= 240);
+    assert.equal(hits.count, 6);
+    const arrivals = [...hits.times].sort((a, b) => a - b);
+    for (const [k, t] of arrivals.entries())
+      assert.ok(t - asked >= k * 50 - 1, `request ${k} at +${t - asked} ms`);
+  });
+
+  test("the rate limiter lets each waiter go one interval after the one before", async () => {
+    const limiter = new RateLimiter(20);
+    const asked = Date.now();
+    const released = await Promise.all(
+      Array.from({ length: 6 }, () => limiter.wait().then(() => Date.now())),
+    );
+    for (const [k, t] of released.entries())
+      assert.ok(t - asked >= k * 50 - 1, `waiter ${k} at +${t - asked} ms`);
   });
 });
 
@@ -348,5 +407,58 @@ describe("secrets stay out of errors and logs", () => {
       new RegExp(`^OAuth2 token request to ${base}/token failed with status 400: .*invalid_scope`),
     );
     assert.deepEqual(leaks([describeError(err), ...lines].join("\n"), [secret]), []);
+  });
+});
+
+describe("response policy: an API's own rules for failed responses", () => {
+  const policy: HttpClientOptions["policy"] = {
+    retry: (res) =>
+      res.headers.get("x-should-retry") === "false" ? false : res.status === 409 ? true : undefined,
+    delayMs: (res) => (res.headers.get("x-wait-ms") ? Number(res.headers.get("x-wait-ms")) : undefined),
+    explain: (res) =>
+      res.status === 401
+        ? { message: "the service refused the key", hint: "set api_key to a valid key" }
+        : undefined,
+  };
+
+  test("retry: false stops a 5xx at once; true retries a 409 the defaults would not", async () => {
+    const { base, hits } = await serve((_q, res) => json(res, 503, { e: 1 }, { "x-should-retry": "false" }));
+    const client = new HttpClient({ baseUrl: base, policy, retry: { initialDelayMs: 1 } });
+    await assert.rejects(client.request({ method: "GET", url: "/x" }), /failed with status 503/);
+    assert.equal(hits.count, 1);
+    let n = 0;
+    const s2 = await serve((_q, res) =>
+      ++n < 3 ? json(res, 409, { e: "locked" }) : json(res, 200, { ok: true }),
+    );
+    const c2 = new HttpClient({ baseUrl: s2.base, policy, retry: { initialDelayMs: 1 } });
+    assert.deepEqual((await c2.request({ method: "GET", url: "/y" })).json(), { ok: true });
+    assert.equal(s2.hits.count, 3);
+  });
+
+  test("delayMs: the wait the API states without Retry-After is honoured", async () => {
+    let n = 0;
+    const { base, hits } = await serve((_q, res) =>
+      ++n === 1 ? json(res, 429, {}, { "x-wait-ms": "400" }) : json(res, 200, { ok: 1 }),
+    );
+    await new HttpClient({ baseUrl: base, policy, retry: { initialDelayMs: 1 } }).request({
+      method: "GET",
+      url: "/z",
+    });
+    assert.equal(hits.count, 2);
+    assert.ok((hits.times[1] as number) - (hits.times[0] as number) >= 380, "waited the stated 400 ms");
+  });
+
+  test("explain: the message and hint say what to do, instead of the body", async () => {
+    const { base } = await serve((_q, res) => json(res, 401, { error: "bad key k-123456" }));
+    await assert.rejects(
+      new HttpClient({ baseUrl: base, policy }).request({ method: "GET", url: "/w" }),
+      (err) => {
+        const text = describeError(err);
+        assert.match(text, /failed with status 401: the service refused the key/);
+        assert.match(text, /set api_key to a valid key/);
+        assert.ok(!text.includes("k-123456"));
+        return true;
+      },
+    );
   });
 });

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { ObjectStore } from "../../src/storage/object-store.js";
+import type { ObjectInfo, ObjectStore } from "../../src/storage/object-store.js";
 import { openObjectStore } from "../../src/storage/open.js";
 import { ConfigError, DestinationError, describeError } from "../../src/util/errors.js";
 import { storeTargets } from "./object-store-targets.js";
@@ -26,6 +26,7 @@ function makeFile(name: string, size: number): { path: string; sha: string } {
 }
 
 const sha = (buf: Buffer) => createHash("sha256").update(buf).digest("hex");
+const keySize = (o: ObjectInfo) => ({ key: o.key, size: o.size });
 
 after(async () => {
   for (const t of targets) await t.cleanup();
@@ -46,7 +47,7 @@ for (const target of targets) {
       const big = makeFile(`${target.name}-20mb.bin`, 20 * MB);
       await store.putFile("big/data 20mb.bin", big.path);
       const listed = await store.list("big/");
-      assert.deepEqual(listed, [{ key: "big/data 20mb.bin", size: 20 * MB }]);
+      assert.deepEqual(listed.map(keySize), [{ key: "big/data 20mb.bin", size: 20 * MB }]);
 
       const out = join(work, `${target.name}-20mb.out`);
       assert.equal(await store.getFile("big/data 20mb.bin", out), true);
@@ -63,7 +64,7 @@ for (const target of targets) {
       const small = makeFile(`${target.name}-small.bin`, 1000);
       await store.putFile("big/data 20mb.bin", small.path);
       assert.equal(sha((await store.get("big/data 20mb.bin"))!), small.sha);
-      assert.deepEqual(await store.list("big/"), [{ key: "big/data 20mb.bin", size: 1000 }]);
+      assert.deepEqual((await store.list("big/")).map(keySize), [{ key: "big/data 20mb.bin", size: 1000 }]);
     });
 
     test("put / get of small objects; keys with spaces, unicode and URL characters", async () => {
@@ -136,7 +137,7 @@ for (const target of targets) {
       try {
         await mine.put("k.txt", "mine");
         await sibling.put("k.txt", "sibling");
-        assert.deepEqual(await mine.list(""), [{ key: "k.txt", size: 4 }]);
+        assert.deepEqual((await mine.list("")).map(keySize), [{ key: "k.txt", size: 4 }]);
         assert.equal((await mine.get("k.txt"))?.toString(), "mine");
         assert.equal((await sibling.get("k.txt"))?.toString(), "sibling");
       } finally {
@@ -156,6 +157,35 @@ for (const target of targets) {
       await store.delete([]);
       await store.delete(["d/1"]); // already gone
       assert.equal((await store.list("d/")).length, 2);
+    });
+
+    test("list reports when each object was written", async () => {
+      const before = Date.now();
+      await store.put("m/one.txt", "1");
+      const [o] = await store.list("m/");
+      assert.equal(o?.key, "m/one.txt");
+      assert.equal(typeof o?.modifiedAt, "number");
+      // Within a minute of this test's clock (emulators and disks round to the second).
+      assert.ok(Math.abs(o!.modifiedAt! - before) < 60_000, `${o?.modifiedAt} vs ${before}`);
+    });
+
+    test("putIfAbsent: creates once, never overwrites, exactly one of racing writers wins", async () => {
+      assert.ok(store.putIfAbsent, "every built-in store has a conditional put");
+      assert.equal(await store.putIfAbsent!("c/00001.json", "first"), true);
+      assert.equal(await store.putIfAbsent!("c/00001.json", "second"), false);
+      assert.equal((await store.get("c/00001.json"))?.toString(), "first");
+      // The same bytes again (a retried write that had landed) count as this writer's.
+      assert.equal(await store.putIfAbsent!("c/00001.json", "first"), true);
+      const racers = Array.from({ length: 8 }, (_, i) => `writer ${i}`);
+      const won = await Promise.all(racers.map((body) => store.putIfAbsent!("c/00002.json", body)));
+      assert.equal(won.filter(Boolean).length, 1, `winners: ${won}`);
+      const stored = (await store.get("c/00002.json"))?.toString();
+      assert.equal(stored, racers[won.indexOf(true)]);
+      assert.deepEqual(
+        (await store.list("c/")).map((o) => o.key),
+        ["c/00001.json", "c/00002.json"],
+        "no temporary object is left behind",
+      );
     });
 
     test("a missing key: get is undefined, getFile is false and writes nothing", async () => {

@@ -237,6 +237,8 @@ describe("plugin exports", () => {
       );
       const rows = await pluginErrors(s.dbPath);
       for (const r of rows) delete (r.event as Record<string, unknown>).now;
+      const personUuid = (rows[0]?.event as { person?: { uuid?: string } } | undefined)?.person?.uuid;
+      assert.match(String(personUuid), /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
       const dead = (uuid: string, properties: Record<string, unknown>) => ({
         uuid,
         event: "a",
@@ -249,6 +251,8 @@ describe("plugin exports", () => {
         timestamp: (rows.find((r) => r.event_uuid === uuid)?.event as { timestamp?: string } | undefined)
           ?.timestamp,
         properties,
+        // Exports get the stored event: with its person (persons run before the export log).
+        person: { uuid: personUuid, properties: { $creator_event_uuid: U(1) } },
       });
       const notAllowed =
         "the plugin elsewhere may not reach not-allowed.example.com: add it to the plugin's allowed_hosts in ferry.yaml (none are allowed now)";

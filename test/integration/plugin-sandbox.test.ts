@@ -6,11 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { IngestEvent } from "../../src/events/ingest/stage.js";
 import { compilePlugin } from "../../src/events/plugins/compile.js";
 import { parsePluginSpecs } from "../../src/events/plugins/plugin-config.js";
-import { PluginErrorTable } from "../../src/events/plugins/plugin-errors.js";
+import { PluginErrors } from "../../src/events/plugins/plugin-errors.js";
 import { PluginHostCrash } from "../../src/events/plugins/plugin-host.js";
 import { PluginStage } from "../../src/events/plugins/plugin-stage.js";
 import {
@@ -550,7 +551,7 @@ describe("plugin sandbox", () => {
       { timeoutMs: 5000 },
     );
     const [spec] = parsePluginSpecs([{ module: "./x.ts", name: "stage" }], "test");
-    const errors = new PluginErrorTable();
+    const errors = await PluginErrors.open(join(tmp.dir, "stage-errors.jsonl"));
     const project = { token: "phc_t", dataset: "posthog", materialize: [] };
     const plugins = [first, slow].map((p) => ({
       spec: spec as NonNullable<typeof spec>,
@@ -562,6 +563,7 @@ describe("plugin sandbox", () => {
       new Map([["phc_t", { project, plugins, errors }]]),
       () => undefined,
     );
+    const [table] = await stage.beginBatch(project, {});
     const events: IngestEvent[] = ["s1", "s2"].map((uuid) => ({
       uuid,
       event: "e",
@@ -589,6 +591,8 @@ describe("plugin sandbox", () => {
         ["s2", { first: true, slow: true }],
       ],
     );
-    assert.deepEqual(errors.rows(), []);
+    const rows = [];
+    for await (const page of table?.rows() ?? []) rows.push(...page);
+    assert.deepEqual(rows, []);
   });
 });

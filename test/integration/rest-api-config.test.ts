@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,7 +7,7 @@ import { pipeline, silentLogger } from "../../src/index.js";
 import { type RestApiConfig, restApiSource } from "../../src/sources/rest-api/index.js";
 import { FakeApi, pathParams } from "../../src/testing/index.js";
 import { ConfigError } from "../../src/util/errors.js";
-import { CLI, type CliResult, ensureBuilt } from "../helpers/cli.js";
+import { ensureBuilt, ferryAsync } from "../helpers/cli.js";
 import { runRest, sent, withApi, withPipeline } from "../helpers/rest-api.js";
 
 const HINT = "fix the keys named above (options follow dlt's rest_api names)";
@@ -33,7 +32,7 @@ describe("rest_api config errors name the path", () => {
     [
       "unknown key",
       { client: CLIENT, resources: [{ name: "a", endpoint: { path: "a", pagintor: "auto" } }] },
-      "config.resources[0].endpoint.pagintor: unknown key; allowed: path, method, params, json, headers, data_selector, paginator, response_actions, incremental",
+      "config.resources[0].endpoint.pagintor: unknown key; allowed: path, method, params, json, data, headers, data_selector, paginator, response_actions, incremental, auth",
     ],
     [
       "wrong type",
@@ -81,7 +80,7 @@ describe("rest_api config errors name the path", () => {
         client: CLIENT,
         resources: [{ name: "a", endpoint: { params: { since: "{incremental.start_value}" } } }],
       },
-      "config.resources[0].endpoint: uses {incremental.start_value} but has no endpoint.incremental",
+      "config.resources[0].endpoint.params: uses {incremental.start_value} but the endpoint has no incremental (endpoint.incremental)",
     ],
     ["missing base_url", { client: {}, resources: ["a"] }, "config.client.base_url: is required"],
     [
@@ -138,10 +137,10 @@ describe("rest_api config errors name the path", () => {
       [
         'config.client.timeout: expected a number, got string "30"',
         "config.client.base_url: is required",
-        "config.resources[0].endpoint.pagintor: unknown key; allowed: path, method, params, json, headers, data_selector, paginator, response_actions, incremental",
+        "config.resources[0].endpoint.pagintor: unknown key; allowed: path, method, params, json, data, headers, data_selector, paginator, response_actions, incremental, auth",
         'config.resources[2].endpoint.paginator.type: "pages" is not one of json_link, header_link, offset, page_number, cursor, header_cursor, single_page, auto',
-        "config.resources[6]: expected a name or a resource object, got number 42",
-        "config.resources[0].endpoint: uses {incremental.start_value} but has no endpoint.incremental",
+        "config.resources[6]: expected a name, a resource object or a ferry resource, got number 42",
+        "config.resources[0].endpoint.params: uses {incremental.start_value} but the endpoint has no incremental (endpoint.incremental)",
         "config.resources[2].include_from_parent: the resource has no parent ({resources.<parent>.<field>} placeholder)",
         "config.resources[3].endpoint: a resource can depend on one parent, found issues, labels",
         "config.resources[1].endpoint: {resources.isues.number} names no resource; resources: issues, comments, labels, events, a, b",
@@ -164,7 +163,7 @@ describe("rest_api config errors name the path", () => {
               assert.ok(e instanceof ConfigError);
               assert.equal(
                 e.message,
-                'resource "repos": placeholder {resources.users.login} has no value in the parent record',
+                'resource "repos": placeholder {resources.users.login} has no value in the parent record (the "users" record has id)',
               );
               return true;
             },
@@ -174,28 +173,6 @@ describe("rest_api config errors name the path", () => {
     );
   });
 });
-
-/** `ferry ...` without blocking this process (the FakeApi lives here and must answer). */
-function ferryAsync(args: string[], cwd: string, env: Record<string, string>): Promise<CliResult> {
-  const base = { ...process.env };
-  delete base.FERRY_LOG_LEVEL;
-  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...base, ...env } });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (c) => {
-    stdout += c;
-  });
-  child.stderr.on("data", (c) => {
-    stderr += c;
-  });
-  const timer = setTimeout(() => child.kill(), 60_000);
-  return new Promise((resolve) =>
-    child.on("close", (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    }),
-  );
-}
 
 describe("ferry run <rest_api spec.yaml>", () => {
   const TOKEN = "tok-spec-secret-7731";

@@ -57,6 +57,21 @@ describe("bearer, api_key and http_basic", () => {
     assert.deepEqual(bearerAuth("abc123").secrets(), ["abc123"]);
   });
 
+  test("a token without a type is bearer auth (dlt's shorthand)", async () => {
+    const r = await applied({ token: "abc123" });
+    assert.deepEqual(r.headers, { Authorization: "Bearer abc123" });
+  });
+
+  test("api_key location param is the query (dlt's alias)", async () => {
+    const r = await applied({ type: "api_key", name: "key", api_key: "k-9", location: "param" });
+    assert.deepEqual(r.params, { key: "k-9" });
+  });
+
+  test("http_basic takes an empty username (a token as the password)", async () => {
+    const r = await applied({ type: "http_basic", username: "", password: "tok" });
+    assert.deepEqual(r.headers, { Authorization: `Basic ${Buffer.from(":tok").toString("base64")}` });
+  });
+
   test("bearer replaces an Authorization header in another letter case", async () => {
     const r = await applied({ type: "bearer", token: "abc123" }, { headers: { authorization: "old" } });
     assert.deepEqual(r.headers, { Authorization: "Bearer abc123" });
@@ -129,7 +144,7 @@ describe("validation", () => {
     [{ ...oauthConfig, client_secret: undefined }, /^auth\.client_secret is required for type oauth2_/],
     [{ ...oauthConfig, default_token_expiration: 0 }, /^auth\.default_token_expiration must be a positive/],
     [{ type: "digest" }, /^auth\.type "digest" is not supported$/],
-    [{ token: "x" }, /^auth\.type is required$/],
+    [{ token: "" }, /^auth\.token is required for type bearer$/],
   ];
   for (const [config, message] of cases) {
     test(`rejects ${JSON.stringify(config)}`, () => {

@@ -72,8 +72,9 @@ export class DuckDbConnection implements SqlConnection {
   }
 
   async close(): Promise<void> {
-    // Closing a database file checkpoints its WAL, synchronously on the caller's thread; a CHECKPOINT first does that
-    // work on DuckDB's threads, so a server's event loop (capture) keeps running while a load finishes.
+    // Closing a database file would checkpoint its WAL synchronously on the caller's thread (about 100 ms after a small
+    // load into a big table, blocking a server's event loop). The WAL stays instead: committed data is durable in it,
+    // readers replay it, and DuckDB checkpoints during a later commit once the WAL passes its threshold.
     if (this.#ownsInstance)
       await this.#conn.run("PRAGMA disable_checkpoint_on_shutdown").catch(() => undefined);
     this.#conn.closeSync();

@@ -1,11 +1,14 @@
 import { compareLoadIds } from "../../package/load-id.js";
 import type { Column } from "../../schema/types.js";
 import type { ObjectStore } from "../../storage/object-store.js";
+import { DestinationError } from "../../util/errors.js";
 import { eachLimited, type FileCache } from "./file-cache.js";
 import { type DataFileRecord, type DropRecord, type LoadMarker, systemKeys } from "./system-files.js";
 
 /** A table as readers see it: its columns and the files of completed loads that make it up. */
 export interface LiveTable {
+  /** `delta`: a Delta table, whose files its log lists (`files` is empty). */
+  format: "files" | "delta";
   columns: Column[];
   files: Array<DataFileRecord & { columns: string[] }>;
 }
@@ -39,17 +42,25 @@ export class Catalog {
     return out;
   }
 
+  #live: Map<string, LiveTable> | undefined;
+
   /** Tables and their current files, by name. */
   liveTables(): Map<string, LiveTable> {
+    this.#live ??= this.#computeLive();
+    return this.#live;
+  }
+
+  #computeLive(): Map<string, LiveTable> {
     const dropped = this.#lastDrop();
     const live = new Map<string, LiveTable>();
     for (const m of this.markers) {
       for (const [name, rec] of Object.entries(m.tables)) {
         const drop = dropped.get(name);
         if (drop !== undefined && compareLoadIds(m.load_id, drop) < 0) continue;
+        const format = rec.table_format === "delta" ? "delta" : "files";
         let t = live.get(name);
-        if (!t || rec.disposition === "replace") {
-          t = { columns: [], files: [] };
+        if (!t || t.format !== format || (format === "files" && rec.disposition === "replace")) {
+          t = { format, columns: [], files: [] };
           live.set(name, t);
         }
         for (const c of rec.columns) if (!t.columns.some((x) => x.name === c.name)) t.columns.push(c);
@@ -58,6 +69,24 @@ export class Catalog {
       }
     }
     return live;
+  }
+
+  /**
+   * Throws when a table would change format: plain files never become a Delta table in place, nor the other way
+   * round (a plain table without files may).
+   */
+  assertFormat(table: string, want: LiveTable["format"]): void {
+    const have = this.liveTables().get(table);
+    if (!have || have.format === want || (have.format === "files" && have.files.length === 0)) return;
+    throw new DestinationError(
+      want === "delta"
+        ? `table "${table}" holds plain files from earlier loads: it cannot become a Delta table in place`
+        : `table "${table}" is a Delta table: plain files cannot be added to it`,
+      {
+        fields: { table },
+        hint: "drop the table first (ferry pipeline <name> drop), or load into a table of another name",
+      },
+    );
   }
 
   /** Every file any completed load wrote into these tables (current or not). */

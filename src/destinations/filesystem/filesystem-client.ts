@@ -1,25 +1,29 @@
-import { rm, stat } from "node:fs/promises";
-import { join } from "node:path";
-import type { LoadJob, LoadJobOf, PackageLoadRequest, StoredStateRecord } from "../../load/load-client.js";
+import type { LoadJob, PackageLoadRequest, StoredStateRecord } from "../../load/load-client.js";
 import { newLoadId } from "../../package/load-id.js";
-import type { Column, StoredSchema, Table } from "../../schema/types.js";
+import type { StoredSchema, Table } from "../../schema/types.js";
 import type { ObjectStore } from "../../storage/object-store.js";
-import { DestinationError, errorMessage, isFerryError } from "../../util/errors.js";
-import { uniqueId } from "../../util/hash.js";
+import { DestinationError } from "../../util/errors.js";
 import type { Logger } from "../../util/log.js";
-import type { DestinationCapabilities, DestinationClient, QueryRow } from "../destination.js";
+import type {
+  DestinationCapabilities,
+  DestinationClient,
+  QueryRow,
+  TableMaintenance,
+} from "../destination.js";
 import { duckdbDialect } from "../duckdb/duckdb-dialect.js";
 import { loadFailure } from "../load-failure.js";
 import { type Catalog, readCatalog } from "./catalog.js";
-import { convertLoadFile, outputLineBound } from "./convert.js";
+import { DeltaMaintenance } from "./delta/delta-maintenance.js";
+import { DeltaTables } from "./delta/delta-tables.js";
 import type { LocalEngine } from "./engine.js";
 import type { FileCache } from "./file-cache.js";
-import { type Layout, parseLayout } from "./layout.js";
 import { mergeRejection } from "./merge-rejection.js";
-import { fileExtension, type ResolvedFilesystemOptions } from "./options.js";
-import { type DataFileRecord, type DropRecord, SYSTEM_DIRS, type TableLoadRecord } from "./system-files.js";
+import type { ResolvedFilesystemOptions } from "./options.js";
+import { columnsOf, PlainFiles, typeOnly } from "./plain-files.js";
+import { type DropRecord, SYSTEM_DIRS, type TableLoadRecord } from "./system-files.js";
 import { SystemStore } from "./system-store.js";
-import { createDatasetViews } from "./views.js";
+import { isTransientStoreError } from "./transient.js";
+import { createDatasetViews, type DeltaSource } from "./views.js";
 
 /** What a filesystem client is made of (see `filesystem()`). */
 export interface FilesystemClientParts {
@@ -34,35 +38,12 @@ export interface FilesystemClientParts {
   files: FileCache;
 }
 
-/** Store errors worth another attempt: network trouble, throttling, server errors. */
-function isTransientStoreError(err: unknown): boolean {
-  if (isFerryError(err)) return err.transient;
-  const code = (err as { code?: unknown })?.code;
-  if (
-    typeof code === "string" &&
-    /^(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOTFOUND)$/.test(code)
-  )
-    return true;
-  const status = (err as { $metadata?: { httpStatusCode?: number }; statusCode?: number })?.$metadata
-    ?.httpStatusCode;
-  if (typeof status === "number" && (status >= 500 || status === 429)) return true;
-  return /timed? ?out|throttl|slow ?down|socket hang up|temporar/i.test(errorMessage(err));
-}
-
-const columnsOf = (t: Table): Column[] => Object.values(t.columns);
-/** What readers need of a column (markers stay small): name and type. */
-const typeOnly = (c: Column): Column => ({
-  name: c.name,
-  type: c.type,
-  ...(c.precision !== undefined ? { precision: c.precision } : {}),
-  ...(c.scale !== undefined ? { scale: c.scale } : {}),
-});
-
 /**
- * Writes loads as files (Parquet, JSONL or CSV) into an object store, and reads them back through DuckDB. A load's
- * data files are uploaded first, then its schema version and state, and its `_ferry_loads` marker last: readers and
- * `dataset()` only see loads with a marker. File keys are fixed per package, so a load interrupted before its marker
- * rewrites the same keys when it runs again.
+ * Writes loads as files (Parquet, JSONL or CSV) or Delta tables into an object store, and reads them back through
+ * DuckDB. A load's data files are uploaded first (and Delta tables committed), then its schema version and state,
+ * and its `_ferry_loads` marker last: readers and `dataset()` only see loads with a marker. Plain file keys are
+ * fixed per package, so a load interrupted before its marker rewrites the same keys when it runs again; Delta
+ * commits carry the load id, so it does not commit twice.
  *
  * @example
  * const client = await filesystem({ url: "file:///data/lake" }).connect({ dataset: "gh", pipelineName: "gh", logger });
@@ -71,19 +52,61 @@ const typeOnly = (c: Column): Column => ({
 export class FilesystemClient implements DestinationClient {
   readonly capabilities: DestinationCapabilities;
   readonly #p: FilesystemClientParts;
-  readonly #layout: Layout;
   readonly #system: SystemStore;
+  readonly #plain: PlainFiles;
   #viewsReady = false;
   /** Threads of the engine: few while converting (memory), all while querying. */
   #threads: "convert" | "query" | undefined;
   /** The markers as last read (until this client loads or drops something). */
   #catalog: Promise<Catalog> | undefined;
+  readonly #delta: DeltaTables;
 
   constructor(parts: FilesystemClientParts) {
     this.#p = parts;
     this.capabilities = parts.capabilities;
-    this.#layout = parseLayout(parts.options.layout);
     this.#system = new SystemStore(parts.store, parts.dataset);
+    const o = parts.options;
+    this.#plain = new PlainFiles({
+      store: parts.store,
+      files: parts.files,
+      dataset: parts.dataset,
+      options: o,
+      log: parts.log,
+      engine: () => this.#engine("convert"),
+      tempDir: () => parts.engine.tempDir(),
+    });
+    this.#delta = new DeltaTables({
+      store: parts.store,
+      files: parts.files,
+      dataset: parts.dataset,
+      log: parts.log,
+      engine: () => this.#engine("convert"),
+      tempDir: () => parts.engine.tempDir(),
+      settings: {
+        compression: o.format === "parquet" ? o.compression : "snappy",
+        targetFileSize: o.targetFileSize,
+        checkpointInterval: o.checkpointInterval,
+      },
+    });
+  }
+
+  /** Compaction and vacuum of the dataset's Delta tables. */
+  get maintenance(): TableMaintenance {
+    return new DeltaMaintenance({
+      delta: this.#delta,
+      dataset: this.#p.dataset,
+      tables: async () => {
+        const live = (await this.#readCatalog()).liveTables();
+        return [...live].filter(([, t]) => t.format === "delta").map(([name]) => name);
+      },
+      engine: () => this.#engine("convert"),
+      changed: () => this.#changed(),
+    });
+  }
+
+  /** Whether a family is stored as Delta tables: its resource asked for it, or the destination's default. */
+  #isDelta(root: Table): boolean {
+    return (root.tableFormat ?? this.#p.options.tableFormat) === "delta";
   }
 
   get #store(): ObjectStore {
@@ -107,48 +130,54 @@ export class FilesystemClient implements DestinationClient {
   }
 
   async loadPackage(req: PackageLoadRequest): Promise<void> {
+    const delta = req.families.filter((f) => this.#isDelta(f.root));
+    const plain = req.families.filter((f) => !this.#isDelta(f.root));
     // Before any file is written: plain files cannot merge.
-    for (const family of req.families) {
+    for (const family of plain) {
       if (family.root.writeDisposition === "merge") throw mergeRejection(family.root.name, req.loadId);
     }
     const tables: Record<string, TableLoadRecord> = {};
     const replaced = new Set<string>();
     let current: LoadJob | undefined;
+    const setCurrent = (job: LoadJob | undefined) => {
+      current = job;
+    };
     this.#changed();
     try {
-      for (const family of req.families) {
-        const disposition = family.root.writeDisposition === "replace" ? "replace" : "append";
-        const members = family.tables.filter((t) => Object.keys(t.columns).length > 0);
-        for (const t of members) {
-          tables[t.name] = { disposition, columns: columnsOf(t).map(typeOnly), files: [] };
-          if (disposition === "replace") replaced.add(t.name);
-        }
-        for (const job of family.jobs) {
-          const table = members.find((t) => t.name === job.table);
-          if (!table) continue;
-          current = job;
-          await req.onJobStarted(job);
-          if (job.format !== "jsonl") {
-            throw new DestinationError(`this destination cannot load ${job.format} load files`, {
-              hint: `it loads ${this.capabilities.supportedFileFormats.join(", ")}; the package was written for another destination`,
-            });
+      const catalog = await this.#readCatalog();
+      for (const f of delta) for (const t of f.tables) catalog.assertFormat(t.name, "delta");
+      for (const f of plain) for (const t of f.tables) catalog.assertFormat(t.name, "files");
+      for (const family of plain) await this.#plain.writeFamily(family, req, tables, replaced, setCurrent);
+      const finish = async () => {
+        await this.#system.writeSchemaVersion(req.schema, req.loadId);
+        const now = new Date().toISOString();
+        await this.#system.writeState(req, now);
+        // Last: from here on the load is complete for every reader.
+        await this.#system.writeMarker(req, tables, now);
+      };
+      // Delta commits come last: whatever fails before them (a bad load file) leaves the tables untouched.
+      if (delta.length === 0) await finish();
+      else
+        await this.#delta.load(req, delta, setCurrent, async (versions) => {
+          for (const family of delta) {
+            for (const t of family.tables.filter((x) => Object.keys(x.columns).length > 0)) {
+              tables[t.name] = {
+                disposition: family.root.writeDisposition ?? "append",
+                columns: columnsOf(t).map(typeOnly),
+                files: [],
+                table_format: "delta",
+                ...(versions[t.name] !== undefined ? { delta_version: versions[t.name] } : {}),
+              };
+            }
           }
-          tables[table.name]!.files.push(await this.#writeJob(job, table, req.loadId));
-          await req.onJobCompleted(job);
-          current = undefined;
-        }
-      }
-      await this.#system.writeSchemaVersion(req.schema, req.loadId);
-      const now = new Date().toISOString();
-      await this.#system.writeState(req, now);
-      // Last: from here on the load is complete for every reader.
-      await this.#system.writeMarker(req, tables, now);
+          await finish();
+        });
     } catch (err) {
       throw this.#wrap(err, req.loadId, current);
     } finally {
       this.#changed();
     }
-    if (replaced.size > 0) await this.#removeReplaced(replaced, req.loadId);
+    if (replaced.size > 0) await this.#plain.removeReplaced(replaced, req.loadId);
   }
 
   async #engine(purpose: "convert" | "query") {
@@ -160,49 +189,6 @@ export class FilesystemClient implements DestinationClient {
       this.#threads = purpose;
     }
     return conn;
-  }
-
-  async #writeJob(job: LoadJobOf<"jsonl">, table: Table, loadId: string): Promise<DataFileRecord> {
-    const { format, compression } = this.#p.options;
-    const ext = fileExtension(format, compression);
-    const columns = columnsOf(table);
-    const tmp = join(await this.#p.engine.tempDir(), `${uniqueId()}.${ext}`);
-    try {
-      const rows = await convertLoadFile(await this.#engine("convert"), {
-        source: job.path,
-        maxLineBytes: job.maxLineBytes,
-        columns,
-        format,
-        compression,
-        target: tmp,
-      });
-      const bytes = (await stat(tmp)).size;
-      const key = `${this.#p.dataset}/${this.#layout.render({
-        dataset: this.#p.dataset,
-        table: table.name,
-        loadId,
-        fileId: fileIdOf(job),
-        ext,
-      })}`;
-      await this.#store.putFile(key, tmp);
-      const bound = format === "parquet" ? undefined : outputLineBound(job.maxLineBytes, columns);
-      return { key, rows, bytes, format, ...(bound !== undefined ? { max_line_bytes: bound } : {}) };
-    } finally {
-      await rm(tmp, { force: true });
-    }
-  }
-
-  /** After a replace completed: deletes the files earlier loads wrote into the replaced tables. */
-  async #removeReplaced(tables: Set<string>, loadId: string): Promise<void> {
-    try {
-      const catalog = await readCatalog(this.#store, this.#p.files, this.#p.dataset);
-      const old = catalog.filesOf(tables, loadId).map((f) => f.key);
-      if (old.length > 0) await this.#store.delete(old);
-      this.#p.log.debug(`replace: removed ${old.length} file(s) of ${[...tables].join(", ")}`);
-    } catch (err) {
-      // The load is complete and readers already ignore these files; the next replace removes them.
-      this.#p.log.warn(`could not remove replaced files of ${[...tables].join(", ")}: ${errorMessage(err)}`);
-    }
   }
 
   isLoadCompleted(loadId: string): Promise<boolean> {
@@ -220,14 +206,33 @@ export class FilesystemClient implements DestinationClient {
   async #views(): Promise<void> {
     if (this.#viewsReady) return;
     const catalog = await this.#readCatalog();
+    const deltaSource: DeltaSource = async (name) => {
+      const snap = await this.#delta.snapshot(name);
+      const files = [...snap.files.values()];
+      const paths = await this.#p.files.paths(
+        files.map((f) => ({ key: this.#delta.table(name).key(f.path), bytes: f.size })),
+      );
+      const present = new Set(snap.fields().map((f) => f.name));
+      return { paths, present: paths.length > 0 ? await this.#columnsIn(paths) : present };
+    };
     await createDatasetViews(
       await this.#engine("query"),
       this.#p.dataset,
       catalog,
       this.#p.files,
       this.#store,
+      deltaSource,
     );
     this.#viewsReady = true;
+  }
+
+  /** Columns that any of these Parquet files has (Delta files written before a column existed lack it). */
+  async #columnsIn(paths: string[]): Promise<Set<string>> {
+    const list = paths.map((p) => duckdbDialect.quoteLiteral(p)).join(", ");
+    const rows = await (await this.#engine("query")).query(
+      `SELECT DISTINCT name FROM parquet_schema([${list}])`,
+    );
+    return new Set(rows.map((r) => String(r.name)));
   }
 
   async sql(query: string, params?: unknown[]): Promise<QueryRow[]> {
@@ -269,6 +274,8 @@ export class FilesystemClient implements DestinationClient {
       const drop: DropRecord = { drop_id: newLoadId(), tables: data, dropped_at: new Date().toISOString() };
       await this.#store.put(this.#system.keys.drop(drop.drop_id), JSON.stringify(drop));
       await this.#store.delete(catalog.filesOf(new Set(data)).map((f) => f.key));
+      const live = catalog.liveTables();
+      for (const name of data) if (live.get(name)?.format === "delta") await this.#delta.drop(name);
     }
     const dirs = names.filter((n) => system.has(n));
     if (dirs.includes(SYSTEM_DIRS.loads)) dirs.push(SYSTEM_DIRS.drops);
@@ -295,10 +302,4 @@ export class FilesystemClient implements DestinationClient {
       },
     });
   }
-}
-
-/** A job's file id: its load file name without the table prefix and extension (`items.0001.jsonl` -> `0001`). */
-export function fileIdOf(job: Pick<LoadJob, "id" | "table">): string {
-  const base = job.id.replace(/\.jsonl$/, "");
-  return base.startsWith(`${job.table}.`) ? base.slice(job.table.length + 1) : base;
 }

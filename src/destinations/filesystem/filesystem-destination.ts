@@ -13,10 +13,13 @@ import { FilesystemClient } from "./filesystem-client.js";
 import { openDestinationStore } from "./open-store.js";
 import { destinationUrl, type FilesystemOptions, resolveFilesystemOptions } from "./options.js";
 
+/** Delta tables merge both ways (copy-on-write of the files holding affected keys). */
+const DELTA = Object.freeze({ mergeStrategies: ["delete-insert", "upsert"] as const });
+
 /**
- * What file destinations can do: no transactions (a load is complete once its marker file exists), no merge (plain
- * files cannot update rows: `mergeStrategies` is empty, so pipelines reject merge before extracting), SQL through
- * the embedded DuckDB over the files.
+ * What file destinations can do: no transactions (a load is complete once its marker file exists), no merge into
+ * plain files (they cannot update rows: `mergeStrategies` is empty, so pipelines reject merge before extracting),
+ * Delta tables per resource (which merge), SQL through the embedded DuckDB over the files.
  */
 export const filesystemCapabilities: DestinationCapabilities = Object.freeze({
   maxIdentifierLength: 120,
@@ -26,6 +29,14 @@ export const filesystemCapabilities: DestinationCapabilities = Object.freeze({
   preferredFileFormat: "jsonl" as const,
   supportedFileFormats: ["jsonl"] as const,
   supportsSql: true,
+  tableFormats: Object.freeze({ delta: DELTA }),
+});
+
+/** A filesystem destination whose tables are Delta tables (`table_format: delta`): it merges. */
+export const deltaCapabilities: DestinationCapabilities = Object.freeze({
+  ...filesystemCapabilities,
+  supportsMerge: true,
+  mergeStrategies: DELTA.mergeStrategies,
 });
 
 function checkDataset(dataset: string): void {
@@ -37,22 +48,25 @@ function checkDataset(dataset: string): void {
 }
 
 /**
- * Files in a folder or a bucket: Parquet (default), JSONL or CSV, one folder per dataset and per table. Readers see
- * a load once its `<dataset>/_ferry_loads/<load_id>.json` marker exists; `dataset()` queries the files with DuckDB.
+ * Files in a folder or a bucket: Parquet (default), JSONL or CSV, one folder per dataset and per table, or Delta
+ * Lake tables (`tableFormat: "delta"`). Readers see a load once its `<dataset>/_ferry_loads/<load_id>.json` marker
+ * exists; `dataset()` queries the files with DuckDB.
  *
  * @example
  * pipeline({ name: "gh", destination: filesystem({ url: "file:///data/lake", format: "parquet" }) })
  * pipeline({ name: "gh", destination: "s3://lake/raw?format=jsonl&compression=gzip" })   // by URL
+ * pipeline({ name: "gh", destination: "s3://lake/raw?table_format=delta" })               // Delta tables
  */
 export function filesystem(options: FilesystemOptions): Destination {
   const resolved = resolveFilesystemOptions(options);
   for (const v of Object.values(options.credentials ?? {})) registerSecret(v);
   const where = resolved.location ?? options.store?.description ?? "store";
   const memoryLimit = options.memoryLimit ?? setting("duckdbMemoryLimit") ?? "256MB";
+  const capabilities = resolved.tableFormat === "delta" ? deltaCapabilities : filesystemCapabilities;
   return {
     name: "filesystem",
-    capabilities: filesystemCapabilities,
-    description: `${resolved.localRoot ?? where} (${resolved.format})`,
+    capabilities,
+    description: `${resolved.localRoot ?? where} (${resolved.tableFormat === "delta" ? "delta" : resolved.format})`,
     url: destinationUrl(resolved) ?? where,
     async connect(opts: ConnectOptions): Promise<DestinationClient> {
       checkDataset(opts.dataset);
@@ -61,7 +75,7 @@ export function filesystem(options: FilesystemOptions): Destination {
         store,
         ownsStore: !options.store,
         options: resolved,
-        capabilities: filesystemCapabilities,
+        capabilities,
         dataset: opts.dataset,
         log: opts.logger,
         engine: new LocalEngine(memoryLimit),

@@ -2,8 +2,9 @@ import { DestinationError } from "../../util/errors.js";
 
 /** What to do instead of merging into plain files. */
 export const MERGE_ALTERNATIVES =
-  'use writeDisposition "append" or "replace" with file destinations, or load into a SQL destination that merges ' +
-  "(duckdb, postgres); merging into files needs a table format (Delta Lake), which arrives in its own issue";
+  'use writeDisposition "append" or "replace" with plain files, store the table as a Delta table, which merges ' +
+  '(tableFormat: "delta" on the resource, or ?table_format=delta on the destination), or load into a SQL ' +
+  "destination that merges (duckdb, postgres)";
 
 /**
  * The error of a merge that reached a filesystem client (the pipeline rejects merge before extracting, from the
@@ -14,8 +15,8 @@ export const MERGE_ALTERNATIVES =
  * throw mergeRejection("issues", loadId);
  */
 export function mergeRejection(table: string, loadId: string): DestinationError {
-  return new DestinationError(
-    `the filesystem destination cannot merge: table "${table}" uses writeDisposition "merge"`,
-    { fields: { table, loadId }, hint: MERGE_ALTERNATIVES },
-  );
+  return new DestinationError(`plain files cannot merge: table "${table}" uses writeDisposition "merge"`, {
+    fields: { table, loadId },
+    hint: MERGE_ALTERNATIVES,
+  });
 }

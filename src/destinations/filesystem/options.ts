@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { FILE_FORMATS, isTableFileFormat, type TableFileFormatName } from "../../formats/file-format.js";
+import { TABLE_FORMATS, type TableFormat } from "../../schema/types.js";
 import type { ObjectStore } from "../../storage/object-store.js";
 import { ConfigError } from "../../util/errors.js";
 import { DEFAULT_LAYOUT, parseLayout } from "./layout.js";
@@ -10,7 +11,8 @@ export type FileFormat = TableFileFormatName;
 
 /**
  * Options of the filesystem destination. Query parameters of the URL may set `format`, `compression`, `layout`,
- * `endpoint` and `region` (`file:///data/lake?format=jsonl&compression=gzip`); options given here win.
+ * `endpoint`, `region` and `table_format` (`file:///data/lake?format=jsonl&compression=gzip`,
+ * `s3://lake/raw?table_format=delta`); options given here win.
  *
  * @example
  * filesystem({ url: "s3://lake/raw", format: "parquet", endpoint: "http://127.0.0.1:9000" })
@@ -45,11 +47,32 @@ export interface FilesystemOptions {
    * lowest; measured on 2 busy cores, a second thread did not convert faster. Queries use every core.
    */
   convertThreads?: number;
+  /**
+   * `delta`: every table is a Delta Lake table (`<dataset>/<table>/_delta_log/` beside Parquet data files), which
+   * merges, replaces in one commit and evolves its schema, and which Spark, delta-rs, DuckDB and the warehouses read
+   * (URL: `?table_format=delta`; docs/delta.md). Default `native`: plain files. A resource may ask for a Delta
+   * table on its own (`tableFormat: "delta"`).
+   */
+  tableFormat?: TableFormat;
+  /** Settings of Delta tables. */
+  delta?: DeltaOptions;
+}
+
+/** Settings of the Delta tables a filesystem destination writes. */
+export interface DeltaOptions {
+  /** A checkpoint (`<version>.checkpoint.parquet` and `_last_checkpoint`) after every this many commits; default 10. */
+  checkpointInterval?: number;
+  /**
+   * Merge rewrites and `optimize` cut data files at about this many bytes; default 100 MiB. Smaller files make
+   * merges rewrite less; larger ones make fewer files to read.
+   */
+  targetFileSize?: number;
 }
 
 /** The compressions a format allows, its default first. */
 const compressionsOf = (format: FileFormat): readonly string[] => FILE_FORMATS[format].tableFile.compressions;
-const URL_KEYS = ["format", "compression", "layout", "endpoint", "region"] as const;
+const URL_KEYS = ["format", "compression", "layout", "endpoint", "region", "table_format"] as const;
+const DEFAULT_TARGET_FILE_SIZE = 100 * 1024 * 1024;
 
 /** Options after validation, with the store's location split from its query parameters. */
 export interface ResolvedFilesystemOptions {
@@ -63,6 +86,10 @@ export interface ResolvedFilesystemOptions {
   endpoint: string | undefined;
   region: string | undefined;
   convertThreads: number;
+  /** How tables are stored unless a resource asks otherwise. */
+  tableFormat: TableFormat;
+  checkpointInterval: number;
+  targetFileSize: number;
 }
 
 /** Extension of a data file, compression included (`parquet`, `jsonl.gz`, `csv`). */
@@ -129,6 +156,30 @@ export function resolveFilesystemOptions(options: FilesystemOptions): ResolvedFi
     });
   }
   const layout = parseLayout(options.layout ?? query.layout ?? DEFAULT_LAYOUT).pattern;
+  const tableFormat: string = options.tableFormat ?? query.table_format ?? "native";
+  if (!(TABLE_FORMATS as readonly string[]).includes(tableFormat)) {
+    throw new ConfigError(`unknown table format "${tableFormat}"`, {
+      hint: `use ${TABLE_FORMATS.join(" or ")} (table_format=delta for Delta Lake tables)`,
+    });
+  }
+  if (tableFormat === "delta" && format !== "parquet") {
+    throw new ConfigError(`Delta tables store Parquet files, not ${format}`, {
+      hint: "drop format (or use format=parquet) with table_format=delta",
+    });
+  }
+  if (tableFormat === "delta" && layout !== DEFAULT_LAYOUT) {
+    throw new ConfigError("a layout does not apply to Delta tables: their files live in the table's folder", {
+      hint: "drop layout with table_format=delta (it applies to plain files only)",
+    });
+  }
+  const checkpointInterval = options.delta?.checkpointInterval ?? 10;
+  const targetFileSize = options.delta?.targetFileSize ?? DEFAULT_TARGET_FILE_SIZE;
+  if (!Number.isInteger(checkpointInterval) || checkpointInterval < 1)
+    throw new ConfigError(
+      `delta.checkpointInterval must be a whole number of commits >= 1, got ${checkpointInterval}`,
+    );
+  if (!(targetFileSize >= 1024 * 1024))
+    throw new ConfigError(`delta.targetFileSize must be at least 1 MiB (in bytes), got ${targetFileSize}`);
   const localRoot = location && /^file:/i.test(location) ? localRootOf(location) : undefined;
   return {
     location,
@@ -139,6 +190,9 @@ export function resolveFilesystemOptions(options: FilesystemOptions): ResolvedFi
     endpoint: options.endpoint ?? query.endpoint,
     region: options.region ?? query.region,
     convertThreads: Math.max(1, Math.floor(options.convertThreads ?? 1)),
+    tableFormat: tableFormat as TableFormat,
+    checkpointInterval,
+    targetFileSize,
   };
 }
 
@@ -152,6 +206,7 @@ export function destinationUrl(o: ResolvedFilesystemOptions): string | undefined
   if (o.layout !== DEFAULT_LAYOUT) q.set("layout", o.layout);
   if (o.endpoint) q.set("endpoint", o.endpoint);
   if (o.region) q.set("region", o.region);
+  if (o.tableFormat !== "native") q.set("table_format", o.tableFormat);
   const s = q.toString();
   return s ? `${base}?${s}` : base;
 }

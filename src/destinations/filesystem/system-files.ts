@@ -22,11 +22,16 @@ export interface DataFileRecord {
 
 /** What a load wrote into one table. */
 export interface TableLoadRecord {
-  /** `replace`: the table's files of earlier loads are no longer part of it. */
-  disposition: "append" | "replace";
+  /** `replace`: the table's files of earlier loads are no longer part of it. `merge`: Delta tables only. */
+  disposition: "append" | "replace" | "merge";
   /** The columns of every file of this table in this load, in order. */
   columns: Column[];
+  /** Plain files written (none for Delta tables, whose log lists their files). */
   files: DataFileRecord[];
+  /** Set for a Delta table (`<dataset>/<table>/_delta_log/`). */
+  table_format?: "delta";
+  /** The Delta table's version after this load. */
+  delta_version?: number;
 }
 
 /**

@@ -4,6 +4,7 @@ import { duckdbColumnType, duckdbDialect } from "../duckdb/duckdb-dialect.js";
 import { loadFileSelectExpr, readJsonObjectSize, readLoadFilesSql } from "../duckdb/load-file-sql.js";
 import type { SqlConnection } from "../sql/sql-connection.js";
 import type { Catalog, LiveTable } from "./catalog.js";
+import { fromFileExpr } from "./delta/delta-schema.js";
 import type { FileCache } from "./file-cache.js";
 import type { FileFormat } from "./options.js";
 import { SYSTEM_DIRS, systemKeys } from "./system-files.js";
@@ -41,6 +42,17 @@ function selectFiles(
     `SELECT ${exprs.join(", ")} FROM read_csv(${list(paths)}, header = true, all_varchar = true, ` +
     `union_by_name = true, allow_quoted_nulls = false, max_line_size = ${size}, buffer_size = ${2 * size})`
   );
+}
+
+/** Where a Delta table's current files are (local paths) and which columns they have. */
+export type DeltaSource = (table: string) => Promise<{ paths: string[]; present: Set<string> }>;
+
+/** The SELECT behind a Delta table's view: its snapshot's files, columns back in their ferry types. */
+async function deltaSql(name: string, table: LiveTable, delta: DeltaSource): Promise<string> {
+  const { paths, present } = await delta(name);
+  if (paths.length === 0) return `SELECT ${table.columns.map(nullAs).join(", ")} WHERE false`;
+  const exprs = table.columns.map((c) => (present.has(c.name) ? fromFileExpr(c) : nullAs(c)));
+  return `SELECT ${exprs.join(", ")} FROM read_parquet(${list(paths)}, union_by_name = true)`;
 }
 
 /** The SELECT behind a table's view: its current files, grouped by format. */
@@ -108,11 +120,11 @@ async function systemViewSql(
 }
 
 /**
- * Creates the dataset's schema in an in-memory DuckDB with one view per table over its current files, and the
- * system tables `_ferry_loads`, `_ferry_pipeline_state` and `_ferry_version` of completed loads.
+ * Creates the dataset's schema in an in-memory DuckDB with one view per table over its current files (a Delta
+ * table's: those of its newest snapshot), and the system tables `_ferry_loads`, `_ferry_pipeline_state` and `_ferry_version` of completed loads.
  *
  * @example
- * await createDatasetViews(conn, "github", catalog, files, store);
+ * await createDatasetViews(conn, "github", catalog, files, store, deltaSource);
  * await conn.query('SELECT count(*) FROM "github"."issues"');
  */
 export async function createDatasetViews(
@@ -121,6 +133,7 @@ export async function createDatasetViews(
   catalog: Catalog,
   files: FileCache,
   store: ObjectStore,
+  delta: DeltaSource,
 ): Promise<void> {
   const ds = q(dataset);
   await conn.execute(`CREATE SCHEMA IF NOT EXISTS ${ds}`);
@@ -134,7 +147,9 @@ export async function createDatasetViews(
   await conn.execute(`SET search_path = ${lit(ds)}`);
   for (const [name, table] of catalog.liveTables()) {
     if (table.columns.length === 0) continue;
-    await conn.execute(`CREATE VIEW ${ds}.${q(name)} AS ${await tableSql(table, files)}`);
+    const select =
+      table.format === "delta" ? await deltaSql(name, table, delta) : await tableSql(table, files);
+    await conn.execute(`CREATE VIEW ${ds}.${q(name)} AS ${select}`);
   }
   if (catalog.markers.length === 0) return;
   await conn.execute(

@@ -2,8 +2,8 @@ import { errorMessage } from "../../util/errors.js";
 import type { Logger } from "../../util/log.js";
 import type { EventLog, LogPositions } from "../log/event-log.js";
 import type { EventMetrics } from "../metrics.js";
-import type { EventLoader } from "./event-loader.js";
-import type { EventStage, IngestEvent } from "./stage.js";
+import { type EventLoader, latestPositions } from "./event-loader.js";
+import type { BatchTable, EventStage, IngestEvent } from "./stage.js";
 
 export interface ConsumerOptions {
   log: EventLog;
@@ -71,16 +71,52 @@ export class EventConsumer {
     this.#loop = this.#run();
   }
 
-  /** Stops reading; with `drain`, first loads everything the log holds at this moment. */
-  async stop(options: { drain?: boolean } = {}): Promise<void> {
+  /**
+   * Stops reading; with `drain`, first loads everything the log holds at this moment, retrying failed loads until
+   * `drainTimeoutMs` (default 5 minutes) has passed. Resolves with the events still in the log (0 after a drain).
+   */
+  async stop(options: { drain?: boolean; drainTimeoutMs?: number } = {}): Promise<number> {
     this.#draining = options.drain === true;
+    this.#drainDeadline = Date.now() + (options.drainTimeoutMs ?? 300_000);
     this.#stop.abort();
     await this.#loop;
     for (const stage of this.#o.stages) await stage.close?.();
+    return this.lag();
   }
 
+  /**
+   * Loads the project in the next batch even when the log has no new events for it: a stage holds rows of its own
+   * that must not wait for the next event (plugin_errors of a dead letter or a failed schedule).
+   */
+  requestBatch(token: string): void {
+    this.#requested.add(token);
+    this.#wake.abort();
+  }
+
+  /** Projects asked for by `requestBatch`, loaded by the next batch. */
+  readonly #requested = new Set<string>();
+  /** Aborted to end a wait for data early (a batch was asked for). */
+  #wake = new AbortController();
+
+  /** Events in the log past what the consumer has loaded, as of now. */
+  lag(): number {
+    this.#updateLag();
+    return this.stats.lag;
+  }
+
+  #drainDeadline = 0;
+
   async #recover(): Promise<void> {
-    for (const [token, loader] of this.#o.loaders) this.#committed.set(token, await loader.recover());
+    for (const [token, loader] of this.#o.loaders) {
+      const { positions, rows } = await loader.recover();
+      this.#committed.set(token, positions);
+      // The stages' own stores (persons) catch up with what the destination committed.
+      for (const stage of this.#o.stages) await stage.recover?.(loader.project, positions);
+      // A package a failed load left pending is loaded now: its events count as loaded, and as visible now.
+      const received = this.#inFlight.get(token);
+      this.#inFlight.delete(token);
+      this.#loaded(rows, rows > 0 ? (received ?? []) : []);
+    }
     this.#positions = this.#minPositions();
   }
 
@@ -104,15 +140,24 @@ export class EventConsumer {
       const stopping = this.#stop.signal.aborted;
       if (stopping && !this.#draining) return;
       this.#updateLag();
-      if (this.stats.lag === 0) {
+      if (this.stats.lag === 0 && this.#requested.size === 0) {
         if (stopping) return;
-        await this.#o.log.waitForData(this.#positions, this.#stop.signal);
+        await this.#waitForData();
         continue;
       }
       // Wait for a full batch or the batch interval (not when draining).
       const wait = lastLoad + batchMs - Date.now();
-      if (!stopping && this.stats.lag < batchEvents && wait > 0) {
-        await sleep(wait, this.#stop.signal);
+      if (!stopping && this.stats.lag < batchEvents && wait > 0 && this.#requested.size === 0) {
+        // Woken by the next append too: a full batch does not wait for the interval.
+        const woken = new AbortController();
+        const stop = () => woken.abort();
+        this.#stop.signal.addEventListener("abort", stop, { once: true });
+        await Promise.race([
+          sleep(wait, woken.signal),
+          this.#o.log.waitForData(this.#o.log.end(), woken.signal),
+        ]);
+        woken.abort();
+        this.#stop.signal.removeEventListener("abort", stop);
         continue;
       }
       try {
@@ -124,12 +169,40 @@ export class EventConsumer {
         this.stats.failures++;
         backoff = Math.min(Math.max(backoff * 2, 500), 30_000);
         this.#o.logger.error(`loading events failed (retrying in ${backoff} ms): ${errorMessage(err)}`);
-        if (stopping && backoff >= 30_000) return;
-        await sleep(backoff, stopping ? undefined : this.#stop.signal);
-        // What a failed load left (a package pending, or nothing) decides where to go on.
-        await this.#recover().catch((e) => this.#o.logger.warn(`recovering failed: ${errorMessage(e)}`));
+        // What a failed load left (a package pending, or nothing) decides where to go on: nothing new is read until
+        // it is completed.
+        if (!(await this.#recoverWithBackoff(backoff))) return;
       }
       lastLoad = Date.now();
+    }
+  }
+
+  /** Waits for new events in the log, or a `requestBatch`, or the stop. */
+  async #waitForData(): Promise<void> {
+    if (this.#wake.signal.aborted) this.#wake = new AbortController();
+    const wake = this.#wake;
+    const stop = () => wake.abort();
+    this.#stop.signal.addEventListener("abort", stop, { once: true });
+    try {
+      if (this.#requested.size === 0) await this.#o.log.waitForData(this.#positions, wake.signal);
+    } finally {
+      this.#stop.signal.removeEventListener("abort", stop);
+    }
+  }
+
+  /** Retries #recover with growing pauses; false when stopping and the drain's deadline passed first. */
+  async #recoverWithBackoff(first: number): Promise<boolean> {
+    for (let backoff = first; ; backoff = Math.min(backoff * 2, 30_000)) {
+      const stopping = this.#stop.signal.aborted;
+      if (stopping && Date.now() + backoff > this.#drainDeadline) return false;
+      await sleep(backoff, stopping ? undefined : this.#stop.signal);
+      try {
+        await this.#recover();
+        return true;
+      } catch (err) {
+        this.stats.failures++;
+        this.#o.logger.error(`completing the pending load failed (retrying): ${errorMessage(err)}`);
+      }
     }
   }
 
@@ -145,13 +218,15 @@ export class EventConsumer {
     const until = batchEnd(this.#positions, log.end(), take);
     const tokens = await log.tokens(this.#positions, until);
     for (const [token, loader] of this.#o.loaders) {
-      const from = latest(this.#positions, this.#committed.get(token) ?? {});
+      const from = latestPositions(this.#positions, this.#committed.get(token) ?? {});
       // Projects without events in this batch commit their position alone once it lags far enough behind, so that
       // the log can be released and a restart does not read it again.
-      const idle = !tokens.has(token);
+      const idle = !tokens.has(token) && !this.#requested.has(token);
       if (idle && eventsBetween(this.#committed.get(token) ?? {}, until) < this.#o.idleAdvanceEvents)
         continue;
-      await this.#loadProject(token, loader, from, until);
+      this.#requested.delete(token);
+      // A project ahead of the batch (it committed further before a restart) never commits positions back.
+      await this.#loadProject(token, loader, from, latestPositions(until, from));
     }
     for (const token of tokens.keys()) {
       if (this.#o.loaders.has(token)) continue;
@@ -172,14 +247,29 @@ export class EventConsumer {
     until: LogPositions,
   ): Promise<void> {
     const received: number[] = [];
-    const pages = this.#pages(token, from, until, true, loader, received);
-    const { rows } = await loader.load(pages, until);
+    // Kept until the load commits: a package a failed load left pending is completed by #recover, which counts it.
+    this.#inFlight.set(token, received);
+    const pages = (start: LogPositions) => this.#pages(token, start, until, true, loader, received);
+    const tables: BatchTable[] = [];
+    for (const stage of this.#o.stages)
+      tables.push(...((await stage.beginBatch?.(loader.project, until)) ?? []));
+    const { rows } = await loader.load(pages, from, until, tables);
+    this.#inFlight.delete(token);
     this.#committed.set(token, { ...until });
+    for (const stage of this.#o.stages) await stage.commitBatch?.(loader.project, until);
+    this.#loaded(rows, received);
+  }
+
+  /** Counts loaded events, and the visibility latency of those whose capture time is known. */
+  #loaded(rows: number, received: number[]): void {
     const now = Date.now();
     for (const at of received) this.#o.metrics.visibilitySeconds.observe((now - at) / 1000);
     this.#o.metrics.loaded.inc(rows);
     this.stats.loaded += rows;
   }
+
+  /** Per project: capture times of the events of a load that has not committed yet. */
+  readonly #inFlight = new Map<string, number[]>();
 
   /** A project's events between two positions, a page at a time, through the stages when `staged`. */
   async *#pages(
@@ -213,13 +303,6 @@ function eventsBetween(from: LogPositions, to: LogPositions): number {
   let n = 0;
   for (const [p, end] of Object.entries(to)) n += Math.max(0, end - (from[Number(p)] ?? 0));
   return n;
-}
-
-/** The later of two positions, partition by partition. */
-function latest(a: LogPositions, b: LogPositions): LogPositions {
-  const out: LogPositions = { ...a };
-  for (const [p, v] of Object.entries(b)) out[Number(p)] = Math.max(out[Number(p)] ?? 0, v);
-  return out;
 }
 
 /** Where a batch of `take` events from `from` ends: each partition gets its share of `take` by how far behind it is. */

@@ -6,7 +6,7 @@ import type { ColumnHint } from "../../schema/types.js";
 import type { Logger } from "../../util/log.js";
 import type { LogPositions } from "../log/event-log.js";
 import type { Project } from "../project.js";
-import type { IngestEvent, StageTable } from "./stage.js";
+import type { BatchTable, IngestEvent } from "./stage.js";
 
 /** The `events` table (contract): its columns and types, created with the first load whatever the events hold. */
 export const EVENT_COLUMNS: Readonly<Record<string, ColumnHint>> = {
@@ -58,6 +58,26 @@ function eventRow(e: IngestEvent, materialize: readonly string[]): Record<string
   return row;
 }
 
+/** The positions a resource state holds for the log `logId` (none when they belong to another log). */
+function positionsIn(state: Record<string, unknown> | undefined, logId: string, log: Logger): LogPositions {
+  const positions = state?.positions as LogPositions | undefined;
+  if (!positions) return {};
+  if (state?.log !== logId) {
+    log.warn(
+      `the destination's state holds positions of another event log (${String(state?.log ?? "unknown")}); reading this log (${logId}) from its start`,
+    );
+    return {};
+  }
+  return { ...positions };
+}
+
+/** The later of two positions, partition by partition. */
+export function latestPositions(a: LogPositions, b: LogPositions): LogPositions {
+  const out: LogPositions = { ...a };
+  for (const [p, v] of Object.entries(b)) out[Number(p)] = Math.max(out[Number(p)] ?? 0, v);
+  return out;
+}
+
 /** The name of a project's event pipeline. */
 export function eventPipelineName(project: Project): string {
   return `events_${project.dataset}`;
@@ -71,18 +91,19 @@ export function eventPipelineName(project: Project): string {
  * @example
  * const loader = new EventLoader(project, { destination: "duckdb:events.duckdb", dir: ".ferry/serve/pipelines", log });
  * const positions = await loader.recover();    // after a crash: pending packages first
- * await loader.load(pagesOf(events), { 0: 1200, 1: 988 });
+ * await loader.load((from) => pagesOf(log, from), committed, { 0: 1200, 1: 988 });
  */
 export class EventLoader {
   readonly project: Project;
   readonly pipeline: Pipeline;
-  /** Tables stages load with the events (plugin_errors, ...). */
-  readonly #tables: StageTable[] = [];
-  readonly #queue: LoadQueue;
+  readonly #logId: string;
+  readonly #log: Logger;
 
-  constructor(project: Project, opts: { destination: string; dir: string; log: Logger; queue?: LoadQueue }) {
+  /** `logId`: the event log it reads (`EventLog.id`); positions committed for another log are not used. */
+  constructor(project: Project, opts: { destination: string; dir: string; logId: string; log: Logger }) {
     this.project = project;
-    this.#queue = opts.queue ?? new LoadQueue();
+    this.#logId = opts.logId;
+    this.#log = opts.log;
     this.pipeline = new Pipeline({
       name: eventPipelineName(project),
       destination: opts.destination,
@@ -94,117 +115,73 @@ export class EventLoader {
     });
   }
 
-  /** Completes packages a crash left pending, then gives the log positions the destination holds events up to. */
-  async recover(): Promise<LogPositions> {
-    await this.#queue.run(async () => {
-      await this.pipeline.run();
-      for (const t of this.#tables) t.settled("committed");
-    });
-    return this.committed();
-  }
-
-  /** Loads `table`'s rows with every load from now on (in the same package as the events). */
-  addTable(table: StageTable): void {
-    this.#tables.push(table);
-  }
-
-  /** The state a stage table committed last (`StageTable.state`). */
-  tableState(name: string): Record<string, unknown> {
-    return { ...(this.pipeline.state?.sources.events?.resources[name]?.state ?? {}) };
+  /**
+   * Completes packages a crash or a failed load left pending, then gives the log positions the destination holds
+   * events up to, and how many events the completed packages loaded.
+   */
+  async recover(): Promise<{ positions: LogPositions; rows: number }> {
+    const info = await this.pipeline.run();
+    return { positions: this.committed(), rows: info.rows.events ?? 0 };
   }
 
   /**
-   * Loads what the stage tables hold now, without events (the positions stay as committed), when rows must not wait
-   * for the next events (a dead letter that holds up an export). Resolves once they are committed.
+   * The log positions committed with the data (as of the last load or recover). Positions of another log (the
+   * destination's state after a new `--dir`) mean nothing here: this log is read from its start.
    */
-  async loadTables(): Promise<void> {
-    await this.#queue.run(async () => {
-      if (!this.#tables.some((t) => t.pending?.() ?? true)) return;
-      // The positions as committed now, inside the queue: a batch loaded meanwhile has moved them.
-      await this.#load(noPages(), this.committed(), true);
-    });
-  }
-
-  /** The log positions committed with the data (as of the last load or recover). */
   committed(): LogPositions {
     const state = this.pipeline.state?.sources.events?.resources.events?.state;
-    return { ...((state?.positions as LogPositions | undefined) ?? {}) };
+    return positionsIn(state, this.#logId, this.#log);
   }
 
   /**
-   * Loads the events the pages bring (read as the load extracts them, so memory holds a page at a time) and commits
-   * `positions` with them; no pages commits the positions alone. Resolves once the destination committed.
+   * Loads the events `pages(from)` brings up to `until` (read as the load extracts them, so memory holds a page at a
+   * time) and commits `until` with them. `from` is where the pipeline's state says this project is (the positions of
+   * a package completed first in the same run included), and never before `start`. `tables` (the stages' own, such
+   * as persons) go in the same package, read after the last page. Resolves once the destination committed.
    */
-  load(pages: AsyncIterable<IngestEvent[]>, positions: LogPositions): Promise<{ rows: number }> {
-    return this.#queue.run(() => this.#load(pages, positions, false));
-  }
-
-  async #load(
-    pages: AsyncIterable<IngestEvent[]>,
-    positions: LogPositions,
-    tablesOnly: boolean,
+  async load(
+    pages: (from: LogPositions) => AsyncIterable<IngestEvent[]>,
+    start: LogPositions,
+    until: LogPositions,
+    tables: readonly BatchTable[] = [],
   ): Promise<{ rows: number }> {
     const materialize = this.project.materialize;
-    let eventsRead: () => void = () => undefined;
-    const read = new Promise<void>((resolve) => {
+    const logId = this.#logId;
+    const log = this.#log;
+    let eventsRead = () => {};
+    const afterEvents = new Promise<void>((resolve) => {
       eventsRead = resolve;
     });
     const events = resource(
       { name: "events", table: "events", writeDisposition: "append", columns: { ...EVENT_COLUMNS } },
       async function* (ctx) {
         try {
-          ctx.state.positions = positions;
-          for await (const page of pages)
+          const from = latestPositions(start, positionsIn(ctx.state, logId, log));
+          ctx.state.positions = until;
+          ctx.state.log = logId;
+          for await (const page of pages(from))
             if (page.length > 0) yield page.map((e) => eventRow(e, materialize));
         } finally {
           eventsRead();
         }
       },
     );
-    const tables = this.#tables.map((t) =>
+    const more = tables.map((t) =>
       resource(
-        { name: t.name, table: t.name, writeDisposition: "append", columns: { ...t.columns } },
-        async function* (ctx) {
-          // A table's rows come from the stages the events go through: they are complete once the events are read.
-          await read;
-          if (!tablesOnly && t.state) Object.assign(ctx.state, t.state());
-          const rows = t.rows();
-          if (rows.length > 0) yield rows;
+        {
+          name: t.name,
+          table: t.name,
+          primaryKey: [...t.primaryKey],
+          writeDisposition: t.writeDisposition,
+          columns: { ...t.columns },
+        },
+        async function* () {
+          await afterEvents;
+          yield* t.rows();
         },
       ),
     );
-    for (const t of this.#tables) t.begin();
-    try {
-      const info = await this.pipeline.run(source({ name: "events", resources: [events, ...tables] }));
-      for (const t of this.#tables) t.settled("committed");
-      return { rows: info.rows.events ?? 0 };
-    } catch (err) {
-      if (this.#tables.length > 0) {
-        // A package made before the failure is completed by the next run, rows and all.
-        const kept = (await this.pipeline.packages().catch(() => ({ pending: [] }))).pending.length > 0;
-        for (const t of this.#tables) t.settled(kept ? "kept" : "failed");
-      }
-      throw err;
-    }
-  }
-}
-
-async function* noPages(): AsyncGenerator<IngestEvent[]> {}
-
-/**
- * Runs loads one at a time. A server gives its loaders one queue, so that loads of rows alone (stage tables) never
- * open the destination while a batch is loading.
- *
- * @example
- * const queue = new LoadQueue();
- * await queue.run(() => pipeline.run(data));
- */
-export class LoadQueue {
-  #tail: Promise<unknown> = Promise.resolve();
-
-  run<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.#tail.then(task, task);
-    this.#tail = run.catch(() => undefined);
-    return run;
+    const info = await this.pipeline.run(source({ name: "events", resources: [events, ...more] }));
+    return { rows: info.rows.events ?? 0 };
   }
 }

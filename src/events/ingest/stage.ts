@@ -1,5 +1,6 @@
-import type { ColumnHint } from "../../schema/types.js";
+import type { ColumnHint, WriteDisposition } from "../../schema/types.js";
 import type { CapturedEvent } from "../event.js";
+import type { LogPositions } from "../log/event-log.js";
 import type { Project } from "../project.js";
 
 /** An event on its way from the log to the destination: what capture stored, plus what stages add. */
@@ -27,30 +28,36 @@ export interface EventStage {
   process(events: IngestEvent[], project: Project): Promise<IngestEvent[]>;
   /** Called once when the server stops. */
   close?(): Promise<void>;
+
+  // A stage with state of its own that must commit together with the events (persons) takes part in each batch:
+
+  /**
+   * A batch of the project's events up to `until` starts (its pages follow through `process`). The tables returned
+   * are loaded in the same load package as the batch's events, read after its last event was processed.
+   */
+  beginBatch?(project: Project, until: LogPositions): Promise<BatchTable[]>;
+  /** The destination committed the batch: its events, the stage's tables and the log positions `until`. */
+  commitBatch?(project: Project, until: LogPositions): Promise<void>;
+  /**
+   * At start, and after a batch failed: the destination holds the project's events up to `committed`. The stage
+   * brings its own state in line (a batch that did not commit is forgotten: its events are read again).
+   */
+  recover?(project: Project, committed: LogPositions): Promise<void>;
 }
 
 /**
- * A table a stage loads together with a project's events, in the same load package (`plugin_errors`, ...): its rows
- * and its state commit in the same transaction as the events.
+ * A table a stage loads with a batch's events, in the same package (so both commit together).
  *
  * @example
- * loader.addTable({ name: "plugin_errors", columns, begin() {}, rows: () => outbox.take(), settled() {} });
+ * const t: BatchTable = { name: "persons", columns: { id: { type: "text" } }, primaryKey: ["id"],
+ *   writeDisposition: "merge", async *rows() { yield [{ id: "p1" }]; } };
  */
-export interface StageTable {
+export interface BatchTable {
   readonly name: string;
   readonly columns: Readonly<Record<string, ColumnHint>>;
-  /** A load starts (rows gathered for an earlier, failed one are stale: its events go through the stages again). */
-  begin(): void;
-  /** The rows to load; called once the load has read all its events (every page went through the stages). */
-  rows(): Record<string, unknown>[];
-  /** State committed with the rows (the resource state of the table); not called by loads of rows alone. */
-  state?(): Record<string, unknown>;
-  /**
-   * How the load went: `committed` (also said after a recovery that completed a kept package), `failed` before its
-   * package was made (its rows are not stored), or `kept`: it failed with its package kept, which the next load or
-   * recovery completes (its rows are stored then).
-   */
-  settled(outcome: "committed" | "failed" | "kept"): void;
-  /** Whether rows wait that no batch of events would bring (a load of rows alone is worth it then). */
-  pending?(): boolean;
+  /** The key rows are merged by. */
+  readonly primaryKey: readonly string[];
+  readonly writeDisposition: WriteDisposition;
+  /** The rows, a page at a time. */
+  rows(): AsyncIterable<Array<Record<string, unknown>>>;
 }

@@ -37,10 +37,12 @@ export interface ReadResult {
  * await log.release(committedPositions);          // consumers stored everything before these
  */
 export interface EventLog {
+  /** Tells this log from another one (a new `--dir`): positions committed for another log mean nothing here. */
+  readonly id: string;
   readonly partitions: number;
   /**
-   * Appends events durably (group commit: concurrent appends share one fsync). Events whose uuid the log has seen
-   * within its dedup window are not appended again; the result says how many were. Rejects with
+   * Appends events durably (group commit: concurrent appends share one fsync), all or none of a call. Events whose
+   * uuid the log has seen within its dedup window are not appended again; the result says how many were. Rejects with
    * `LogUnavailableError` when the log cannot take writes.
    */
   append(events: CapturedEvent[]): Promise<{ appended: number; duplicates: number }>;

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { type FileHandle, mkdir, open, readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { ConfigError, errorMessage } from "../../util/errors.js";
@@ -38,6 +39,8 @@ type ResolvedOptions = Required<Omit<SegmentLogOptions, "log">> & { log: Logger 
 interface Partition {
   readonly id: number;
   readonly dir: string;
+  /** The uuids of the partition's newest events (a retry goes to the same partition as its original). */
+  readonly window: UuidWindow;
   /** Oldest first; the last one takes appends. */
   segments: Segment[];
   writer: FileHandle;
@@ -67,18 +70,21 @@ export class SegmentLog implements EventLog {
   readonly partitions: number;
   readonly #opts: ResolvedOptions;
   readonly #parts: Partition[];
-  readonly #window: UuidWindow;
+  /** Set when a failed write could not be undone: appends are refused until a restart checks the files. */
+  #broken: string | undefined;
   #pending: PendingAppend[] = [];
   #flushing: Promise<void> | undefined;
   #waiters: (() => void)[] = [];
   #closed = false;
 
-  private constructor(opts: ResolvedOptions, parts: Partition[], window: UuidWindow) {
+  private constructor(opts: ResolvedOptions, id: string, parts: Partition[]) {
     this.#opts = opts;
+    this.id = id;
     this.#parts = parts;
     this.partitions = parts.length;
-    this.#window = window;
   }
+
+  readonly id: string;
 
   static async open(options: SegmentLogOptions): Promise<SegmentLog> {
     const opts = {
@@ -90,25 +96,25 @@ export class SegmentLog implements EventLog {
       ...options,
     };
     await mkdir(opts.dir, { recursive: true });
-    const partitions = await partitionCount(opts.dir, opts.partitions);
+    const meta = await logMeta(opts.dir, opts.partitions);
+    const perPartition = Math.ceil(opts.dedupWindow / meta.partitions);
     const parts: Partition[] = [];
-    for (let id = 0; id < partitions; id++) parts.push(await openPartition(opts.dir, id, opts.log));
-    const window = new UuidWindow(opts.dedupWindow);
-    const log = new SegmentLog(opts, parts, window);
-    await log.#rebuildWindow();
-    return log;
+    for (let id = 0; id < meta.partitions; id++) {
+      const part = await openPartition(opts.dir, id, new UuidWindow(perPartition), opts.log);
+      await rebuildWindow(part, perPartition);
+      parts.push(part);
+    }
+    return new SegmentLog(opts, meta.id, parts);
   }
 
   async append(events: CapturedEvent[]): Promise<{ appended: number; duplicates: number }> {
     if (this.#closed) throw new LogUnavailableError("the event log is closed");
+    if (this.#broken) throw new LogUnavailableError(this.#broken);
     const records: PendingAppend["records"] = [];
     for (const e of events) {
-      if (!this.#window.add(e.uuid)) continue;
-      records.push({
-        partition: partitionOf(e.token, e.distinct_id, this.partitions),
-        bytes: encodeRecord(e),
-        uuid: e.uuid,
-      });
+      const partition = partitionOf(e.token, e.distinct_id, this.partitions);
+      if (!(this.#parts[partition] as Partition).window.add(e.uuid)) continue;
+      records.push({ partition, bytes: encodeRecord(e), uuid: e.uuid });
     }
     const duplicates = events.length - records.length;
     if (records.length === 0) return { appended: 0, duplicates };
@@ -136,7 +142,11 @@ export class SegmentLog implements EventLog {
         for (const a of group) a.resolve();
         for (const wake of this.#waiters.splice(0)) wake();
       } catch (err) {
-        for (const a of group) for (const r of a.records) this.#window.remove(r.uuid);
+        // Undone (nothing of the group is on disk): a retry must be taken. Not undone: the records may be on disk
+        // and the log refuses everything until a restart has checked its files.
+        if (!this.#broken)
+          for (const a of group)
+            for (const r of a.records) (this.#parts[r.partition] as Partition).window.remove(r.uuid);
         const failure = new LogUnavailableError(`the event log cannot take writes: ${errorMessage(err)}`);
         for (const a of group) a.reject(failure);
         this.#opts.log.error(failure.message);
@@ -144,6 +154,10 @@ export class SegmentLog implements EventLog {
     }
   }
 
+  /**
+   * Writes a group's records to their partitions and fsyncs them. All or nothing: when a write or an fsync fails,
+   * every partition the group touched is cut back to where it was, so no part of the group is ever read back.
+   */
   async #writeGroup(group: PendingAppend[]): Promise<void> {
     const byPartition = new Map<number, Buffer[]>();
     for (const a of group) {
@@ -153,32 +167,31 @@ export class SegmentLog implements EventLog {
         else byPartition.set(r.partition, [r.bytes]);
       }
     }
-    await Promise.all(
-      [...byPartition].map(async ([id, buffers]) => {
-        const part = this.#parts[id] as Partition;
-        let seg = part.segments.at(-1) as Segment;
-        if (seg.bytes >= this.#opts.segmentBytes) seg = await this.#roll(part, seg);
-        const at = seg.bytes;
-        try {
-          let written = 0;
-          // writev takes a bounded number of buffers at a time (IOV_MAX).
-          for (let i = 0; i < buffers.length; i += 1024) {
-            const chunk = buffers.slice(i, i + 1024);
-            const { bytesWritten } = await part.writer.writev(chunk, at + written);
-            written += bytesWritten;
-          }
-          await part.writer.datasync();
-        } catch (err) {
-          // Nothing of this group counts: cut what may have reached the file.
-          await part.writer.truncate(at).catch(() => undefined);
-          throw err;
-        }
-        seg.appended(
-          at,
-          buffers.map((b) => b.length),
-        );
+    const writes: { part: Partition; seg: Segment; at: number; buffers: Buffer[] }[] = [];
+    for (const [id, buffers] of byPartition) {
+      const part = this.#parts[id] as Partition;
+      let seg = part.segments.at(-1) as Segment;
+      if (seg.bytes >= this.#opts.segmentBytes) seg = await this.#roll(part, seg);
+      writes.push({ part, seg, at: seg.bytes, buffers });
+    }
+    const done = await Promise.allSettled(
+      writes.map(async (w) => {
+        await writeAll(w.part.writer, w.buffers, w.at);
+        await w.part.writer.datasync();
       }),
     );
+    const failed = done.find((d): d is PromiseRejectedResult => d.status === "rejected");
+    if (failed) {
+      const cuts = await Promise.allSettled(writes.map((w) => w.part.writer.truncate(w.at)));
+      if (cuts.some((c) => c.status === "rejected"))
+        this.#broken = `the event log could not undo a failed write; restart ferry serve (it checks the log's files when it starts): ${errorMessage(failed.reason)}`;
+      throw failed.reason;
+    }
+    for (const w of writes)
+      w.seg.appended(
+        w.at,
+        w.buffers.map((b) => b.length),
+      );
   }
 
   /** Starts a new segment after a full one (the full one is synced already). */
@@ -324,6 +337,8 @@ export class SegmentLog implements EventLog {
     return new Promise((resolve) => {
       const wake = () => {
         signal?.removeEventListener("abort", wake);
+        const i = this.#waiters.indexOf(wake);
+        if (i >= 0) this.#waiters.splice(i, 1);
         resolve();
       };
       this.#waiters.push(wake);
@@ -336,7 +351,7 @@ export class SegmentLog implements EventLog {
     for (const part of this.#parts) {
       part.released = Math.max(part.released, positions[part.id] ?? 0);
       // The newest segments holding the dedup window stay whatever happens.
-      let protectedFrom = windowStart(part.segments, this.#opts.dedupWindow);
+      let protectedFrom = windowStart(part.segments, part.window.capacity);
       let loadedBytes = part.segments.filter((s) => s.end <= part.released).reduce((n, s) => n + s.bytes, 0);
       while (part.segments.length > 1) {
         const oldest = part.segments[0] as Segment;
@@ -369,21 +384,36 @@ export class SegmentLog implements EventLog {
       part.readers.clear();
     }
   }
+}
 
-  /** Adds the uuids of the newest `dedupWindow` events on disk to the window (oldest first). */
-  async #rebuildWindow(): Promise<void> {
-    for (const part of this.#parts) {
-      for (const seg of part.segments.slice(windowStart(part.segments, this.#opts.dedupWindow))) {
-        if (seg.count === 0) continue;
-        const buf = await readFile(seg.path);
-        for (let pos = 0, n = 0; n < seg.count; n++) {
-          const size = recordSizeAt(buf, pos);
-          if (size === undefined) break;
-          this.#window.add(recordUuidAt(buf, pos, size));
-          pos += size;
-        }
-      }
+/** Adds the uuids of the partition's newest `records` events on disk to its window, oldest first. */
+async function rebuildWindow(part: Partition, records: number): Promise<void> {
+  for (const seg of part.segments.slice(windowStart(part.segments, records))) {
+    if (seg.count === 0) continue;
+    const buf = await readFile(seg.path);
+    for (let pos = 0, n = 0; n < seg.count; n++) {
+      const size = recordSizeAt(buf, pos);
+      if (size === undefined) break;
+      part.window.add(recordUuidAt(buf, pos, size));
+      pos += size;
     }
+  }
+}
+
+/** Writes the buffers at `at` in order, completing short writes. */
+async function writeAll(fh: FileHandle, buffers: Buffer[], at: number): Promise<void> {
+  let pos = at;
+  // writev takes a bounded number of buffers at a time (IOV_MAX).
+  for (let i = 0; i < buffers.length; i += 1024) {
+    const chunk = buffers.slice(i, i + 1024);
+    const total = chunk.reduce((n, b) => n + b.length, 0);
+    const { bytesWritten } = await fh.writev(chunk, pos);
+    if (bytesWritten < total) {
+      const rest = Buffer.concat(chunk).subarray(bytesWritten);
+      for (let off = 0; off < rest.length; )
+        off += (await fh.write(rest, off, rest.length - off, pos + bytesWritten + off)).bytesWritten;
+    }
+    pos += total;
   }
 }
 
@@ -394,11 +424,19 @@ function windowStart(segments: Segment[], records: number): number {
   return i;
 }
 
-/** The partition count of the log in `dir`: fixed when the log is made (changing it would break per-person order). */
-async function partitionCount(dir: string, requested: number): Promise<number> {
+/**
+ * The log's identity and partition count, from `log.json` (made with a new log): the id tells a consumer whether
+ * positions it committed belong to this log; the partition count is fixed (changing it would break per-person order).
+ */
+async function logMeta(dir: string, requested: number): Promise<{ id: string; partitions: number }> {
   const meta = join(dir, "log.json");
+  let stored: { partitions: number; id?: string } | undefined;
   try {
-    const stored = JSON.parse(await readFile(meta, "utf8")) as { partitions: number };
+    stored = JSON.parse(await readFile(meta, "utf8")) as { partitions: number; id?: string };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
+  if (stored) {
     if (stored.partitions !== requested) {
       throw new ConfigError(
         `the event log in ${dir} has ${stored.partitions} partitions; ${requested} were asked for`,
@@ -407,17 +445,16 @@ async function partitionCount(dir: string, requested: number): Promise<number> {
         },
       );
     }
-    return stored.partitions;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-    if (!Number.isInteger(requested) || requested < 1 || requested > 256)
-      throw new ConfigError(`event log partitions must be 1..256, not ${requested}`);
-    await writeFileAtomic(meta, JSON.stringify({ partitions: requested }));
-    return requested;
+    if (stored.id) return { id: stored.id, partitions: stored.partitions };
+  } else if (!Number.isInteger(requested) || requested < 1 || requested > 256) {
+    throw new ConfigError(`event log partitions must be 1..256, not ${requested}`);
   }
+  const made = { partitions: requested, id: randomUUID() };
+  await writeFileAtomic(meta, JSON.stringify(made));
+  return made;
 }
 
-async function openPartition(root: string, id: number, log: Logger): Promise<Partition> {
+async function openPartition(root: string, id: number, window: UuidWindow, log: Logger): Promise<Partition> {
   const dir = join(root, `p${id}`);
   await mkdir(dir, { recursive: true });
   const bases = (await readdir(dir))
@@ -445,7 +482,7 @@ async function openPartition(root: string, id: number, log: Logger): Promise<Par
     segments.push(first);
   }
   const writer = await open((segments.at(-1) as Segment).path, "r+");
-  return { id, dir, segments, writer, readers: new Map(), released: 0 };
+  return { id, dir, window, segments, writer, readers: new Map(), released: 0 };
 }
 
 /** Makes a new file's name durable (ext4 needs the directory synced too). */

@@ -1,7 +1,8 @@
-import type { EventStage, IngestEvent } from "../ingest/stage.js";
+import type { BatchTable, EventStage, IngestEvent } from "../ingest/stage.js";
+import type { LogPositions } from "../log/event-log.js";
 import type { Project } from "../project.js";
 import type { PluginSpec } from "./plugin-config.js";
-import type { PluginErrorRow, PluginErrorTable } from "./plugin-errors.js";
+import type { PluginErrorRow, PluginErrors } from "./plugin-errors.js";
 import { fromPluginEvent, InvalidPluginEvent, toPluginEvent } from "./plugin-event.js";
 import { type PluginHost, PluginHostCrash } from "./plugin-host.js";
 import type { ChainError, ChainLink, ChainResult } from "./sandbox/protocol.js";
@@ -18,7 +19,7 @@ export interface LoadedPlugin {
 export interface ProjectPlugins {
   readonly project: Project;
   readonly plugins: readonly LoadedPlugin[];
-  readonly errors: PluginErrorTable;
+  readonly errors: PluginErrors;
 }
 
 /** Counts what the stage did (for metrics). */
@@ -28,10 +29,11 @@ export type ErrorCounter = (plugin: LoadedPlugin, hook: string, n: number) => vo
  * The plugins' `processEvent`, as a stage of the event path: each page of a project's events crosses into the plugin
  * host once, goes through every plugin in order there, and comes back changed, dropped or failed. A failure follows
  * the plugin's `on_error` (pass: the event goes on as the plugin got it; drop; dead_letter: kept in `plugin_errors`
- * with its body) and adds a row to `plugin_errors`, loaded in the same package as the events.
+ * with its body) and adds a row to `plugin_errors`, a table of the batch: loaded in the same package as the events.
  *
  * @example
  * const stage = new PluginStage(host, projects, countErrors);
+ * const tables = await stage.beginBatch(project, until);
  * const kept = await stage.process(events, project);
  */
 export class PluginStage implements EventStage {
@@ -39,11 +41,37 @@ export class PluginStage implements EventStage {
   readonly #host: PluginHost;
   readonly #projects: ReadonlyMap<string, ProjectPlugins>;
   readonly #count: ErrorCounter;
+  readonly #committed: (project: Project) => void;
 
-  constructor(host: PluginHost, projects: ReadonlyMap<string, ProjectPlugins>, count: ErrorCounter) {
+  constructor(
+    host: PluginHost,
+    projects: ReadonlyMap<string, ProjectPlugins>,
+    count: ErrorCounter,
+    committed: (project: Project) => void = () => undefined,
+  ) {
     this.#host = host;
     this.#projects = projects;
     this.#count = count;
+    this.#committed = committed;
+  }
+
+  /** A batch of the project starts: its `plugin_errors` go in the same package. */
+  async beginBatch(project: Project, _until: LogPositions): Promise<BatchTable[]> {
+    const pp = this.#projects.get(project.token);
+    return pp ? [pp.errors.batchTable()] : [];
+  }
+
+  async commitBatch(project: Project): Promise<void> {
+    const pp = this.#projects.get(project.token);
+    if (!pp) return;
+    await pp.errors.committed();
+    this.#committed(project);
+  }
+
+  /** A batch did not commit (its events are read again, and fail again), or the server starts. */
+  async recover(project: Project): Promise<void> {
+    this.#projects.get(project.token)?.errors.reset();
+    this.#committed(project);
   }
 
   async process(events: IngestEvent[], project: Project): Promise<IngestEvent[]> {
@@ -90,11 +118,13 @@ export class PluginStage implements EventStage {
     const rows = errors.map((e) => {
       const plugin = byKey.get(e.key) as LoadedPlugin;
       counts.set(plugin, (counts.get(plugin) ?? 0) + 1);
+      const uuid = events[e.index]?.uuid ?? null;
       return {
+        id: `${plugin.spec.name}/processEvent/${uuid}`,
         occurred_at: now,
         plugin: plugin.spec.name,
         hook: "processEvent",
-        event_uuid: events[e.index]?.uuid ?? null,
+        event_uuid: uuid,
         error: e.message,
         action: e.action,
         attempts: null,

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { ConfigError, errorMessage } from "../../util/errors.js";
 import type { Logger } from "../../util/log.js";
+import type { EventConsumer } from "../ingest/consumer.js";
 import type { EventLoader } from "../ingest/event-loader.js";
 import type { EventStage } from "../ingest/stage.js";
 import type { LogPositions } from "../log/event-log.js";
@@ -11,7 +12,7 @@ import { compilePlugin } from "./compile.js";
 import { ExportConsumer, type ExportCounters, type ExportHook } from "./exports/export-consumer.js";
 import { ExportStage } from "./exports/export-stage.js";
 import type { ScheduledHook } from "./plugin-api.js";
-import { type PluginErrorRow, PluginErrorTable } from "./plugin-errors.js";
+import { type PluginErrorRow, PluginErrors } from "./plugin-errors.js";
 import { PluginHost } from "./plugin-host.js";
 import { type LoadedPlugin, PluginStage, type ProjectPlugins } from "./plugin-stage.js";
 import { PluginScheduler } from "./scheduler.js";
@@ -40,9 +41,9 @@ const HOUSEKEEPING_MS = 10_000;
  *
  * @example
  * const plugins = await PluginRuntime.start({ projects, dir, baseDir, logger, registry });
- * plugins?.attach(loaders);                 // before the consumer recovers
  * stages = [plugins.transform, ...persons, plugins.exports];
- * await plugins?.run();                     // after it: exports and schedules start
+ * await plugins?.attach(consumer, loaders);  // before the consumer starts
+ * await plugins?.run();                      // after it: exports and schedules start
  * await plugins?.stop();
  */
 export class PluginRuntime {
@@ -56,12 +57,9 @@ export class PluginRuntime {
   readonly #exportLog: SegmentLog | undefined;
   readonly #metrics: RuntimeMetrics;
   readonly #consumers: ExportConsumer[] = [];
-  #loaders: ReadonlyMap<string, EventLoader> = new Map();
   #scheduler: PluginScheduler | undefined;
   #housekeeping: NodeJS.Timeout | undefined;
   #stopping = false;
-  /** Loads of plugin_errors rows alone in progress. */
-  readonly #flushing = new Set<Promise<void>>();
 
   private constructor(
     o: PluginRuntimeOptions,
@@ -75,7 +73,12 @@ export class PluginRuntime {
     this.#projects = projects;
     this.#exportLog = exportLog;
     this.#metrics = metrics;
-    this.transform = new PluginStage(host, projects, (p, hook, n) => metrics.errors.inc(labels(p, hook), n));
+    this.transform = new PluginStage(
+      host,
+      projects,
+      (p, hook, n) => metrics.errors.inc(labels(p, hook), n),
+      (project) => this.wakeExports(project.token),
+    );
     const exporting = [...projects.values()].filter((pp) => pp.plugins.some(isExporter));
     this.exports = exportLog
       ? new ExportStage(exportLog, new Set(exporting.map((pp) => pp.project.token)))
@@ -106,7 +109,6 @@ export class PluginRuntime {
     let exportLog: SegmentLog | undefined;
     try {
       const projects = new Map<string, ProjectPlugins>();
-      let runtime: PluginRuntime | undefined;
       for (const project of withPlugins) {
         const plugins: LoadedPlugin[] = [];
         const setupErrors: PluginErrorRow[] = [];
@@ -139,12 +141,10 @@ export class PluginRuntime {
             setupErrors.push(errorRow(spec.name, "setupPlugin", loaded.setupError));
           }
         }
-        const errors = new PluginErrorTable({
-          // The export log's end commits with the events: the export consumers deliver up to it (and no further).
-          state: () => (exportLog ? { exports: exportLog.end() } : {}),
-          onCommit: () => runtime?.wakeExports(project.token),
-        });
-        errors.add(setupErrors);
+        const errors = await PluginErrors.open(
+          join(o.dir, "plugins", "errors", `${safeName(project.dataset)}.jsonl`),
+        );
+        await errors.addDurable(setupErrors);
         projects.set(project.token, { project, plugins, errors });
       }
       if ([...projects.values()].some((pp) => pp.plugins.some(isExporter))) {
@@ -155,8 +155,7 @@ export class PluginRuntime {
           log: o.logger,
         });
       }
-      runtime = new PluginRuntime(o, host, projects, exportLog, metrics);
-      return runtime;
+      return new PluginRuntime(o, host, projects, exportLog, metrics);
     } catch (err) {
       await host.stop().catch(() => undefined);
       await exportLog?.close();
@@ -164,33 +163,29 @@ export class PluginRuntime {
     }
   }
 
-  /** Adds each project's `plugin_errors` to its loader (before the loaders recover). */
-  attach(loaders: ReadonlyMap<string, EventLoader>): void {
-    this.#loaders = loaders;
+  /**
+   * Connects the plugins to the consumer (a project with plugin_errors rows waiting gets a batch even without events)
+   * and to the loaders (the export consumers deliver what they committed), and opens the export consumers at their
+   * positions. Before the consumer starts: events exported from then on are not missed.
+   */
+  async attach(consumer: EventConsumer, loaders: ReadonlyMap<string, EventLoader>): Promise<void> {
     for (const pp of this.#projects.values()) {
-      const loader = loaders.get(pp.project.token);
-      if (!loader) continue;
-      loader.addTable(pp.errors);
-      pp.errors.requestLoad = this.#loadRequester(pp, loader);
-    }
-  }
-
-  /** Starts the export consumers and the scheduler (once the loaders recovered: exports start from what they hold). */
-  async run(): Promise<void> {
-    for (const pp of this.#projects.values()) {
-      if (pp.errors.pending()) pp.errors.requestLoad?.();
-      const loader = this.#loaders.get(pp.project.token);
+      const token = pp.project.token;
+      pp.errors.ask = () => {
+        if (!this.#stopping) consumer.requestBatch(token);
+      };
+      const loader = loaders.get(token);
       if (!loader || !this.#exportLog) continue;
       for (const plugin of pp.plugins) {
         for (const hook of EXPORT_HOOKS) {
           if (!plugin.hooks.includes(hook)) continue;
-          const consumer = new ExportConsumer({
+          const c = new ExportConsumer({
             log: this.#exportLog,
-            token: pp.project.token,
+            token,
             plugin,
             hook,
             host: this.host,
-            watermark: () => loader.tableState("plugin_errors").exports as LogPositions | undefined,
+            committed: () => loader.committed(),
             errors: pp.errors,
             offsetsPath: join(
               this.#o.dir,
@@ -203,11 +198,17 @@ export class PluginRuntime {
             counters: this.#metrics.exports,
             logger: this.#o.logger,
           });
-          await consumer.start();
-          this.#consumers.push(consumer);
+          await c.open();
+          this.#consumers.push(c);
         }
       }
     }
+  }
+
+  /** Starts the export consumers and the scheduler (once the consumer recovered what the destination holds). */
+  async run(): Promise<void> {
+    for (const c of this.#consumers) c.start();
+    for (const pp of this.#projects.values()) if (pp.errors.pending()) pp.errors.ask?.();
     this.#scheduler = new PluginScheduler({
       host: this.host,
       projects: [...this.#projects.values()],
@@ -215,7 +216,9 @@ export class PluginRuntime {
       logger: this.#o.logger,
       onError: (pp, plugin, hook, message) => {
         this.#metrics.errors.inc(labels(plugin, hook));
-        pp.errors.add([errorRow(plugin.spec.name, hook, message)]);
+        pp.errors
+          .addDurable([errorRow(plugin.spec.name, hook, message)])
+          .catch((e) => this.#o.logger.error(`plugin_errors of ${pp.project.dataset}: ${errorMessage(e)}`));
       },
     });
     this.#scheduler.start();
@@ -258,18 +261,8 @@ export class PluginRuntime {
     if (this.#housekeeping) clearInterval(this.#housekeeping);
     await this.#scheduler?.stop();
     await Promise.all(this.#consumers.map((c) => c.stop()));
+    // Rows still waiting (a schedule that failed just now) stay in their project's outbox file: the next start loads them.
     await this.#housekeep();
-    // Rows still waiting (a schedule that failed just now, a dead letter) are stored before the server goes.
-    await Promise.all([...this.#flushing]);
-    for (const pp of this.#projects.values()) {
-      if (!pp.errors.pending()) continue;
-      await this.#loaders
-        .get(pp.project.token)
-        ?.loadTables()
-        .catch((e) =>
-          this.#o.logger.error(`plugin_errors of ${pp.project.dataset} not stored: ${errorMessage(e)}`),
-        );
-    }
     const failures = await this.host.stop();
     for (const [key, message] of failures)
       this.#o.logger.error(`plugin ${key}: teardownPlugin failed: ${message}`);
@@ -291,32 +284,6 @@ export class PluginRuntime {
     await this.#exportLog.release(min).catch((e) => this.#o.logger.warn(`export log: ${errorMessage(e)}`));
     await this.status().catch(() => undefined);
   }
-
-  /** Loads a project's waiting plugin_errors rows on their own, tried again with backoff until they are stored. */
-  #loadRequester(pp: ProjectPlugins, loader: EventLoader): () => void {
-    let running = false;
-    return () => {
-      if (running || this.#stopping) return;
-      running = true;
-      const flush = (async () => {
-        for (let attempt = 0; pp.errors.pending() && !this.#stopping; attempt++) {
-          try {
-            await loader.loadTables();
-          } catch (err) {
-            const wait = Math.min(30_000, 1000 * 2 ** attempt);
-            this.#o.logger.warn(
-              `plugin_errors of ${pp.project.dataset} not stored yet (again in ${wait} ms): ${errorMessage(err)}`,
-            );
-            await new Promise((r) => setTimeout(r, wait));
-          }
-        }
-      })().finally(() => {
-        running = false;
-        this.#flushing.delete(flush);
-      });
-      this.#flushing.add(flush);
-    };
-  }
 }
 
 function isExporter(p: LoadedPlugin): boolean {
@@ -324,8 +291,10 @@ function isExporter(p: LoadedPlugin): boolean {
 }
 
 function errorRow(plugin: string, hook: string, message: string): PluginErrorRow {
+  const at = new Date().toISOString();
   return {
-    occurred_at: new Date().toISOString(),
+    id: `${plugin}/${hook}/${at}/${Math.random().toString(36).slice(2, 10)}`,
+    occurred_at: at,
     plugin,
     hook,
     event_uuid: null,

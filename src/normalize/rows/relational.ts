@@ -106,6 +106,9 @@ export class RelationalNormalizer {
       ...(hints.schemaContract !== undefined ? { schemaContract: contract } : {}),
     };
     Object.assign(ctx.table, tableHints);
+    if (hints.tableFormat !== undefined && hints.tableFormat !== "native")
+      ctx.table.tableFormat = hints.tableFormat;
+    else delete ctx.table.tableFormat;
     this.#applyColumnHints(ctx, hints);
     this.#ctx.set(name, ctx);
     return ctx;

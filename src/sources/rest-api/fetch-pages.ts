@@ -1,8 +1,9 @@
+import type { Auth } from "../../http/auth.js";
 import type { HttpClient } from "../../http/client.js";
 import type { HttpRequest, HttpResponse } from "../../http/types.js";
 import type { Logger } from "../../util/log.js";
 import type { ResponseAction } from "./config.js";
-import { selectPath } from "./jsonpath.js";
+import { findValues, isMultiPath } from "./jsonpath.js";
 import type { Paginator } from "./paginators/paginator.js";
 
 export interface FetchPagesOptions {
@@ -11,6 +12,8 @@ export interface FetchPagesOptions {
   paginator: Paginator;
   dataSelector?: string;
   responseActions?: ResponseAction[];
+  /** Auth for these requests instead of the client's (null: none). */
+  auth?: Auth | null;
   signal: AbortSignal;
   log: Logger;
 }
@@ -36,7 +39,9 @@ const LIST_KEYS = [
  */
 export function selectRecords(body: unknown, dataSelector?: string): unknown[] {
   if (dataSelector) {
-    const v = selectPath(body, dataSelector);
+    // As dlt: every match of the selector; one match that is a list is the list of records.
+    const found = findValues(body, dataSelector);
+    const v = found.length === 1 && !isMultiPath(dataSelector) ? found[0] : found;
     if (v === undefined || v === null) return [];
     return Array.isArray(v) ? v : [v];
   }
@@ -93,6 +98,7 @@ export async function* fetchPages(o: FetchPagesOptions): AsyncGenerator<unknown[
       signal: o.signal,
       log: o.log,
       accept: (status, text) => actions.some((a) => matches(a, status, text)),
+      ...(o.auth !== undefined ? { auth: o.auth } : {}),
     });
     const action = actions.find((a) => matches(a, res.status, res.text));
     if (action?.action === "ignore") {

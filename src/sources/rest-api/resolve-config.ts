@@ -1,94 +1,134 @@
-import type { EndpointConfig, ResourceConfig, RestApiConfig } from "./config.js";
-import { findParentRefs, type ParentRef, usesIncremental } from "./placeholders.js";
+import type { Resource } from "../../extract/resource.js";
+import { isResource } from "../../extract/resource.js";
+import type { EndpointConfig, ResourceConfig, RestApiConfig, RestColumnHint } from "./config.js";
+import { type ResolvedEndpoint, resolveEndpoint } from "./endpoint-config.js";
 import { shapeErrors, throwConfig } from "./validate.js";
 
-/** A resource with defaults merged, its endpoint expanded, and its parent (if any) identified. */
-export interface ResolvedResource {
-  config: ResourceConfig;
-  endpoint: EndpointConfig & { path: string; method: "GET" | "POST" };
-  parent: ParentRef | undefined;
-  index: number;
-}
+/** A resource of the config: a REST endpoint with defaults merged, or a ferry resource given as it is. */
+export type ResolvedResource =
+  | {
+      kind: "rest";
+      name: string;
+      index: number;
+      config: ResourceConfig;
+      endpoint: ResolvedEndpoint;
+      /** The resource whose records this one requests per record. */
+      parent: string | undefined;
+    }
+  | { kind: "resource"; name: string; index: number; resource: Resource; parent: undefined };
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
+function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
-/** Deep-merges defaults under values (objects merge, anything else the value wins). */
-function mergeDefaults<T>(defaults: unknown, value: T): T {
-  if (!isPlainObject(defaults) || !isPlainObject(value)) return (value === undefined ? defaults : value) as T;
-  const out: Record<string, unknown> = { ...defaults };
-  for (const [k, v] of Object.entries(value)) out[k] = k in defaults ? mergeDefaults(defaults[k], v) : v;
-  return out as T;
+/** Columns as a mapping by name (dlt also takes a list of hints with `name`). */
+function columnMap(columns: ResourceConfig["columns"]): Record<string, RestColumnHint> | undefined {
+  if (!columns) return undefined;
+  if (!Array.isArray(columns)) return columns;
+  return Object.fromEntries(columns.map((c) => [c.name, c]));
 }
 
 /**
- * Validates the config (shape, then references) and returns resources ready to build. Every problem is reported
+ * Merges `resource_defaults` under a resource as dlt does: resource keys replace default keys (a paginator, an
+ * incremental or a write disposition is taken whole), endpoint keys likewise, except `params` and `json`, which
+ * merge key by key, and `columns`, which merge per column.
+ */
+function mergeDefaults(defaults: Partial<ResourceConfig>, resource: ResourceConfig): ResourceConfig {
+  const base: EndpointConfig = isObject(defaults.endpoint) ? (defaults.endpoint as EndpointConfig) : {};
+  const own = resource.endpoint as EndpointConfig;
+  const endpoint: EndpointConfig = { ...base, ...own };
+  if (own.params && base.params) endpoint.params = { ...base.params, ...own.params };
+  if (isObject(own.json) && isObject(base.json)) endpoint.json = { ...base.json, ...own.json };
+  const merged: ResourceConfig = { ...(defaults as ResourceConfig), ...resource, endpoint };
+  const dc = columnMap(defaults.columns);
+  const rc = columnMap(resource.columns);
+  if (dc && rc) {
+    const cols: Record<string, RestColumnHint> = {};
+    for (const [k, v] of Object.entries(dc)) cols[k] = { ...v, ...rc[k] };
+    for (const [k, v] of Object.entries(rc)) if (!(k in cols)) cols[k] = v;
+    merged.columns = cols;
+  }
+  return merged;
+}
+
+/** A resource entry as an object with an endpoint object (dlt's `_make_endpoint_resource`). */
+function expand(raw: string | ResourceConfig): ResourceConfig & { endpoint: EndpointConfig } {
+  if (typeof raw === "string") return { name: raw, endpoint: { path: raw } };
+  const endpoint: EndpointConfig =
+    typeof raw.endpoint === "string" ? { path: raw.endpoint } : { ...(raw.endpoint ?? {}) };
+  return { ...raw, endpoint };
+}
+
+/**
+ * Validates the config (shape, then meaning) and returns its resources ready to build. Every problem is reported
  * with its path, e.g. `config.resources[2].endpoint.path: {resources.isues.id} names no resource`.
  */
 export function resolveConfig(config: RestApiConfig): ResolvedResource[] {
-  // Shape and reference problems are reported together, so one run shows everything to fix.
+  // Shape and meaning problems are reported together, so one run shows everything to fix.
   const errors = shapeErrors(config);
-  if (!isPlainObject(config) || !Array.isArray(config.resources)) throwConfig(errors);
+  if (!isObject(config) || !Array.isArray(config.resources)) throwConfig(errors);
   if (config.resources.length === 0) errors.push("config.resources: is empty; list at least one resource");
-  const names = new Set<string>();
-  const resolved: ResolvedResource[] = [];
-  config.resources.forEach((raw, index) => {
-    if (typeof raw !== "string" && !isPlainObject(raw)) return; // reported by the shape check
-    const base: ResourceConfig = typeof raw === "string" ? { name: raw } : raw;
-    const defaults = config.resource_defaults ?? {};
-    const merged = mergeDefaults<ResourceConfig>(defaults, base);
-    const endpointRaw = base.endpoint ?? defaults.endpoint;
-    const defaultEndpoint = isPlainObject(defaults.endpoint) ? defaults.endpoint : {};
-    const endpointObj: EndpointConfig =
-      typeof endpointRaw === "string"
-        ? { ...defaultEndpoint, path: endpointRaw }
-        : mergeDefaults(defaultEndpoint, typeof base.endpoint === "object" ? base.endpoint : {});
-    const path = `config.resources[${index}]`;
-    if (names.has(merged.name)) errors.push(`${path}.name: "${merged.name}" is used by two resources`);
-    if (typeof merged.name === "string") names.add(merged.name);
-    const endpoint = {
-      ...endpointObj,
-      path: endpointObj.path ?? merged.name,
-      method: endpointObj.method ?? "GET",
-    };
-    const refs = findParentRefs([endpoint.path, endpoint.params, endpoint.json, endpoint.headers]);
-    const parents = [...new Set(refs.map((r) => r.resource))];
-    if (parents.length > 1) {
-      errors.push(`${path}.endpoint: a resource can depend on one parent, found ${parents.join(", ")}`);
-    }
-    if (usesIncremental([endpoint.path, endpoint.params, endpoint.json]) && !endpoint.incremental) {
-      errors.push(`${path}.endpoint: uses {incremental.start_value} but has no endpoint.incremental`);
-    }
-    if (merged.include_from_parent && refs.length === 0) {
-      errors.push(
-        `${path}.include_from_parent: the resource has no parent ({resources.<parent>.<field>} placeholder)`,
-      );
-    }
-    resolved.push({ config: merged, endpoint, parent: refs[0], index });
-  });
-  for (const r of resolved) {
-    if (!r.parent) continue;
-    const where = `config.resources[${r.index}].endpoint`;
-    if (!names.has(r.parent.resource)) {
-      errors.push(
-        `${where}: {resources.${r.parent.resource}.${r.parent.field}} names no resource; resources: ${[...names].join(", ")}`,
-      );
-    } else if (r.parent.resource === r.config.name) {
-      errors.push(`${where}: a resource cannot depend on itself`);
-    }
+  if (isObject(config.resource_defaults) && typeof config.resource_defaults.endpoint === "string") {
+    errors.push(
+      "config.resource_defaults.endpoint: a default path would send every resource to it; give an object",
+    );
   }
-  // Dependency cycles (a -> b -> a) would never start.
-  // Self-dependencies are reported above.
+  const defaults = (
+    isObject(config.resource_defaults) ? config.resource_defaults : {}
+  ) as Partial<ResourceConfig>;
+  const resolved: ResolvedResource[] = [];
+  const names = new Set<string>();
+  config.resources.forEach((raw, index) => {
+    const where = `config.resources[${index}]`;
+    if (isResource(raw)) {
+      const resource = raw as Resource;
+      if (names.has(resource.name))
+        errors.push(`${where}: the name "${resource.name}" is used by two resources`);
+      names.add(resource.name);
+      resolved.push({ kind: "resource", name: resource.name, index, resource, parent: undefined });
+      return;
+    }
+    if (typeof raw !== "string" && (!isObject(raw) || typeof raw.name !== "string")) return; // shape errors say why
+    const merged = mergeDefaults(defaults, expand(raw as string | ResourceConfig));
+    if (names.has(merged.name)) errors.push(`${where}.name: "${merged.name}" is used by two resources`);
+    names.add(merged.name);
+    const e = merged.endpoint as EndpointConfig;
+    const endpoint = resolveEndpoint({ ...e, path: e.path ?? merged.name }, `${where}.endpoint`, errors);
+    if (endpoint.parents.size > 1) {
+      errors.push(
+        `${where}.endpoint: a resource can depend on one parent, found ${[...endpoint.parents.keys()].join(", ")}`,
+      );
+    }
+    const parent = [...endpoint.parents.keys()][0];
+    if (merged.include_from_parent && parent === undefined) {
+      errors.push(
+        `${where}.include_from_parent: the resource has no parent ({resources.<parent>.<field>} placeholder)`,
+      );
+    }
+    resolved.push({ kind: "rest", name: merged.name, index, config: merged, endpoint, parent });
+  });
+  checkGraph(resolved, names, errors);
+  if (errors.length > 0) throwConfig(errors);
+  return resolved;
+}
+
+/** Parents must exist, and dependencies must not go round in a cycle. */
+function checkGraph(resolved: ResolvedResource[], names: Set<string>, errors: string[]): void {
+  for (const r of resolved) {
+    if (r.kind !== "rest" || r.parent === undefined || r.endpoint.parents.size > 1) continue;
+    const where = `config.resources[${r.index}].endpoint`;
+    if (!names.has(r.parent)) {
+      const ref = r.endpoint.parents.get(r.parent) ?? "";
+      const what = ref.startsWith("{") ? ref : `${ref} (resource "${r.parent}")`;
+      errors.push(`${where}: ${what} names no resource; resources: ${[...names].join(", ")}`);
+    } else if (r.parent === r.name) errors.push(`${where}: a resource cannot depend on itself`);
+  }
   const parentOf = new Map(
-    resolved.map((r) => [
-      r.config.name,
-      r.parent?.resource === r.config.name ? undefined : r.parent?.resource,
-    ]),
+    resolved.map((r) => [r.name, r.parent === r.name || r.kind !== "rest" ? undefined : r.parent]),
   );
   for (const r of resolved) {
-    const seen = new Set<string>([r.config.name]);
-    let p = parentOf.get(r.config.name);
+    const seen = new Set<string>([r.name]);
+    let p = parentOf.get(r.name);
     while (p !== undefined) {
       if (seen.has(p)) {
         errors.push(`config.resources[${r.index}]: dependency cycle through "${p}"`);
@@ -98,6 +138,4 @@ export function resolveConfig(config: RestApiConfig): ResolvedResource[] {
       p = parentOf.get(p);
     }
   }
-  if (errors.length > 0) throwConfig(errors);
-  return resolved;
 }

@@ -1,24 +1,23 @@
-import type { IncrementalOptions } from "../../extract/incremental.js";
-import {
-  type Resource,
-  type ResourceContext,
-  type ResourceOptions,
-  resource,
-  transformer,
-} from "../../extract/resource.js";
+import { type Resource, type ResourceContext, resource, transformer } from "../../extract/resource.js";
 import { type Source, source } from "../../extract/source.js";
+import type { Auth } from "../../http/auth.js";
 import { HttpClient } from "../../http/client.js";
-import type { HttpRequest } from "../../http/types.js";
-import type { SchemaContractSetting } from "../../schema/types.js";
 import { ConfigError, errorMessage } from "../../util/errors.js";
 import { type Logger, silentLogger } from "../../util/log.js";
+import { isAuthObject } from "./auth/auth-config.js";
 import { createAuth } from "./auth/index.js";
 import { mergeConcurrent } from "./concurrent.js";
-import { type RestApiConfig, toColumnHints } from "./config.js";
+import type { PaginatorSetting, RestApiConfig } from "./config.js";
+
 import { fetchPages } from "./fetch-pages.js";
 import { createPaginator } from "./paginators/index.js";
-import { fill, type PlaceholderValues } from "./placeholders.js";
+import type { Paginator, PaginatorConfig } from "./paginators/paginator.js";
+import { buildRequest } from "./request.js";
 import { type ResolvedResource, resolveConfig } from "./resolve-config.js";
+import { applySteps, resourceOptions } from "./resource-options.js";
+import { throwConfig } from "./validate.js";
+
+type RestResource = Extract<ResolvedResource, { kind: "rest" }>;
 
 /**
  * Logs through the resource that ran last, for what the client logs outside a request (auth, origin warnings);
@@ -37,173 +36,182 @@ function forwardingLogger(): { log: Logger; target: { current: Logger } } {
   };
 }
 
-function incrementalOptions(r: ResolvedResource): IncrementalOptions | undefined {
-  const inc = r.endpoint.incremental;
-  if (!inc) return undefined;
-  return {
-    cursor: inc.cursor_path,
-    ...(inc.initial_value !== undefined ? { initialValue: inc.initial_value } : {}),
-    ...(inc.end_value !== undefined ? { endValue: inc.end_value } : {}),
-    ...(inc.last_value_func ? { lastValueFunc: inc.last_value_func } : {}),
-    ...(inc.lag !== undefined ? { lag: inc.lag } : {}),
-    ...(inc.on_cursor_value_missing ? { onCursorMissing: inc.on_cursor_value_missing } : {}),
-  };
+const isPaginatorObject = (p: unknown): p is Paginator =>
+  typeof p === "object" && p !== null && typeof (p as Paginator).next === "function";
+
+/** A fresh paginator for one request chain from a setting (a config, a factory, or a custom paginator). */
+function makePaginator(setting: PaginatorSetting | null | undefined, log: Logger): Paginator {
+  if (typeof setting === "function") return setting();
+  if (isPaginatorObject(setting)) return setting;
+  return createPaginator((setting ?? undefined) as PaginatorConfig | undefined, log);
 }
 
-function resourceOptions(r: ResolvedResource): ResourceOptions {
-  const c = r.config;
-  const incremental = incrementalOptions(r);
-  const columns = toColumnHints(c.columns);
-  return {
-    name: c.name,
-    // Records come straight from JSON.parse (map steps, if any, switch this off in the extractor).
-    jsonItems: true,
-    ...(c.table_name ? { table: c.table_name } : {}),
-    ...(c.primary_key !== undefined ? { primaryKey: c.primary_key } : {}),
-    ...(c.merge_key !== undefined ? { mergeKey: c.merge_key } : {}),
-    ...(c.write_disposition !== undefined ? { writeDisposition: c.write_disposition } : {}),
-    ...(columns ? { columns } : {}),
-    ...(incremental ? { incremental } : {}),
-    ...(c.selected !== undefined ? { selected: c.selected } : {}),
-    ...(c.max_table_nesting !== undefined ? { maxTableNesting: c.max_table_nesting } : {}),
-    ...(c.schema_contract !== undefined
-      ? { schemaContract: c.schema_contract as SchemaContractSetting }
-      : {}),
+/** Builds every paginator and auth of the config once, so their errors come before any request. */
+function checkBuildable(config: RestApiConfig, resolved: RestResource[]): void {
+  const errors: string[] = [];
+  const attempt = (where: string, make: () => unknown) => {
+    try {
+      make();
+    } catch (err) {
+      errors.push(`${where}: ${errorMessage(err)}`);
+    }
   };
-}
-
-/** The first request of a chain, placeholders filled and incremental parameters set. */
-function firstRequest(
-  r: ResolvedResource,
-  ctx: ResourceContext,
-  parent?: Record<string, unknown>,
-): HttpRequest {
-  const e = r.endpoint;
-  const values: PlaceholderValues = {
-    ...(parent ? { parent } : {}),
-    start_value: ctx.incremental.startValue,
-    end_value: ctx.incremental.endValue,
-  };
-  const params = { ...((fill(e.params ?? {}, values) as Record<string, unknown>) ?? {}) };
-  const inc = e.incremental;
-  if (inc?.start_param && ctx.incremental.startValue !== undefined)
-    params[inc.start_param] = ctx.incremental.startValue;
-  if (inc?.end_param && ctx.incremental.endValue !== undefined)
-    params[inc.end_param] = ctx.incremental.endValue;
-  const query: Record<string, string | number | boolean | undefined> = {};
-  for (const [k, v] of Object.entries(params)) {
-    if (v === undefined || v === null) continue;
-    query[k] = typeof v === "object" ? JSON.stringify(v) : (v as string | number | boolean);
+  const client = config.client;
+  if (typeof client.paginator !== "function")
+    attempt("config.client.paginator", () => makePaginator(client.paginator, silentLogger));
+  if (client.auth) attempt("config.client.auth", () => createAuth(client.auth!));
+  for (const r of resolved) {
+    const where = `config.resources[${r.index}].endpoint`;
+    const p = r.endpoint.paginator;
+    if (typeof p !== "function") attempt(`${where}.paginator`, () => makePaginator(p, silentLogger));
+    const shared = isPaginatorObject(p)
+      ? `${where}.paginator`
+      : p === undefined && isPaginatorObject(client.paginator)
+        ? "config.client.paginator"
+        : undefined;
+    if (r.parent && shared) {
+      errors.push(
+        `${shared}: one paginator object would be shared by the requests of every "${r.parent}" record of resource "${r.name}"; give a function that returns a new paginator`,
+      );
+    }
+    if (r.endpoint.auth) attempt(`${where}.auth`, () => createAuth(r.endpoint.auth!));
   }
-  return {
-    method: e.method,
-    url: fill(e.path, values, true) as string,
-    params: query,
-    ...(e.headers ? { headers: fill(e.headers, values) as Record<string, string> } : {}),
-    ...(e.json !== undefined ? { json: fill(e.json, values) } : {}),
-  };
+  if (errors.length > 0) throwConfig(errors);
 }
 
-function withSteps(res: Resource, r: ResolvedResource): Resource {
-  let out = res;
-  for (const step of r.config.processing_steps ?? []) {
-    out = "filter" in step ? out.filter(step.filter) : out.map(step.map);
-  }
-  return out;
+export interface RestApiSourceOptions {
+  /**
+   * The client to send every request with, instead of one made from `config.client` (whose `auth`, `headers`,
+   * limits and retries are then not used). Sources built on this one pass the client their own resources use, so
+   * all requests share one concurrency and rate limit.
+   */
+  http?: HttpClient;
 }
 
 /**
- * A source from a declarative REST API config: one resource per endpoint, dependent endpoints as transformers
- * that request once per parent record (concurrently, up to `client.concurrency`).
+ * A source from a declarative REST API config (dlt's `rest_api` options): one resource per endpoint, dependent
+ * endpoints as transformers that request once per parent record (concurrently, up to `client.concurrency`).
+ * Ferry resources in `resources` are included as they are, and REST resources can depend on them.
  *
  * @example
  * import { restApiSource } from "ferry/sources/rest-api";
  * await pipeline({ name: "gh" }).run(restApiSource({ client: { base_url: "https://api.example.com" }, resources: ["users"] }));
  */
-export function restApiSource(config: RestApiConfig): Source {
+export function restApiSource(config: RestApiConfig, options: RestApiSourceOptions = {}): Source {
   const resolved = resolveConfig(config);
+  const rest = resolved.filter((r): r is RestResource => r.kind === "rest");
+  checkBuildable(config, rest);
   const { log, target } = forwardingLogger();
   const client = config.client;
-  const http = new HttpClient({
-    baseUrl: client.base_url,
-    ...(client.headers ? { headers: client.headers } : {}),
-    ...(client.auth ? { auth: createAuth(client.auth) } : {}),
-    ...(client.timeout !== undefined ? { timeoutMs: client.timeout * 1000 } : {}),
-    ...(client.max_attempts !== undefined ? { retry: { attempts: client.max_attempts } } : {}),
-    ...(client.concurrency !== undefined ? { concurrency: client.concurrency } : {}),
-    ...(client.requests_per_second !== undefined ? { requestsPerSecond: client.requests_per_second } : {}),
-    log,
-  });
+  const http =
+    options.http ??
+    new HttpClient({
+      baseUrl: client.base_url,
+      ...(client.headers
+        ? { headers: Object.fromEntries(Object.entries(client.headers).map(([k, v]) => [k, String(v)])) }
+        : {}),
+      ...(client.auth ? { auth: createAuth(client.auth) } : {}),
+      ...(client.timeout !== undefined ? { timeoutMs: client.timeout * 1000 } : {}),
+      ...(client.max_attempts !== undefined ? { retry: { attempts: client.max_attempts } } : {}),
+      ...(client.concurrency !== undefined ? { concurrency: client.concurrency } : {}),
+      ...(client.requests_per_second !== undefined ? { requestsPerSecond: client.requests_per_second } : {}),
+      log,
+    });
   const concurrency = client.concurrency ?? 5;
-  const paginatorFor = (r: ResolvedResource, ctx: ResourceContext) =>
-    createPaginator(r.endpoint.paginator ?? client.paginator, ctx.log);
-  const pages = (r: ResolvedResource, ctx: ResourceContext, parent?: Record<string, unknown>) =>
-    fetchPages({
+  const endpointAuth = new Map<string, Auth | null>();
+  for (const r of rest) {
+    const a = r.endpoint.auth;
+    if (a === null) endpointAuth.set(r.name, null);
+    else if (a !== undefined) endpointAuth.set(r.name, isAuthObject(a) ? a : createAuth(a));
+  }
+
+  async function* pages(
+    r: RestResource,
+    ctx: ResourceContext,
+    parent?: { name: string; item: Record<string, unknown> },
+  ): AsyncGenerator<unknown[]> {
+    const request = buildRequest(r.endpoint, {
+      resource: r.name,
+      incremental: ctx.incremental,
+      ...(parent ? { parent } : {}),
+    });
+    const auth = endpointAuth.get(r.name);
+    const chain = fetchPages({
       client: http,
-      request: firstRequest(r, ctx, parent),
-      paginator: paginatorFor(r, ctx),
-      ...(r.endpoint.data_selector ? { dataSelector: r.endpoint.data_selector } : {}),
-      ...(r.endpoint.response_actions ? { responseActions: r.endpoint.response_actions } : {}),
+      request,
+      paginator: makePaginator(r.endpoint.paginator ?? client.paginator, ctx.log),
+      ...(r.endpoint.dataSelector ? { dataSelector: r.endpoint.dataSelector } : {}),
+      responseActions: r.endpoint.responseActions,
+      ...(auth !== undefined ? { auth } : {}),
       signal: ctx.signal,
       log: ctx.log,
     });
+    yield* chain;
+  }
 
+  /** A chain's pages after the resource's processing steps (pages left empty are skipped). */
+  async function* processed(r: RestResource, chain: AsyncIterable<unknown[]>): AsyncGenerator<unknown[]> {
+    for await (const records of chain) {
+      const out = applySteps(records, r.config.processing_steps);
+      if (out.length > 0) yield out;
+    }
+  }
+
+  const byName = new Map(resolved.map((r) => [r.name, r]));
   const built = new Map<string, Resource>();
   const build = (r: ResolvedResource): Resource => {
-    const done = built.get(r.config.name);
+    const done = built.get(r.name);
     if (done) return done;
     let res: Resource;
-    const ref = r.parent;
-    if (!ref) {
-      res = resource(resourceOptions(r), (ctx) => {
+    if (r.kind === "resource") res = r.resource;
+    else if (r.parent === undefined) {
+      res = resource(resourceOptions(r.config, r.endpoint), (ctx) => {
         target.current = ctx.log;
-        return pages(r, ctx);
+        return processed(r, pages(r, ctx));
       });
     } else {
-      const parentResolved = resolved.find((p) => p.config.name === ref.resource)!;
-      const parent = build(parentResolved);
-      const include = r.config.include_from_parent ?? [];
-      res = transformer({ ...resourceOptions(r), parent }, (page, ctx) => {
+      const parentName = r.parent;
+      const parent = build(byName.get(parentName)!);
+      const limit = r.config.parallelized === false ? 1 : concurrency;
+      res = transformer({ ...resourceOptions(r.config, r.endpoint), parent }, (page, ctx) => {
         target.current = ctx.log;
-        const items = (Array.isArray(page) ? page : [page]) as Record<string, unknown>[];
-        return mergeConcurrent(items, concurrency, (item) => childPages(r, ctx, item, include, ref.resource));
+        const items = (Array.isArray(page) ? page : [page]) as unknown[];
+        return mergeConcurrent(items, limit, (item) => processed(r, childPages(r, ctx, item, parentName)));
       });
     }
-    res = withSteps(res, r);
-    built.set(r.config.name, res);
+    built.set(r.name, res);
     return res;
   };
 
   async function* childPages(
-    r: ResolvedResource,
+    r: RestResource,
     ctx: ResourceContext,
-    item: Record<string, unknown>,
-    include: string[],
+    item: unknown,
     parentName: string,
   ): AsyncGenerator<unknown[]> {
-    if (item === null || typeof item !== "object") {
+    if (item === null || typeof item !== "object" || Array.isArray(item)) {
       throw new ConfigError(
-        `resource "${r.config.name}": parent "${parentName}" yielded ${JSON.stringify(item)}, not a record`,
+        `resource "${r.name}": parent "${parentName}" yielded ${JSON.stringify(item)}, not a record`,
+        { hint: `make "${parentName}" yield objects (records) for its children to request` },
       );
     }
-    let iterator: AsyncGenerator<unknown[]>;
-    try {
-      iterator = pages(r, ctx, item);
-    } catch (err) {
-      throw new ConfigError(`resource "${r.config.name}": ${errorMessage(err)}`, {
-        hint: `check the {resources.${parentName}.<field>} placeholders against the parent's records`,
-      });
-    }
-    for await (const records of iterator) {
-      if (include.length === 0) {
-        yield records;
-        continue;
+    const record = item as Record<string, unknown>;
+    const extra: Record<string, unknown> = {};
+    for (const f of r.config.include_from_parent ?? []) {
+      if (!(f in record)) {
+        throw new ConfigError(
+          `resource "${r.name}": include_from_parent names "${f}", which the "${parentName}" record does not have (it has ${Object.keys(record).join(", ")})`,
+          { hint: "list fields the parent's records have in include_from_parent" },
+        );
       }
-      const extra: Record<string, unknown> = {};
-      for (const f of include) extra[`_${parentName}_${f}`] = item[f];
-      yield records.map((rec) =>
-        rec !== null && typeof rec === "object" && !Array.isArray(rec) ? { ...rec, ...extra } : rec,
-      );
+      extra[`_${parentName}_${f}`] = record[f];
+    }
+    for await (const records of pages(r, ctx, { name: parentName, item: record })) {
+      if (Object.keys(extra).length === 0) yield records;
+      else
+        yield records.map((rec) =>
+          rec !== null && typeof rec === "object" && !Array.isArray(rec) ? { ...rec, ...extra } : rec,
+        );
     }
   }
 

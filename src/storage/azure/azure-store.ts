@@ -20,6 +20,8 @@ import { type AzureConfig, resolveAzureConfig } from "./azure-config.js";
 
 const MISSING_CONTAINER = new Set(["ContainerNotFound", "ContainerBeingDeleted"]);
 const MISSING_BLOB = new Set(["BlobNotFound"]);
+/** What a conditional write answers when the blob exists. */
+const BLOB_EXISTS = new Set(["BlobAlreadyExists", "ConditionNotMet"]);
 const ACCESS_DENIED = new Set([
   "AuthenticationFailed",
   "AuthorizationFailure",
@@ -94,6 +96,19 @@ export class AzureBackend implements StoreBackend {
     await this.#container.getBlockBlobClient(name).upload(body, body.length);
   }
 
+  /** A block blob upload with `If-None-Match: *`: 409 BlobAlreadyExists when the blob exists. */
+  async uploadIfAbsent(name: string, body: Buffer): Promise<boolean> {
+    try {
+      await this.#container
+        .getBlockBlobClient(name)
+        .upload(body, body.length, { conditions: { ifNoneMatch: "*" } });
+      return true;
+    } catch (err) {
+      if (BLOB_EXISTS.has(errorCode(err) ?? "")) return false;
+      throw err;
+    }
+  }
+
   async download(name: string): Promise<Buffer | undefined> {
     try {
       const res = await this.#container.getBlobClient(name).download();
@@ -120,7 +135,11 @@ export class AzureBackend implements StoreBackend {
     const out: ObjectInfo[] = [];
     for await (const page of this.#container.listBlobsFlat({ prefix }).byPage({ maxPageSize: 5000 })) {
       for (const b of page.segment.blobItems)
-        out.push({ key: b.name, size: b.properties.contentLength ?? 0 });
+        out.push({
+          key: b.name,
+          size: b.properties.contentLength ?? 0,
+          ...(b.properties.lastModified ? { modifiedAt: b.properties.lastModified.getTime() } : {}),
+        });
     }
     return out;
   }

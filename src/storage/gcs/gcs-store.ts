@@ -165,6 +165,23 @@ export class GcsBackend implements StoreBackend {
     );
   }
 
+  /** A single-request upload with the precondition `ifGenerationMatch=0` (no live object): 412 when one exists. */
+  async uploadIfAbsent(name: string, body: Buffer): Promise<boolean> {
+    try {
+      await this.#onBucket(() =>
+        this.#bucket.file(name).save(body, {
+          resumable: false,
+          contentType: "application/octet-stream",
+          preconditionOpts: { ifGenerationMatch: 0 },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (status(err) === 412) return false;
+      throw err;
+    }
+  }
+
   async download(name: string): Promise<Buffer | undefined> {
     await this.#authorize();
     try {
@@ -191,7 +208,14 @@ export class GcsBackend implements StoreBackend {
 
   async list(prefix: string): Promise<ObjectInfo[]> {
     const [files] = await this.#onBucket(() => this.#bucket.getFiles({ prefix, autoPaginate: true }));
-    return files.map((f) => ({ key: f.name, size: Number(f.metadata.size ?? 0) }));
+    return files.map((f) => {
+      const updated = Date.parse(String(f.metadata.updated ?? ""));
+      return {
+        key: f.name,
+        size: Number(f.metadata.size ?? 0),
+        ...(Number.isNaN(updated) ? {} : { modifiedAt: updated }),
+      };
+    });
   }
 
   async delete(names: string[]): Promise<void> {

@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from "node:fs";
-import { copyFile, mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { copyFile, link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { uniqueId } from "../../util/hash.js";
@@ -56,6 +56,37 @@ export class LocalStore implements ObjectStore {
     });
   }
 
+  /**
+   * The object is written whole under a temporary name and hard-linked into place: `link` fails when the target
+   * exists, atomically, so of racing writers exactly one wins and readers never see half an object. Where the disk
+   * has no hard links, an exclusive create (`wx`) keeps the one-winner guarantee.
+   */
+  async putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean> {
+    const target = this.#path(key);
+    await mkdir(dirname(target), { recursive: true });
+    const tmp = `${target}.${uniqueId()}.tmp`;
+    const bytes = typeof body === "string" ? Buffer.from(body) : body;
+    const existing = async () => (await readFile(target)).equals(bytes);
+    try {
+      await writeFile(tmp, bytes);
+      await link(tmp, target);
+      return true;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "EEXIST") return existing();
+      if (code !== "EPERM" && code !== "ENOTSUP" && code !== "ENOSYS" && code !== "EOPNOTSUPP") throw err;
+      try {
+        await writeFile(target, bytes, { flag: "wx" });
+        return true;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "EEXIST") return existing();
+        throw e;
+      }
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
   async get(key: string): Promise<Buffer | undefined> {
     try {
       return await readFile(this.#path(key));
@@ -93,7 +124,10 @@ export class LocalStore implements ObjectStore {
         if (e.isDirectory()) await walk(full);
         else if (e.isFile() && !e.name.endsWith(".tmp")) {
           const key = relative(this.root, full).split(sep).join("/");
-          if (key.startsWith(prefix)) out.push({ key, size: (await stat(full)).size });
+          if (key.startsWith(prefix)) {
+            const st = await stat(full);
+            out.push({ key, size: st.size, modifiedAt: Math.floor(st.mtimeMs) });
+          }
         }
       }
     };

@@ -37,6 +37,8 @@ const ACCESS_DENIED = new Set([
   "AllAccessDisabled",
 ]);
 const THROTTLED = new Set([
+  // A conditional write raced another on the same key: S3 asks to retry it.
+  "ConditionalRequestConflict",
   "SlowDown",
   "Throttling",
   "ThrottlingException",
@@ -117,6 +119,20 @@ export class S3Backend implements StoreBackend {
     await this.#client.send(new PutObjectCommand({ Bucket: this.#bucket, Key: name, Body: body }));
   }
 
+  /** PutObject with `If-None-Match: *` (S3 since 2024, R2, MinIO): 412 when the key exists. */
+  async uploadIfAbsent(name: string, body: Buffer): Promise<boolean> {
+    try {
+      await this.#client.send(
+        new PutObjectCommand({ Bucket: this.#bucket, Key: name, Body: body, IfNoneMatch: "*" }),
+      );
+      return true;
+    } catch (err) {
+      const e = err as Partial<S3ServiceException>;
+      if (e.$metadata?.httpStatusCode === 412 || e.name === "PreconditionFailed") return false;
+      throw err;
+    }
+  }
+
   async #getObject(name: string) {
     try {
       return await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: name }));
@@ -147,7 +163,12 @@ export class S3Backend implements StoreBackend {
         new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: prefix, ContinuationToken: token }),
       );
       for (const o of res.Contents ?? [])
-        if (o.Key !== undefined) out.push({ key: o.Key, size: o.Size ?? 0 });
+        if (o.Key !== undefined)
+          out.push({
+            key: o.Key,
+            size: o.Size ?? 0,
+            ...(o.LastModified ? { modifiedAt: o.LastModified.getTime() } : {}),
+          });
       token = res.IsTruncated ? res.NextContinuationToken : undefined;
     } while (token);
     return out;

@@ -3,12 +3,13 @@ import { readJsonFile, writeFileAtomic } from "../../../util/fs.js";
 import type { Logger } from "../../../util/log.js";
 import type { EventLog, LogEntry, LogPositions } from "../../log/event-log.js";
 import type { Webhook } from "../plugin-api.js";
-import type { PluginErrorTable } from "../plugin-errors.js";
+import type { PluginErrors } from "../plugin-errors.js";
 import { toPluginEvent } from "../plugin-event.js";
 import type { PluginHost } from "../plugin-host.js";
 import type { LoadedPlugin } from "../plugin-stage.js";
 import type { Outcome } from "../sandbox/protocol.js";
 import { type Delivery, deliverWebhook } from "./deliver.js";
+import { type ExportRecord, reaches } from "./export-stage.js";
 
 /** Events read from the export log at a time. */
 const PAGE = 100;
@@ -33,9 +34,9 @@ export interface ExportConsumerOptions {
   plugin: LoadedPlugin;
   hook: ExportHook;
   host: PluginHost;
-  /** Where the project's stored events end in the export log (committed with them); undefined before any load. */
-  watermark(): LogPositions | undefined;
-  errors: PluginErrorTable;
+  /** The event log positions the destination holds the project's events up to. */
+  committed(): LogPositions;
+  errors: PluginErrors;
   /** The file that keeps this consumer's position. */
   offsetsPath: string;
   counters: ExportCounters;
@@ -44,14 +45,16 @@ export interface ExportConsumerOptions {
 
 /**
  * Delivers one plugin's exports (its `onEvent` calls, or the requests its `composeWebhook` makes) for one project:
- * reads the export log from its own position up to what the project has stored, one event after the other; an event
+ * reads the export log from its own position, the events the destination holds (their batch committed), one after
+ * the other; an event
  * that fails is tried again with backoff (doubling from `retries.backoff`) and goes to `plugin_errors` as a dead letter
  * after `retries.attempts` attempts (or at once when it cannot work, e.g. a 4xx). The position is kept in a file after
  * each page: a crash delivers at most that page again (at least once, in order).
  *
  * @example
  * const c = new ExportConsumer(options);
- * await c.start();
+ * await c.open();
+ * c.start();
  * c.wake();              // the project committed a load
  * await c.stop();
  */
@@ -82,19 +85,24 @@ export class ExportConsumer {
     return { ...this.#positions };
   }
 
-  /** Takes up the position kept on disk (a new consumer starts at what the project has stored now), then runs. */
-  async start(): Promise<void> {
+  /**
+   * Takes up the position kept on disk; a new consumer starts with the events exported from now on (open it before
+   * events flow).
+   */
+  async open(): Promise<void> {
     const kept = await readJsonFile<{ positions: LogPositions }>(this.#o.offsetsPath);
-    this.#positions = kept?.positions ?? this.#o.watermark() ?? this.#o.log.start();
+    this.#positions = kept?.positions ?? this.#o.log.end();
     if (!kept) await this.#save();
-    this.#loop = this.#run();
   }
 
-  /** Events the project stored that this consumer has not delivered yet. */
+  /** Delivers from now on (after `open`). */
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  /** Events of the project in the export log this consumer has not delivered yet. */
   async lag(): Promise<number> {
-    const until = this.#o.watermark();
-    if (!until) return 0;
-    return (await this.#o.log.tokens(this.#positions, until)).get(this.#o.token) ?? 0;
+    return (await this.#o.log.tokens(this.#positions, this.#o.log.end())).get(this.#o.token) ?? 0;
   }
 
   /** Looks for new events now (the project committed a load). */
@@ -112,16 +120,20 @@ export class ExportConsumer {
     const signal = this.#stop.signal;
     while (!signal.aborted) {
       try {
-        const until = this.#o.watermark();
-        const read = until
-          ? await this.#o.log.read(this.#positions, { max: PAGE, until, token: this.#o.token })
-          : undefined;
-        if (!read || (read.entries.length === 0 && samePositions(read.next, this.#positions))) {
-          await this.#idle();
+        const read = await this.#o.log.read(this.#positions, { max: PAGE, token: this.#o.token });
+        // Only events whose batch the destination committed (stored): the others come after them, in order.
+        const committed = this.#o.committed();
+        let n = 0;
+        while (n < read.entries.length && stored(read.entries[n] as LogEntry, committed)) n++;
+        if (n === 0) {
+          if (read.entries.length === 0 && !samePositions(read.next, this.#positions)) {
+            this.#positions = read.next; // past other projects' events
+            await this.#save();
+          } else await this.#idle();
           continue;
         }
-        const done = await this.#deliverPage(read.entries);
-        if (done) this.#positions = read.next;
+        const done = await this.#deliverPage(read.entries.slice(0, n));
+        if (done && n === read.entries.length) this.#positions = read.next;
         await this.#save();
       } catch (err) {
         if (signal.aborted) return;
@@ -208,6 +220,7 @@ export class ExportConsumer {
       );
       await this.#o.errors.addDurable([
         {
+          id: `${this.#o.plugin.spec.name}/${this.#o.hook}/${entry.event.uuid}`,
           occurred_at: new Date().toISOString(),
           plugin: this.#o.plugin.spec.name,
           hook: this.#o.hook,
@@ -260,6 +273,11 @@ export class ExportConsumer {
       if (wakeable) this.#wake = done;
     });
   }
+}
+
+/** Whether the destination holds an export log entry's event (its batch committed). */
+function stored(entry: LogEntry, committed: LogPositions): boolean {
+  return reaches(committed, (entry.event as ExportRecord).export_until ?? {});
 }
 
 function samePositions(a: LogPositions, b: LogPositions): boolean {

@@ -17,7 +17,7 @@ export const NEXT_URL_PATHS = [
   "nextPageUrl",
   "next_link",
   "nextLink",
-  "$['`@odata.nextLink']",
+  "['@odata.nextLink']",
   "links.next",
   "links.next.href",
   "_links.next.href",

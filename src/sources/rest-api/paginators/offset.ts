@@ -1,16 +1,18 @@
-import type { QueryParams } from "../../../http/types.js";
+import type { HttpRequest } from "../../../http/types.js";
 import { ConfigError } from "../../../util/errors.js";
 import type { Logger } from "../../../util/log.js";
-import type { PaginatorConfig } from "./paginator.js";
+import type { PaginatorOptions } from "./options.js";
 import { intOption, RangePaginator } from "./range.js";
+import { targetOf, type ValueTarget, withValue } from "./util.js";
 
 /** The `offset` paginator's options, as in `PaginatorConfig`. */
-export type OffsetOptions = Omit<Extract<PaginatorConfig, { type: "offset" }>, "type">;
+export type OffsetOptions = PaginatorOptions<"offset">;
 
 /**
- * Pages with `offset` and `limit` query parameters. Stops when the offset reaches the total (`total_path`,
- * default "total", null to disable), when has_more is false, at `maximum_offset`, on an empty page, or on a page
- * shorter than `limit` when the response gives neither total nor has_more.
+ * Pages with `offset` and `limit` query parameters (or JSON body fields: `offset_body_path`, `limit_body_path`).
+ * Stops when the offset reaches the total (`total_path`, default "total", null to disable), when has_more is
+ * false, at `maximum_offset`, on an empty page, or on a page shorter than `limit` when the response gives neither
+ * total nor has_more.
  *
  * @example
  * new OffsetPaginator({ limit: 100, total_path: "meta.count" }) // ?offset=0&limit=100, ?offset=100&limit=100 ...
@@ -18,8 +20,8 @@ export type OffsetOptions = Omit<Extract<PaginatorConfig, { type: "offset" }>, "
 export class OffsetPaginator extends RangePaginator {
   readonly name = "offset";
   readonly limit: number;
-  readonly offsetParam: string;
-  readonly limitParam: string;
+  readonly offsetTarget: ValueTarget;
+  readonly limitTarget: ValueTarget;
 
   constructor(options: OffsetOptions, log?: Logger) {
     if (options.limit === undefined) {
@@ -48,12 +50,17 @@ export class OffsetPaginator extends RangePaginator {
       log,
     );
     this.limit = limit;
-    this.offsetParam = options.offset_param ?? "offset";
-    this.limitParam = options.limit_param ?? "limit";
+    this.offsetTarget = targetOf(
+      options.offset_param,
+      options.offset_body_path,
+      "offset",
+      "offset_body_path",
+    );
+    this.limitTarget = targetOf(options.limit_param, options.limit_body_path, "limit", "limit_body_path");
   }
 
-  protected params(): QueryParams {
-    return { [this.offsetParam]: this.current, [this.limitParam]: this.limit };
+  protected place(request: HttpRequest): HttpRequest {
+    return withValue(withValue(request, this.offsetTarget, this.current), this.limitTarget, this.limit);
   }
 
   protected override isShortPage(records: unknown[]): boolean {

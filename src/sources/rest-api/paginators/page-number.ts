@@ -1,22 +1,23 @@
-import type { QueryParams } from "../../../http/types.js";
+import type { HttpRequest } from "../../../http/types.js";
 import type { Logger } from "../../../util/log.js";
-import type { PaginatorConfig } from "./paginator.js";
+import type { PaginatorOptions } from "./options.js";
 import { intOption, RangePaginator } from "./range.js";
+import { targetOf, type ValueTarget, withValue } from "./util.js";
 
 /** The `page_number` paginator's options, as in `PaginatorConfig`. */
-export type PageNumberOptions = Omit<Extract<PaginatorConfig, { type: "page_number" }>, "type">;
+export type PageNumberOptions = PaginatorOptions<"page_number">;
 
 /**
- * Pages with a page number query parameter, counting from `page` (default `base_page`, default 0). Stops after
- * the last page (`total_path`, default "total", is the number of pages; null to disable), when has_more is false,
- * on reaching `maximum_page` (not requested), or on an empty page.
+ * Pages with a page number query parameter (or JSON body field, `page_body_path`), counting from `page` (default
+ * `base_page`, default 0). Stops after the last page (`total_path`, default "total", is the number of pages; null
+ * to disable), when has_more is false, on reaching `maximum_page` (not requested), or on an empty page.
  *
  * @example
  * new PageNumberPaginator({ base_page: 1, total_path: "total_pages" }) // ?page=1, ?page=2 ...
  */
 export class PageNumberPaginator extends RangePaginator {
   readonly name = "page_number";
-  readonly pageParam: string;
+  readonly pageTarget: ValueTarget;
 
   constructor(options: PageNumberOptions = {}, log?: Logger) {
     const base = options.base_page === undefined ? 0 : intOption(options.base_page, "base_page", 0);
@@ -36,10 +37,10 @@ export class PageNumberPaginator extends RangePaginator {
       },
       log,
     );
-    this.pageParam = options.page_param ?? "page";
+    this.pageTarget = targetOf(options.page_param, options.page_body_path, "page", "page_body_path");
   }
 
-  protected params(): QueryParams {
-    return { [this.pageParam]: this.current };
+  protected place(request: HttpRequest): HttpRequest {
+    return withValue(request, this.pageTarget, this.current);
   }
 }

@@ -1,9 +1,9 @@
-import type { HttpRequest, HttpResponse, QueryParams } from "../../../http/types.js";
+import type { HttpRequest, HttpResponse } from "../../../http/types.js";
 import { ConfigError } from "../../../util/errors.js";
 import { type Logger, silentLogger } from "../../../util/log.js";
 import { selectPath } from "../jsonpath.js";
 import type { Paginator } from "./paginator.js";
-import { readBoolean, readInteger, show, withParams } from "./util.js";
+import { readBoolean, readInteger, show } from "./util.js";
 
 /** Settings shared by the offset and page number paginators (dlt's RangePaginator). */
 export interface RangeSettings {
@@ -53,8 +53,8 @@ export abstract class RangePaginator implements Paginator {
     this.current = s.start;
   }
 
-  /** The query parameters for the current value. */
-  protected abstract params(): QueryParams;
+  /** The request with the current value (and whatever else each page carries) in its query or JSON body. */
+  protected abstract place(request: HttpRequest): HttpRequest;
 
   /** Whether a page this short means it was the last one (used when the response has no total / has_more). */
   protected isShortPage(_records: unknown[]): boolean {
@@ -63,7 +63,7 @@ export abstract class RangePaginator implements Paginator {
 
   init(request: HttpRequest): HttpRequest {
     this.current = this.settings.start;
-    return withParams(request, this.params());
+    return this.place(request);
   }
 
   next(response: HttpResponse, records: unknown[]): HttpRequest | undefined {
@@ -91,7 +91,7 @@ export abstract class RangePaginator implements Paginator {
         );
       }
     }
-    return withParams(response.request, this.params());
+    return this.place(response.request);
   }
 
   #total(body: unknown, path: string): number | undefined {

@@ -6,6 +6,29 @@ export function withParams(request: HttpRequest, params: QueryParams): HttpReque
   return { ...request, params: { ...request.params, ...params } };
 }
 
+/** Where a paginator puts a value: a query parameter, or a dotted path in the JSON body. */
+export type ValueTarget = { param: string } | { bodyPath: string };
+
+/** A copy of the request with `value` at `target`. */
+export function withValue(request: HttpRequest, target: ValueTarget, value: string | number): HttpRequest {
+  if ("param" in target) return withParams(request, { [target.param]: value });
+  return { ...request, json: setAtPath(request.json, target.bodyPath, value) };
+}
+
+/** The target of a value given as a query parameter name or a body path (the body path wins when both are set). */
+export function targetOf(
+  param: string | undefined,
+  bodyPath: string | undefined,
+  defaultParam: string,
+  bodyOption: string,
+): ValueTarget {
+  if (bodyPath !== undefined) {
+    checkBodyPath(bodyPath, bodyOption);
+    return { bodyPath };
+  }
+  return { param: param ?? defaultParam };
+}
+
 /**
  * A copy of the request that goes to `url` (resolved against `baseUrl` when relative). The old query parameters
  * are dropped: a next-page URL carries its own.

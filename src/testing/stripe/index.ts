@@ -1,0 +1,1 @@
+export { FakeStripe, type FakeStripeOptions, type FakeStripeType } from "./fake-stripe.js";

@@ -1,0 +1,1 @@
+export { FakeZendesk, type FakeZendeskAgent, type FakeZendeskOptions } from "./fake-zendesk.js";
