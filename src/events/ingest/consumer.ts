@@ -281,10 +281,10 @@ export class EventConsumer {
     received?: number[],
   ): AsyncGenerator<IngestEvent[]> {
     let at = from;
-    for (;;) {
+    const nextPage = async (): Promise<IngestEvent[] | undefined> => {
       const { entries, next } = await this.#o.log.read(at, { max: PAGE_EVENTS, until, token });
       at = next;
-      if (entries.length === 0) return;
+      if (entries.length === 0) return undefined;
       let page: IngestEvent[] = entries.map((e) => e.event);
       if (staged && loader) {
         for (const stage of this.#o.stages) {
@@ -293,7 +293,22 @@ export class EventConsumer {
         }
       }
       for (const e of page) received?.push(Date.parse(e.created_at));
-      yield page;
+      return page;
+    };
+    let ahead = nextPage();
+    try {
+      for (;;) {
+        const page = await ahead;
+        if (!page) return;
+        // One page ahead: the next page goes through the stages (the plugin host works on another core) while this
+        // one is extracted. Pages still go through each stage in order, each after the one before.
+        ahead = nextPage();
+        ahead.catch(() => undefined); // awaited below or at the next turn
+        yield page;
+      }
+    } finally {
+      // A load given up early (it failed) waits for the page in the stages: recovery must not overlap it.
+      await ahead.catch(() => undefined);
     }
   }
 }
