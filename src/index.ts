@@ -50,6 +50,7 @@ export { type CsvColumn, TYPED_CSV_MAX_RECORD_BYTES } from "./formats/typed-csv.
 
 // Destinations: the factories, URL resolution, the interface of a destination object, custom object stores.
 export { type DuckDbOptions, duckdb } from "./destinations/duckdb/index.js";
+export { type ClickHouseOptions, clickhouse } from "./destinations/clickhouse/index.js";
 export {
   type DeltaOptions,
   type FileFormat,
@@ -85,6 +86,7 @@ export {
   type StoredSchema,
   type Table,
   type TableFormat,
+  type TableStorage,
   type WriteDisposition,
   type WriteDispositionName,
 } from "./schema/types.js";

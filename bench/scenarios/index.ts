@@ -1,5 +1,6 @@
 import { capture } from "./capture.js";
 import { capturePlugins } from "./capture-plugins.js";
+import { clickhouseBench } from "./clickhouse.js";
 import { deep } from "./deep.js";
 import { delta } from "./delta.js";
 import { events } from "./events.js";
@@ -16,6 +17,7 @@ import { wide } from "./wide.js";
 export const SCENARIOS: Record<string, Scenario> = {
   capture,
   "capture-plugins": capturePlugins,
+  clickhouse: clickhouseBench,
   nested,
   events,
   "events-postgres": eventsPostgres,

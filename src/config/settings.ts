@@ -19,6 +19,8 @@ export interface Settings {
   duckdbMemoryLimit: string | undefined;
   /** Threads of the filesystem destination's DuckDB (undefined: DuckDB's default, one per core). */
   fsThreads: number | undefined;
+  /** Rows per INSERT the ClickHouse destination sends (each a retryable unit with its own deduplication token). */
+  clickhouseInsertBatchRows: number;
 }
 
 interface Definition<T> {
@@ -75,6 +77,11 @@ export const SETTINGS: { readonly [K in keyof Settings]: Definition<Settings[K]>
   },
   duckdbMemoryLimit: { variable: "FERRY_DUCKDB_MEMORY_LIMIT", fallback: () => undefined, parse: text },
   fsThreads: { variable: "FERRY_FS_THREADS", fallback: () => undefined, parse: positiveInteger },
+  clickhouseInsertBatchRows: {
+    variable: "FERRY_CLICKHOUSE_INSERT_BATCH_ROWS",
+    fallback: () => 200_000,
+    parse: positiveInteger,
+  },
 };
 
 /**

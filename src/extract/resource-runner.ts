@@ -105,6 +105,7 @@ export class ResourceRunner {
       ...(contract !== undefined ? { schemaContract: contract } : {}),
       ...(nesting !== undefined ? { maxTableNesting: nesting } : {}),
       ...(o.tableFormat !== undefined ? { tableFormat: o.tableFormat } : {}),
+      ...(o.storage ? { storage: o.storage } : {}),
     };
     if (wd.disposition === "merge" && !pk && !mk) {
       throw new ExtractError(`resource "${r.name}" uses merge but has no primaryKey or mergeKey`, {

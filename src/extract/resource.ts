@@ -1,4 +1,10 @@
-import type { ColumnHint, SchemaContractSetting, TableFormat, WriteDisposition } from "../schema/types.js";
+import type {
+  ColumnHint,
+  SchemaContractSetting,
+  TableFormat,
+  TableStorage,
+  WriteDisposition,
+} from "../schema/types.js";
 import { brand, isKind } from "../util/brand.js";
 import type { Logger } from "../util/log.js";
 import type { IncrementalContext, IncrementalOptions } from "./incremental.js";
@@ -56,6 +62,11 @@ export interface ResourceOptions {
    * refuses the run before anything is extracted.
    */
   tableFormat?: TableFormat;
+  /**
+   * Sort key, partitions and deduplication of the resource's table, for destinations that lay tables out by them
+   * (ClickHouse: `ORDER BY`, `PARTITION BY`, `ReplacingMergeTree`); others ignore it. Applied when the table is created.
+   */
+  storage?: TableStorage;
   /** Unselected resources are extracted only to feed their transformers. Default true. */
   selected?: boolean;
   /**

@@ -29,6 +29,11 @@ export interface PackageLoadRequest {
   /** The schema after normalizing this package. */
   schema: StoredSchema;
   families: TableFamilyLoad[];
+  /**
+   * Jobs of an earlier attempt of this package had started (in this process, or in one that crashed). A destination
+   * without transactions may hold some of its rows and removes them before loading it again.
+   */
+  resumed: boolean;
   /** Pipeline state to commit with the data. */
   state: { json: string; version: number; hash: string };
   onJobStarted(job: LoadJob): Promise<void>;

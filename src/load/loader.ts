@@ -86,9 +86,10 @@ export async function loadNormalizedPackage(
     attempts++;
     current = undefined;
     // Nothing of an earlier attempt (or a crashed process) was committed: every job starts again.
-    await pkg.resetJobs();
+    const resumed = await pkg.resetJobs();
     await client.loadPackage({
       loadId: pkg.loadId,
+      resumed,
       pipelineName: opts.pipelineName,
       schema,
       families: buildFamilies(pkg, manifest, normalized, schema),

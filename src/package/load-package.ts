@@ -116,11 +116,19 @@ export class LoadPackage {
     await renameDurable(join(this.jobDir(from), file), join(this.jobDir(to), file));
   }
 
-  /** After a crash or a rolled-back attempt: every job goes back to `new` (nothing of them was committed). */
-  async resetJobs(): Promise<void> {
+  /**
+   * After a crash or a rolled-back attempt: every job goes back to `new` (nothing of them was committed). Returns
+   * whether any job had started: an earlier attempt may have sent some of the package's rows.
+   */
+  async resetJobs(): Promise<boolean> {
+    let started = false;
     for (const state of ["started", "completed", "failed"] as const) {
-      for (const f of await this.jobs(state)) await this.moveJob(f, state, "new");
+      for (const f of await this.jobs(state)) {
+        await this.moveJob(f, state, "new");
+        started = true;
+      }
     }
+    return started;
   }
 
   /**

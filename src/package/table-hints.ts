@@ -3,6 +3,7 @@ import type {
   MergeStrategy,
   SchemaContractSetting,
   TableFormat,
+  TableStorage,
   WriteDispositionName,
 } from "../schema/types.js";
 
@@ -24,4 +25,5 @@ export interface TableHints {
   maxTableNesting?: number;
   /** `delta`: the destination stores the table (and its child tables) as a Delta table. */
   tableFormat?: TableFormat;
+  storage?: TableStorage;
 }

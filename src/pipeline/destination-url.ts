@@ -20,6 +20,15 @@ const FACTORIES: Record<string, Factory> = {
     return postgres({ url: `postgresql:${rest}` });
   },
   ...Object.fromEntries(
+    ["clickhouse", "clickhouses"].map((scheme): [string, Factory] => [
+      scheme,
+      async (rest) => {
+        const { clickhouse } = await import("../destinations/clickhouse/index.js");
+        return clickhouse({ url: `${scheme}:${rest}` });
+      },
+    ]),
+  ),
+  ...Object.fromEntries(
     ["file", "s3", "gs", "az"].map((scheme): [string, Factory] => [
       scheme,
       async (rest) => {
@@ -33,7 +42,8 @@ const FACTORIES: Record<string, Factory> = {
 /**
  * Resolves a destination URL: `duckdb` (file `<pipeline>.duckdb` in the working directory),
  * `duckdb:path/file.duckdb`, `duckdb:///abs/file.duckdb`, `duckdb::memory:`,
- * `postgres://user:password@host:port/database` (or `postgresql://`), and files: `file:///abs/dir`,
+ * `postgres://user:password@host:port/database` (or `postgresql://`),
+ * `clickhouse://user:password@host:8123/database` (or `clickhouses://` for TLS), and files: `file:///abs/dir`,
  * `s3://bucket/prefix`, `gs://bucket/prefix`, `az://container/prefix` (`?format=parquet|jsonl|csv&layout=...`).
  *
  * @example

@@ -58,6 +58,31 @@ export interface SchemaContract {
 }
 export type SchemaContractSetting = ContractMode | SchemaContract;
 
+/**
+ * How a table's rows are laid out, for destinations whose tables are sorted, partitioned and deduplicated by key
+ * (ClickHouse's MergeTree family); others ignore it. Applied when the table is created. Columns are named as
+ * normalized (snake_case), and key columns must never be NULL (declare them `nullable: false`).
+ *
+ * @example
+ * // PostHog's events: by month of `timestamp`; retried duplicates of one uuid collapse, the latest ingested kept.
+ * const storage: TableStorage = {
+ *   partitionBy: { column: "timestamp", by: "month" },
+ *   sortBy: [{ column: "timestamp", transform: "date" }, "event", { column: "uuid", transform: "hash" }],
+ *   deduplicate: { version: "created_at" },
+ * };
+ */
+export interface TableStorage {
+  /** Partitions by a date or timestamp column's month (or day, or year). */
+  partitionBy?: { column: string; by: "day" | "month" | "year" };
+  /** The sort key, in order: a column, the date of a timestamp column, or a 64-bit hash of a column. */
+  sortBy?: Array<string | { column: string; transform: "date" | "hash" }>;
+  /**
+   * Rows with equal sort keys are one row: the one with the greatest `version` (a bigint, date or timestamp
+   * column) is kept as the engine merges in the background, so reads that must not see duplicates yet use FINAL.
+   */
+  deduplicate?: { version: string };
+}
+
 export interface Table {
   name: string;
   /** Child tables name their parent table. */
@@ -69,6 +94,8 @@ export interface Table {
   /** Set on root tables a resource asked to store as Delta tables (child tables follow their root). */
   tableFormat?: Exclude<TableFormat, "native">;
   schemaContract?: SchemaContract;
+  /** Sort key, partitions and deduplication, for destinations that lay tables out by them (root tables). */
+  storage?: TableStorage;
   /** Columns in creation order. */
   columns: Record<string, Column>;
 }

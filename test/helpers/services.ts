@@ -1,7 +1,15 @@
 import { connect } from "node:net";
 
 /** The servers `scripts/services.sh up` starts for integration tests. */
-export type ServiceName = "postgres" | "mysql" | "s3" | "azure" | "gcs" | "stripe-mock";
+export type ServiceName =
+  | "postgres"
+  | "mysql"
+  | "s3"
+  | "azure"
+  | "gcs"
+  | "stripe-mock"
+  | "clickhouse"
+  | "chdb";
 
 interface ServiceSpec {
   /** The scripts/services/<file>.sh that starts it. */
@@ -29,6 +37,24 @@ const SPECS: Record<ServiceName, ServiceSpec> = {
     resolve: (e) => {
       const url = get(e, "FERRY_TEST_MYSQL_URL", "mysql://ferry:ferry@127.0.0.1:33306/ferry_test");
       return { url, probe: withPort(url, 3306), env: {} };
+    },
+  },
+  // Debian's clickhouse-server 18.16, the real server (HTTP interface).
+  clickhouse: {
+    script: "clickhouse",
+    vars: ["FERRY_TEST_CLICKHOUSE_URL"],
+    resolve: (e) => {
+      const url = get(e, "FERRY_TEST_CLICKHOUSE_URL", "clickhouse://ferry:ferry@127.0.0.1:58123/default");
+      return { url, probe: withPort(url, 8123), env: {} };
+    },
+  },
+  // The modern engine (chdb) behind test/helpers/chdb-http-server.ts: it stands in for a ClickHouse 26.7 server.
+  chdb: {
+    script: "chdb",
+    vars: ["FERRY_TEST_CHDB_URL"],
+    resolve: (e) => {
+      const url = get(e, "FERRY_TEST_CHDB_URL", "clickhouse://ferry:ferry@127.0.0.1:58125/default");
+      return { url, probe: withPort(url, 8123), env: {} };
     },
   },
   // MinIO: the AWS variables every S3 client reads, with path-style addressing implied by the endpoint.

@@ -154,6 +154,7 @@ for (const backend of await backends()) {
             await assert.rejects(
               client.loadPackage({
                 loadId: "1.abc",
+                resumed: false,
                 pipelineName: "x",
                 schema: {
                   name: "x",

@@ -29,6 +29,7 @@ describe("settings()", () => {
       normalizeWorkers: Math.min(4, cores),
       duckdbMemoryLimit: undefined,
       fsThreads: undefined,
+      clickhouseInsertBatchRows: 200_000,
     };
     assert.deepEqual(settings({}), defaults);
     const blank = Object.fromEntries(Object.values(SETTINGS).map((d, i) => [d.variable, i % 2 ? "" : "  "]));
@@ -45,6 +46,7 @@ describe("settings()", () => {
         FERRY_NORMALIZE_WORKERS: "1",
         FERRY_DUCKDB_MEMORY_LIMIT: "2GB",
         FERRY_FS_THREADS: "2",
+        FERRY_CLICKHOUSE_INSERT_BATCH_ROWS: "5000",
       }),
       {
         logLevel: "debug",
@@ -54,6 +56,7 @@ describe("settings()", () => {
         normalizeWorkers: 1,
         duckdbMemoryLimit: "2GB",
         fsThreads: 2,
+        clickhouseInsertBatchRows: 5000,
       },
     );
     for (const off of ["0", "false", "No", "off"])

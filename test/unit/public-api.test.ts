@@ -23,6 +23,7 @@ const PUBLIC_VALUES = [
   "TYPED_CSV_MAX_RECORD_BYTES",
   "TypedCsvFile",
   "attachPipeline",
+  "clickhouse",
   "consoleLogger",
   "describeError",
   "duckdb",

@@ -2,7 +2,7 @@ import { resource } from "../../extract/resource.js";
 import { source } from "../../extract/source.js";
 import { Pipeline } from "../../pipeline/pipeline.js";
 import { normalizeIdentifier } from "../../schema/naming.js";
-import type { ColumnHint } from "../../schema/types.js";
+import type { ColumnHint, TableStorage } from "../../schema/types.js";
 import type { Logger } from "../../util/log.js";
 import type { LogPositions } from "../log/event-log.js";
 import type { Project } from "../project.js";
@@ -22,6 +22,23 @@ export const EVENT_COLUMNS: Readonly<Record<string, ColumnHint>> = {
   ip: { type: "text" },
   person_id: { type: "text" },
   person_properties: { type: "json" },
+};
+
+/**
+ * How `events` is laid out where a destination sorts, partitions and deduplicates tables (ClickHouse), as PostHog
+ * lays out its own: partitioned by month of `timestamp`, sorted by day, event, and hashes of distinct_id and uuid, and
+ * deduplicated with the ingestion time (`created_at`) as version, so an event stored twice (a client's retry) collapses
+ * into its latest copy as the table merges (read with FINAL to see it collapsed at once).
+ */
+export const EVENTS_STORAGE: TableStorage = {
+  partitionBy: { column: "timestamp", by: "month" },
+  sortBy: [
+    { column: "timestamp", transform: "date" },
+    "event",
+    { column: "distinct_id", transform: "hash" },
+    { column: "uuid", transform: "hash" },
+  ],
+  deduplicate: { version: "created_at" },
 };
 
 /**
@@ -153,7 +170,13 @@ export class EventLoader {
       eventsRead = resolve;
     });
     const events = resource(
-      { name: "events", table: "events", writeDisposition: "append", columns: { ...EVENT_COLUMNS } },
+      {
+        name: "events",
+        table: "events",
+        writeDisposition: "append",
+        columns: { ...EVENT_COLUMNS },
+        storage: EVENTS_STORAGE,
+      },
       async function* (ctx) {
         try {
           const from = latestPositions(start, positionsIn(ctx.state, logId, log));

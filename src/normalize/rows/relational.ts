@@ -104,6 +104,7 @@ export class RelationalNormalizer {
       writeDisposition: hints.writeDisposition,
       ...(hints.mergeStrategy ? { mergeStrategy: hints.mergeStrategy } : {}),
       ...(hints.schemaContract !== undefined ? { schemaContract: contract } : {}),
+      ...(hints.storage ? { storage: hints.storage } : {}),
     };
     Object.assign(ctx.table, tableHints);
     if (hints.tableFormat !== undefined && hints.tableFormat !== "native")

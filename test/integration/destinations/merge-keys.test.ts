@@ -9,15 +9,9 @@ import { ensureBuilt, ferry } from "../../helpers/cli.js";
 // table, the missing key, the fields the records have and what to change; `ferry pipeline <name> failed-jobs`
 // shows the same reason for the package that was set aside.
 
-const tables = async (p: Pipeline, dataset: string) =>
-  (
-    await p
-      .dataset()
-      .sql(
-        "select table_name from information_schema.tables where table_schema = $1 and table_name not like '\\_ferry%' escape '\\' order by 1",
-        [dataset],
-      )
-  ).map((r) => r.table_name);
+/** The dataset's tables but ferry's own (as every destination lists them: ClickHouse has no information_schema before 22). */
+const tables = async (p: Pipeline, _dataset: string) =>
+  (await p.dataset().tables()).filter((t) => !t.startsWith("_ferry"));
 
 await eachBackend("merge keys the records lack", (b) => {
   test("a merge resource with typed column hints that yields nothing loads nothing, and later records merge", () =>

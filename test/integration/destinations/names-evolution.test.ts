@@ -3,7 +3,6 @@ import { randomBytes } from "node:crypto";
 import { test } from "node:test";
 import { resource } from "../../../src/index.js";
 import { eachBackend, withDataset } from "../../helpers/backends.js";
-import { columnsOf } from "../../helpers/tmp-pipeline.js";
 
 // One test body for every backend: the schema evolves (new columns, variant columns, new child tables) and
 // hostile or overlong names load safely, shortened to the destination's identifier limit.
@@ -18,7 +17,7 @@ await eachBackend("schema evolution and names", (b) => {
       await p.run([{ id: 2, a: 20, b: true }], { table: "t" });
       const info = await p.run([{ id: 3, a: "not a number", tags: ["x"] }], { table: "t" });
       assert.deepEqual(info.rows, { t: 1, t__tags: 1 });
-      const cols = await columnsOf(p, ds.dataset, "t");
+      const cols = await b.columns(p, ds.dataset, "t");
       assert.deepEqual(
         cols.filter(([n]) => !n.startsWith("_ferry")),
         [
@@ -28,9 +27,11 @@ await eachBackend("schema evolution and names", (b) => {
           ["a__v_text", b.dataType.text],
         ],
       );
+      // Where booleans are UInt8 (ClickHouse before 21.12), SQL results hold 1 and 0.
+      const yes = b.lacks.boolResults ? 1 : true;
       assert.deepEqual(await p.dataset().sql("select id, a, b, a__v_text from t order by id"), [
         { id: 1, a: 10, b: null, a__v_text: null },
-        { id: 2, a: 20, b: true, a__v_text: null },
+        { id: 2, a: 20, b: yes, a__v_text: null },
         { id: 3, a: null, b: null, a__v_text: "not a number" },
       ]);
       assert.deepEqual(await p.dataset().sql("select value from t__tags"), [{ value: "x" }]);
@@ -57,7 +58,7 @@ await eachBackend("schema evolution and names", (b) => {
       for (const t of ["other", "x_drop_table_other", "x_drop_table_other__list"])
         assert.ok(tables.includes(t), t);
       assert.equal((await p.dataset().sql("select count(*) as n from other"))[0]?.n, 1);
-      const cols = (await columnsOf(p, ds.dataset, "x_drop_table_other")).map(([n]) => n);
+      const cols = (await b.columns(p, ds.dataset, "x_drop_table_other")).map(([n]) => n);
       for (const c of [
         "x_drop_table_other",
         "robert_drop_table_students",
@@ -116,7 +117,7 @@ await eachBackend("schema evolution and names", (b) => {
         assert.equal(bytes(root), max);
         assert.ok(root.startsWith(table.slice(0, max - 9)), root);
       } else assert.equal(root, table);
-      const cols = (await columnsOf(p, ds.dataset, root)).map(([n]) => n);
+      const cols = (await b.columns(p, ds.dataset, root)).map(([n]) => n);
       for (const c of cols) assert.ok(bytes(c) <= max, `${c}: ${bytes(c)} bytes`);
       const longCol = cols.find((c) => c.startsWith("cbbb")) ?? "";
       const wideCol = cols.find((c) => c.startsWith("名")) ?? "";
@@ -160,13 +161,16 @@ await eachBackend("schema evolution and names", (b) => {
             .then((r) => r.map((x) => x.value)),
           ["u", "w"],
         );
-        const schemas = await p
-          .dataset()
-          .sql(
-            "select count(*) as n from information_schema.tables where table_schema = $1 and table_name = 'users'",
-            [name],
-          );
-        assert.deepEqual(schemas, [{ n: 1 }]);
+        assert.ok((await p.dataset().tables()).includes("users"));
+        if (!b.lacks.informationSchema) {
+          const schemas = await p
+            .dataset()
+            .sql(
+              "select count(*) as n from information_schema.tables where table_schema = $1 and table_name = 'users'",
+              [name],
+            );
+          assert.deepEqual(schemas, [{ n: 1 }]);
+        }
       },
       { dataset: name },
     );

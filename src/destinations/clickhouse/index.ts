@@ -1,0 +1,6 @@
+export {
+  type ClickHouseOptions,
+  clickhouse,
+  clickhouseCapabilities,
+  clickhouseStagingDatabase,
+} from "./clickhouse-destination.js";
