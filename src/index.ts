@@ -105,6 +105,7 @@ export {
   type FerryErrorOptions,
   isFerryError,
   LoadPackageFailedError,
+  PipelineBusyError,
   SchemaContractError,
 } from "./util/errors.js";
 

@@ -5,6 +5,7 @@ import { deep } from "./deep.js";
 import { delta } from "./delta.js";
 import { events } from "./events.js";
 import { eventsPostgres } from "./events-postgres.js";
+import { fleet } from "./fleet.js";
 import { nested } from "./nested.js";
 import { parquet } from "./parquet.js";
 import { plugins } from "./plugins.js";
@@ -28,4 +29,5 @@ export const SCENARIOS: Record<string, Scenario> = {
   delta,
   postgres,
   plugins,
+  fleet,
 };

@@ -41,12 +41,7 @@ export async function loadRunTarget(
   }
   let mod: Record<string, unknown>;
   try {
-    if ([".ts", ".mts", ".cts", ".tsx"].includes(ext)) {
-      const { tsImport } = await import("tsx/esm/api");
-      mod = (await tsImport(pathToFileURL(path).href, import.meta.url)) as Record<string, unknown>;
-    } else {
-      mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
-    }
+    mod = await importModule(path, ext);
   } catch (err) {
     if (
       (err as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND" &&
@@ -83,6 +78,29 @@ export async function loadRunTarget(
   throw new ConfigError(`${file}: the default export is not a pipeline, source or resource`, {
     hint: "export default source({...}) or resource(...), or a pipeline together with `export const source = ...`",
   });
+}
+
+/**
+ * Modules imported so far, by path. A scheduler runs the same module again and again: tsx's `tsImport` would load a
+ * new copy each time (memory growing with every run), while Node keeps one copy of a plain .js module anyway.
+ */
+const imported = new Map<string, Promise<Record<string, unknown>>>();
+
+function importModule(path: string, ext: string): Promise<Record<string, unknown>> {
+  let mod = imported.get(path);
+  if (!mod) {
+    mod = (async () => {
+      if ([".ts", ".mts", ".cts", ".tsx"].includes(ext)) {
+        const { tsImport } = await import("tsx/esm/api");
+        return (await tsImport(pathToFileURL(path).href, import.meta.url)) as Record<string, unknown>;
+      }
+      return (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+    })();
+    // A module that failed to import is tried again next time (it may have been fixed).
+    mod.catch(() => imported.delete(path));
+    imported.set(path, mod);
+  }
+  return mod;
 }
 
 function buildPipeline(opts: PipelineOptions, o: CliOverrides, base: Partial<PipelineOptions>): Pipeline {

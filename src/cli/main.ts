@@ -6,6 +6,7 @@ import { isSource } from "../extract/source.js";
 import type { RunData } from "../pipeline/run-data.js";
 import { describeError, errorMessage, FerryError, isFerryError } from "../util/errors.js";
 import { consoleLogger, redactSecrets } from "../util/log.js";
+import { registerFleetCommands } from "./fleet-commands.js";
 import { loadRunTarget } from "./load-target.js";
 import {
   listPipelines,
@@ -81,7 +82,7 @@ function program(): Command {
   cmd
     .command("serve")
     .description(
-      "run the push door: a capture API for PostHog's client libraries, an event log, the event loader",
+      "run the push door (a capture API for PostHog's client libraries, an event log, the event loader) and the schedules of the project file's pipelines",
     )
     .option("--config <file>", "project file (default ferry.yaml when present)")
     .option("--host <host>", "address to listen on (default 127.0.0.1)")
@@ -95,6 +96,7 @@ function program(): Command {
     )
     .option("--dir <path>", "working dir (default .ferry; the event log is in <dir>/_serve)")
     .option("--json", "log JSON lines")
+    .option("--no-capture", "run only the schedules of the project file's pipelines (no capture API)")
     .action(async (o: ServeCommandFlags) => {
       // A server reports what it does (where it listens, a status line every 10 s) unless told otherwise.
       const level = verbose ? "debug" : environment().FERRY_LOG_LEVEL ? setting("logLevel") : "info";
@@ -129,6 +131,8 @@ function program(): Command {
       if (failed > 0)
         throw new FerryError(`the plugin failed on ${failed} event(s)`, { hint: "see the report above" });
     });
+
+  registerFleetCommands(cmd, print, () => verbose);
 
   const p = cmd
     .command("pipeline")

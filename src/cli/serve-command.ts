@@ -5,13 +5,17 @@ import { parse as parseYaml } from "yaml";
 import { setting } from "../config/settings.js";
 import { type RunningServe, startServe } from "../events/serve.js";
 import { resolveServeConfig, type ServeConfig, type ServeFlags } from "../events/serve-config.js";
+import type { Scheduler } from "../orchestration/scheduler.js";
 import { ConfigError, describeError, errorMessage } from "../util/errors.js";
 import { consoleLogger, jsonLogger, type LogLevel } from "../util/log.js";
+import { startProjectSchedules } from "./serve-schedules.js";
 import { substituteEnv } from "./spec.js";
 
 export interface ServeCommandFlags extends ServeFlags {
   config?: string;
   json?: boolean;
+  /** false with `--no-capture`: only the schedules of the project file's pipelines run. */
+  capture?: boolean;
 }
 
 /** The project file: `--config`, else `ferry.yaml` in the working directory when there is one. */
@@ -50,29 +54,45 @@ export class ErrorReported extends Error {
 }
 
 /**
- * `ferry serve`: runs the push door until SIGTERM or SIGINT, then stops accepting, loads what the log holds and
+ * `ferry serve`: runs the push door and the schedules of the project file's pipelines until SIGTERM or SIGINT, then
+ * stops accepting, loads what the log holds, stops the schedules (runs under way end at their next page) and
  * returns (exit code 0).
  */
 export async function serveCommand(flags: ServeCommandFlags, level: LogLevel): Promise<void> {
   const logger = flags.json ? jsonLogger(level) : consoleLogger(level);
-  let config: ServeConfig;
-  let running: RunningServe;
+  let config: ServeConfig | undefined;
+  let running: RunningServe | undefined;
+  let scheduler: Scheduler | undefined;
   try {
-    config = resolveServeConfig(await readProjectFile(flags.config), flags, setting("pipelinesDir"));
-    const file = projectFilePath(flags.config);
-    // Plugin modules are found from the project file's folder.
-    config.baseDir = file ? dirname(resolve(file)) : process.cwd();
-    running = await startServe(config, { logger });
+    const raw = await readProjectFile(flags.config);
+    if (flags.capture !== false) {
+      config = resolveServeConfig(raw, flags, setting("pipelinesDir"));
+      const file = projectFilePath(flags.config);
+      // Plugin modules are found from the project file's folder.
+      config.baseDir = file ? dirname(resolve(file)) : process.cwd();
+      running = await startServe(config, { logger });
+    }
+    scheduler = await startProjectSchedules(raw, flags, logger);
+    if (!running && !scheduler)
+      throw new ConfigError(
+        "ferry serve --no-capture has nothing to run: no pipeline of the project file has a schedule",
+        {
+          hint: "add pipelines with a schedule to ferry.yaml (pipelines: [{ name, spec, schedule: { every: 6h } }]), or drop --no-capture",
+        },
+      );
   } catch (err) {
+    await running?.stop();
     if (!flags.json) throw err;
     // Machines read --json logs line by line: a refusal to start is a JSON line too.
     logger.error(describeError(err));
     throw new ErrorReported(err);
   }
-  const projects = config.projects.map((p) => `${p.token} -> ${p.dataset}`).join(", ");
-  logger.info(
-    `capture listening on ${running.address.url} (api_host for PostHog clients); events go to ${config.destination} (${projects})`,
-  );
+  if (running && config) {
+    const projects = config.projects.map((p) => `${p.token} -> ${p.dataset}`).join(", ");
+    logger.info(
+      `capture listening on ${running.address.url} (api_host for PostHog clients); events go to ${config.destination} (${projects})`,
+    );
+  }
   await new Promise<void>((done) => {
     const stop = (signal: string) => {
       logger.info(`${signal}: stopping`);
@@ -85,6 +105,8 @@ export async function serveCommand(flags: ServeCommandFlags, level: LogLevel): P
     process.on("SIGTERM", onTerm);
     process.on("SIGINT", onInt);
   });
+  await scheduler?.stop();
+  if (!running) return logger.info("stopped: the schedules' runs under way ended");
   const left = await running.stop();
   if (left === 0) logger.info("stopped: every acknowledged event is loaded");
   else

@@ -7,6 +7,8 @@ import { newLoadId } from "../package/load-id.js";
 import type { LoadPackage } from "../package/load-package.js";
 import { emptyState, type PipelineState } from "../package/state.js";
 import type { TableHints } from "../package/table-hints.js";
+import { ConfigError } from "../util/errors.js";
+import { exists } from "../util/fs.js";
 import type { Logger } from "../util/log.js";
 import type { PipelineContext } from "./context.js";
 import { assertDispositionsSupported } from "./disposition-check.js";
@@ -41,6 +43,17 @@ async function baseState(ctx: PipelineContext): Promise<PipelineState> {
   return ctx.committedState() ?? emptyState(ctx.name);
 }
 
+/** The package of that load id when it was extracted (it may be loaded since): the step has nothing to do. */
+async function extractedBefore(ctx: PipelineContext, loadId: string): Promise<ExtractInfo | undefined> {
+  if (!/^\d+\.[\w-]+$/.test(loadId))
+    throw new ConfigError(`load id ${JSON.stringify(loadId)} is not <epoch ms>.<letters and digits>`);
+  const pending = (await ctx.store.list()).find((p) => p.loadId === loadId);
+  const manifest = await pending?.manifest();
+  if (manifest) return { loadId, items: manifest.items };
+  if (await exists(join(ctx.store.completedDir, `${loadId}.json`))) return { loadId, items: {} };
+  return undefined;
+}
+
 /**
  * Runs the source's resources into a new load package. The package becomes "extracted" only when its manifest is
  * written, after the items and the new state; on any error it is removed, so nothing half-extracted survives.
@@ -51,16 +64,23 @@ export async function extractStep(
   options: RunOptions,
   observer?: ExtractObserver,
 ): Promise<ExtractInfo> {
+  if (options.loadId !== undefined) {
+    const done = await extractedBefore(ctx, options.loadId);
+    if (done) return done;
+  }
   const src = toSource(data, options, ctx.name);
   const target = await ctx.destination();
   assertDispositionsSupported(target, src);
   const base = await baseState(ctx);
-  const loadId = newLoadId();
+  const loadId = options.loadId ?? newLoadId();
   const pkg = await ctx.store.create(loadId);
   const listener = await observer?.watch(pkg, src.name);
   const sink = new PackageExtractSink(pkg.extractedDir, listener?.onFile);
   ctx.emit({ stage: "extract", event: "start", loadId });
   const controller = new AbortController();
+  options.signal?.throwIfAborted();
+  const stop = () => controller.abort(options.signal?.reason);
+  options.signal?.addEventListener("abort", stop, { once: true });
   // What resources log as warnings (ctx.log.warn) are warnings of the run: they reach LoadInfo.warnings too.
   const logged: string[] = [];
   const log: Logger = {
@@ -128,5 +148,7 @@ export async function extractStep(
     await sink.close().catch(() => undefined);
     await pkg.remove();
     throw err;
+  } finally {
+    options.signal?.removeEventListener("abort", stop);
   }
 }

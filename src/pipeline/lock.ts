@@ -1,6 +1,6 @@
 import { open, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { FerryError } from "../util/errors.js";
+import { FerryError, PipelineBusyError } from "../util/errors.js";
 import { isProcessAlive } from "../util/process.js";
 
 /**
@@ -24,7 +24,7 @@ export async function acquirePipelineLock(
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
       const pid = Number((await readFile(path, "utf8").catch(() => "")).trim());
       if (pid === process.pid || (Number.isInteger(pid) && pid > 0 && isProcessAlive(pid))) {
-        throw new FerryError(`pipeline "${pipelineName}" is being run by process ${pid}`, {
+        throw new PipelineBusyError(`pipeline "${pipelineName}" is being run by process ${pid}`, {
           fields: { pipeline: pipelineName },
           hint: `wait for it to finish; if no such process runs, delete ${path}`,
         });

@@ -26,6 +26,17 @@ export interface RunOptions {
    * endpoints or database tables waits on all of them together.
    */
   extractConcurrency?: number;
+  /**
+   * Stops extraction at the next page when aborted (a job's timeout, a shutdown): the run fails and nothing of the
+   * new package is kept. Normalize and load, once started, finish (they are short and end atomically).
+   */
+  signal?: AbortSignal;
+  /**
+   * The load id of the package this call extracts (default: a new one). Makes extraction idempotent for an
+   * orchestrator that may run the same step twice (a worker killed after extracting): when a package of this id is
+   * already extracted or loaded, nothing is extracted again. Load ids sort by time: `<epoch ms>.<random>`.
+   */
+  loadId?: string;
 }
 
 /** Anything `run()` accepts. */

@@ -74,6 +74,14 @@ export class LoadPackageFailedError extends FerryError {
   override readonly code = "load_failed";
 }
 
+/** Another process is running the pipeline (its lock is held): try again once it is done. */
+export class PipelineBusyError extends FerryError {
+  override readonly code = "pipeline_busy";
+  constructor(message: string, options: FerryErrorOptions = {}) {
+    super(message, { transient: true, ...options });
+  }
+}
+
 /** The error class of each code ferry's own errors carry. */
 export interface FerryErrorByCode {
   ferry_error: FerryError;
@@ -83,6 +91,7 @@ export interface FerryErrorByCode {
   extract: ExtractError;
   destination: DestinationError;
   load_failed: LoadPackageFailedError;
+  pipeline_busy: PipelineBusyError;
 }
 
 /**

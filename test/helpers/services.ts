@@ -9,7 +9,8 @@ export type ServiceName =
   | "gcs"
   | "stripe-mock"
   | "clickhouse"
-  | "chdb";
+  | "chdb"
+  | "temporal";
 
 interface ServiceSpec {
   /** The scripts/services/<file>.sh that starts it. */
@@ -125,6 +126,19 @@ const SPECS: Record<ServiceName, ServiceSpec> = {
         url: `gs://${get(e, "FERRY_TEST_GCS_BUCKET", "ferry-test")}`,
         probe: withPort(endpoint, 80),
         env: { STORAGE_EMULATOR_HOST: endpoint },
+      };
+    },
+  },
+  // Temporal's dev server: `url` is its frontend's HOST:PORT (what --temporal takes), namespace ferry-test.
+  temporal: {
+    script: "temporal",
+    vars: ["FERRY_TEST_TEMPORAL_ADDRESS", "FERRY_TEST_TEMPORAL_NAMESPACE"],
+    resolve: (e) => {
+      const address = get(e, "FERRY_TEST_TEMPORAL_ADDRESS", "127.0.0.1:57233");
+      return {
+        url: address,
+        probe: new URL(`http://${address}`),
+        env: { FERRY_TEST_TEMPORAL_NAMESPACE: get(e, "FERRY_TEST_TEMPORAL_NAMESPACE", "ferry-test") },
       };
     },
   },

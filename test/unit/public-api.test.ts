@@ -16,6 +16,7 @@ const PUBLIC_VALUES = [
   "FerryError",
   "JsonLines",
   "LoadPackageFailedError",
+  "PipelineBusyError",
   "Pipeline",
   "Resource",
   "SchemaContractError",
