@@ -48,6 +48,8 @@ export class PluginHost {
   readonly #o: PluginHostOptions;
   readonly #specs = new Map<string, InstanceSpec>();
   readonly #pending = new Map<number, Pending>();
+  /** Resolves when a host process has exited (and its requests have failed). */
+  readonly #exits = new WeakMap<ChildProcess, Promise<void>>();
   #child: ChildProcess | undefined;
   #starting: Promise<ChildProcess> | undefined;
   #seq = 0;
@@ -151,18 +153,28 @@ export class PluginHost {
       this.#pending.set(id, { child, resolve, reject });
       child.send({ ...body, id } as HostRequest, (err) => {
         if (!err) return;
-        this.#pending.delete(id);
-        reject(new PluginHostCrash(`the plugin host process cannot take requests: ${err.message}`));
+        // The channel is gone: the process died and its exit is on its way (it fails this request with the
+        // reason); the kill makes sure of it when the channel broke on its own.
+        this.#o.logger.debug(`plugin host: a request could not be sent (${err.message})`);
+        child.kill("SIGKILL");
       });
     });
     this.#crashes = 0;
     return value;
   }
 
-  /** The running host process; starts one (and loads every plugin into it) when there is none. */
+  /**
+   * The running host process; starts one (and loads every plugin into it) when there is none. A process whose
+   * channel closed is dead even before its exit event comes: its exit is awaited (which fails its requests), then a
+   * new one starts.
+   */
   #ensure(): Promise<ChildProcess> {
-    if (this.#child) return Promise.resolve(this.#child);
-    this.#starting ??= this.#spawn().finally(() => {
+    const current = this.#child;
+    if (current?.connected) return Promise.resolve(current);
+    this.#starting ??= (async () => {
+      if (current) await this.#exits.get(current);
+      return this.#spawn();
+    })().finally(() => {
       this.#starting = undefined;
     });
     return this.#starting;
@@ -192,7 +204,15 @@ export class PluginHost {
       });
     }
     child.on("message", (m: HostReply) => this.#onMessage(m));
-    child.once("exit", (code, signal) => this.#onExit(child, code, signal));
+    this.#exits.set(
+      child,
+      new Promise((done) =>
+        child.once("exit", (code, signal) => {
+          this.#onExit(child, code, signal);
+          done();
+        }),
+      ),
+    );
     child.on("error", (err) => this.#o.logger.error(`plugin host: ${err.message}`));
     const prelude = await preludeCode();
     await this.#direct(child, { t: "init", storagePath: this.#o.storagePath, prelude });
