@@ -204,15 +204,22 @@ export interface Received {
   url: string;
   headers: http.IncomingHttpHeaders;
   body: string;
+  /** When it came (performance.now()). */
+  at: number;
 }
 
 /**
- * A local HTTP server that records each request and answers with `respond` (status, body, after `delayMs`; `"hang"`
- * never answers).
+ * A local HTTP server that records each request and answers with `respond` (status, headers, body, after `delayMs`;
+ * `"hang"` never answers).
  * Bound to 127.0.0.1 on a free port.
  */
 export async function receiver(
-  respond: (r: Received, n: number) => { status: number; body?: string; delayMs?: number } | "hang" = () => ({
+  respond: (
+    r: Received,
+    n: number,
+  ) =>
+    | { status: number; body?: string; delayMs?: number; headers?: Record<string, string> }
+    | "hang" = () => ({
     status: 200,
   }),
 ) {
@@ -227,6 +234,7 @@ export async function receiver(
         url: req.url ?? "",
         headers: req.headers,
         body: Buffer.concat(chunks).toString("utf8"),
+        at: performance.now(),
       };
       requests.push(r);
       const answer = respond(r, requests.length);
@@ -235,7 +243,7 @@ export async function receiver(
         return;
       }
       const send = () => {
-        res.writeHead(answer.status, { "content-type": "application/json" });
+        res.writeHead(answer.status, { "content-type": "application/json", ...answer.headers });
         res.end(answer.body ?? "{}");
       };
       if (answer.delayMs) setTimeout(send, answer.delayMs);

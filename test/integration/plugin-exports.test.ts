@@ -201,7 +201,7 @@ describe("plugin exports", () => {
             },
           ],
         },
-        { dir: tmp.dir },
+        { dir: tmp.dir, options: { statusIntervalMs: 50 } },
       );
       const events = [
         { uuid: U(1), event: "a", distinct_id: "p", properties: {} },
@@ -218,6 +218,16 @@ describe("plugin exports", () => {
           async () =>
             (await s.running.plugins?.status()) === "exports: lag 0 event(s)" &&
             s.running.plugins?.unstoredErrors() === 0,
+        );
+        // The status line says how far exports are behind, after the event path's own numbers.
+        await waitFor("a status line with the export lag", () =>
+          s.log.lines.some(
+            (l) =>
+              l.level === "info" &&
+              /^events: [\d,]+\/s accepted, [\d,]+\/s loaded, lag 0 event\(s\); exports: lag 0 event\(s\)$/.test(
+                l.msg,
+              ),
+          ),
         );
         const metrics = await (await fetch(`${s.url}/metrics`)).text();
         for (const line of [

@@ -439,6 +439,60 @@ describe("plugin sandbox", () => {
     }
   });
 
+  test("meta.cache keeps values between calls: get, set (copies), incr, expire, del; each plugin its own", async () => {
+    const source = `
+      export async function processEvent(event: any, { cache }: any) {
+        const op = event.properties.op;
+        if (op === "set") {
+          const value = { n: 1 };
+          await cache.set("obj", value, 3600);
+          value.n = 2; // the cache keeps a copy
+          await cache.set("keep", "kept");
+        }
+        if (op === "expire") {
+          event.properties.expired = await cache.expire("keep", 0);
+          event.properties.missing = await cache.expire("nothing", 10);
+        }
+        if (op === "del") await cache.del("obj");
+        event.properties.obj = await cache.get("obj", "none");
+        event.properties.keep = await cache.get("keep", "gone");
+        event.properties.hits = await cache.incr("hits");
+        return event;
+      }`;
+    const p = await h.load("cached", source);
+    const other = await h.load("cached-other", source);
+    const r = await h.host.chain(
+      [{ key: p.key, onError: "drop" }],
+      page(
+        pluginEvent("c1", { op: "set" }),
+        pluginEvent("c2", { op: "read" }),
+        pluginEvent("c3", { op: "expire" }),
+        pluginEvent("c4", { op: "del" }),
+      ),
+      4,
+    );
+    assert.deepEqual(r.errors, []);
+    assert.deepEqual(
+      r.events.map((e) => JSON.parse(e as string).properties),
+      [
+        { op: "set", obj: { n: 1 }, keep: "kept", hits: 1 },
+        { op: "read", obj: { n: 1 }, keep: "kept", hits: 2 },
+        // expire with 0 seconds removes the key at once; a key that is not there answers false.
+        { op: "expire", expired: true, missing: false, obj: { n: 1 }, keep: "gone", hits: 3 },
+        { op: "del", obj: "none", keep: "gone", hits: 4 },
+      ],
+    );
+    // A second call to the same plugin sees what the first left; another plugin's cache is empty.
+    const again = await h.host.chain([{ key: p.key, onError: "drop" }], page(pluginEvent("c5")), 1);
+    assert.equal(JSON.parse(again.events[0] as string).properties.hits, 5);
+    const fresh = await h.host.chain([{ key: other.key, onError: "drop" }], page(pluginEvent("c6")), 1);
+    assert.deepEqual(JSON.parse(fresh.events[0] as string).properties, {
+      obj: "none",
+      keep: "gone",
+      hits: 1,
+    });
+  });
+
   test("a host process that dies fails the request in flight and is started again with its plugins", async () => {
     const p = await h.load(
       "survivor",

@@ -330,11 +330,23 @@ describe("plugins in ferry serve", () => {
            const n = ((await storage.get("hours", 0)) as number) + 1;
            await storage.set("hours", n);
            if (n === 1) throw new Error("the first hour fails");
+         }
+         export async function runEveryDay({ storage, config }: any) {
+           await storage.set("days", ((await storage.get("days", 0)) as number) + 1);
+           await storage.set("day_config", config.label ?? null);
+         }
+         export async function processEvent(event: any, { storage }: any) {
+           event.properties.days = await storage.get("days", 0);
+           event.properties.day_config = await storage.get("day_config");
+           return event;
          }`,
       );
       const s = await startPluginServe(
-        { projects: [{ token: TOKEN, plugins: [{ module: "./ticker.ts" }] }] },
-        { dir: tmp.dir, options: { pluginScheduleIntervals: { runEveryMinute: 100, runEveryHour: 150 } } },
+        { projects: [{ token: TOKEN, plugins: [{ module: "./ticker.ts", config: { label: "daily" } }] }] },
+        {
+          dir: tmp.dir,
+          options: { pluginScheduleIntervals: { runEveryMinute: 100, runEveryHour: 150, runEveryDay: 200 } },
+        },
       );
       const stats = () => s.running.plugins?.schedules;
       try {
@@ -343,13 +355,25 @@ describe("plugins in ferry serve", () => {
           () => {
             const minute = stats()?.get("posthog/ticker:runEveryMinute");
             const hour = stats()?.get("posthog/ticker:runEveryHour");
+            const day = stats()?.get("posthog/ticker:runEveryDay");
             return (
-              minute && hour && minute.runs >= 3 && minute.skipped >= 2 && hour.runs >= 2 && hour.failed === 1
+              minute &&
+              hour &&
+              day &&
+              minute.runs >= 3 &&
+              minute.skipped >= 2 &&
+              hour.runs >= 2 &&
+              hour.failed === 1 &&
+              // A second run starts only once the first ended: runEveryDay ran to its end at least once.
+              day.runs >= 2
             );
           },
           60_000,
           () => [...(stats() ?? [])],
         );
+        // What runEveryDay stored (with meta.config) is what processEvent reads.
+        await sendBatch(s.url, [{ uuid: U(1), event: "after", distinct_id: "d", properties: {} }]);
+        await waitForLoaded(s, 1);
         // The failure's row is loaded on its own (no events come to take it along).
         await waitFor("the row to be stored", () => s.running.plugins?.unstoredErrors() === 0);
       } finally {
@@ -357,6 +381,10 @@ describe("plugins in ferry serve", () => {
       }
       const minute = stats()?.get("posthog/ticker:runEveryMinute");
       assert.equal(minute?.failed, 0);
+      assert.equal(stats()?.get("posthog/ticker:runEveryDay")?.failed, 0);
+      const stored = (await events(s.dbPath))[U(1)];
+      assert.equal(stored?.day_config, "daily");
+      assert.ok(Number(stored?.days) >= 1, `runEveryDay ran ${stored?.days} time(s) before the event`);
       assert.deepEqual(await pluginErrors(s.dbPath), [
         {
           plugin: "ticker",
