@@ -142,12 +142,11 @@ describe("webhook delivery", () => {
       const gaps = at.slice(1).map((t, i) => t - (at[i] as number));
       // Timers may fire a millisecond early against performance.now(): a small allowance.
       const atLeast = [1000, 300, 600];
-      gaps.forEach((gap, i) =>
+      for (const [i, gap] of gaps.entries())
         assert.ok(
           gap >= (atLeast[i] as number) - 5,
           `wait ${i + 1} was ${gap.toFixed(0)} ms, at least ${atLeast[i]}`,
-        ),
-      );
+        );
     } finally {
       await hook.close();
       tmp.cleanup();
