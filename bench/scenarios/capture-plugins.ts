@@ -1,10 +1,10 @@
 /**
  * `capture-plugins`: the capture scenario's max phase (concurrent clients post gzip `/batch/` bodies of 50 events
- * shaped like posthog-node's, as fast as acknowledgements come) against two `ferry serve` processes in the same run:
- * one without plugins and without person processing (`persons: false`), and one with one processEvent plugin and
- * person processing (the default). For each: events/s acknowledged, events/s loaded (from the first request until
- * every event is queryable), and CPU per event of the server and its plugin host; then the ratios of the second to
- * the first.
+ * shaped like posthog-node's, as fast as acknowledgements come) against three `ferry serve` processes in the same
+ * run: one without plugins and without person processing (`persons: false`, the peer of the target), one with person
+ * processing only (what the plugin adds to), and one with one processEvent plugin and person processing (the
+ * default). For each: events/s acknowledged, events/s loaded (from the first request until every event is
+ * queryable), and CPU per event of the server and its plugin host; then the ratios of the last to the first two.
  *
  *   npm run bench -- capture-plugins --records 500000
  */
@@ -122,8 +122,7 @@ export const capturePlugins: Scenario = {
   name: "capture-plugins",
   defaultRecords: 500_000,
   async prepare({ records, dir }) {
-    await writeBodies(join(dir, "bare.bin"), records);
-    await writeBodies(join(dir, "plugins.bin"), records);
+    for (const name of ["bare", "persons", "plugins"]) await writeBodies(join(dir, `${name}.bin`), records);
   },
   async run({ records, dir }) {
     writeFileSync(join(dir, "bench-plugin.js"), PLUGIN);
@@ -134,6 +133,7 @@ export const capturePlugins: Scenario = {
       {},
       await readBodies(join(dir, "bare.bin"), records),
     );
+    const persons = await run(dir, "persons", {}, {}, await readBodies(join(dir, "persons.bin"), records));
     const withPlugins = await run(
       dir,
       "plugins",
@@ -143,14 +143,17 @@ export const capturePlugins: Scenario = {
     );
     const ratio = (a: number, b: number) => Number((a / b).toFixed(2));
     return {
-      records: bare.events + withPlugins.events,
-      rows: bare.events + withPlugins.events,
+      records: bare.events + persons.events + withPlugins.events,
+      rows: bare.events + persons.events + withPlugins.events,
       measuredMs: withPlugins.ms,
       extra: {
         clients: CLIENTS,
         bareAckedPerSec: bare.ackedPerSec,
         bareLoadedPerSec: bare.loadedPerSec,
         bareServerCpuSecPer100k: bare.serverCpuSecPer100k,
+        personsAckedPerSec: persons.ackedPerSec,
+        personsLoadedPerSec: persons.loadedPerSec,
+        personsServerCpuSecPer100k: persons.serverCpuSecPer100k,
         pluginAckedPerSec: withPlugins.ackedPerSec,
         pluginLoadedPerSec: withPlugins.loadedPerSec,
         pluginAckMsP99: withPlugins.ackMsP99,
@@ -158,6 +161,13 @@ export const capturePlugins: Scenario = {
         pluginHostCpuSecPer100k: withPlugins.hostCpuSecPer100k,
         ackedShareOfBare: ratio(withPlugins.ackedPerSec, bare.ackedPerSec),
         loadedShareOfBare: ratio(withPlugins.loadedPerSec, bare.loadedPerSec),
+        loadedShareOfPersons: ratio(withPlugins.loadedPerSec, persons.loadedPerSec),
+        // The share of the bare server's rate this one reaches where CPU bounds both (CPU per event, inverted):
+        // what a busy machine's wall-clock rates cannot show.
+        cpuBoundShareOfBare: ratio(
+          bare.serverCpuSecPer100k + bare.hostCpuSecPer100k,
+          withPlugins.serverCpuSecPer100k + withPlugins.hostCpuSecPer100k,
+        ),
       },
     };
   },
