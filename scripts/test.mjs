@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs the test suites with node's test runner (TypeScript through tsx).
-// Usage: node scripts/test.mjs [unit|integration|all] [extra files...]
+// Usage: node scripts/test.mjs [unit|integration|all] [files...]   (files given: only those run)
 import { spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -23,6 +23,8 @@ for (const d of dirs) {
   }
 }
 files.sort();
+const only = process.argv.slice(3);
+if (only.length > 0) files.splice(0, files.length, ...only);
 const result = spawnSync(
   process.execPath,
   ["--import", "tsx", "--test", "--test-concurrency=2", "--test-reporter=spec", ...files],

@@ -11,12 +11,18 @@
  *   npm run bench -- capture --records 1000000     # about 1.5 minutes
  *   npm run bench -- capture --records 12000000    # a 10-minute paced phase
  *
- * Person processing is on, as `ferry serve` runs by default; `BENCH_CAPTURE_PERSONS=0` turns it off (the peer run),
- * `BENCH_CAPTURE_DISTINCT=1000000` spreads the events over a million distinct ids (default 10,000).
+ * Person processing is on, as `ferry serve` runs by default (`BENCH_CAPTURE_PERSONS=0` turns it off). With persons on,
+ * the same run then loads the max phase's events once more into a fresh server with persons off, the peer:
+ * `maxLoadedPerSec` (events/s from the first request to the last event loaded) against `peerLoadedPerSec`.
+ * `BENCH_CAPTURE_DISTINCT=1000000` spreads the events over a million distinct ids, so a million persons are created
+ * (default 10,000); `BENCH_CAPTURE_PEER=0` skips the peer.
+ *
+ *   BENCH_CAPTURE_DISTINCT=1000000 npm run bench -- capture --records 1000000   # a million persons
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync, writeFileSync } from "node:fs";
+import { createWriteStream, readFileSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -27,6 +33,11 @@ import type { Scenario } from "./scenario.js";
 const CLIENTS = Number(process.env.BENCH_CAPTURE_CLIENTS ?? 32);
 const RATE = Number(process.env.BENCH_CAPTURE_RATE ?? 20_000);
 const PERSONS = process.env.BENCH_CAPTURE_PERSONS !== "0";
+const PEER = PERSONS && process.env.BENCH_CAPTURE_PEER !== "0";
+/** Extra node flags for the server process (`--cpu-prof --cpu-prof-dir=/tmp/prof`, `--heap-prof`), for profiling. */
+const SERVER_NODE_ARGS = (process.env.BENCH_CAPTURE_NODE_ARGS ?? "").split(" ").filter(Boolean);
+/** A file the server's log (stderr) is copied to, to see its batches and status lines. */
+const SERVER_LOG = process.env.BENCH_CAPTURE_SERVER_LOG;
 const CLI = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
 
 /** The first line of a child's output matching `pattern` (its first group). */
@@ -90,37 +101,8 @@ export const capture: Scenario = {
   async run({ records, dir }) {
     const maxBodies = await readBodies(join(dir, "max.bin"), records);
     const pacedBodies = await readBodies(join(dir, "paced.bin"), records);
-    const config = join(dir, "ferry.yaml");
-    writeFileSync(config, `serve:\n  persons: ${PERSONS}\n`);
-    const server = spawn(
-      process.execPath,
-      [
-        CLI,
-        "serve",
-        "--config",
-        config,
-        "--port",
-        "0",
-        "--token",
-        BENCH_TOKEN,
-        "--destination",
-        `duckdb:${join(dir, "events.duckdb")}`,
-        "--dir",
-        join(dir, ".ferry"),
-      ],
-      { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, FERRY_LOG_LEVEL: "info" } },
-    );
-    const url = await lineMatching(server, "stderr", /capture listening on (http:\/\/\S+)/);
-    server.stderr?.resume();
-    const pid = server.pid as number;
-    const loadedAll = async (n: number) => {
-      const at = Date.now();
-      for (;;) {
-        const loaded = (await metric(url, "ferry_events_loaded_total")).get("ferry_events_loaded_total") ?? 0;
-        if (loaded >= n) return Date.now() - at;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    };
+    const { server, url, pid } = await startServer(dir, "events", PERSONS);
+    const loadedAll = (n: number) => loadedEvents(url, n);
     const cpu0 = cpuSeconds(pid);
     const max = await postAll(url, maxBodies, CLIENTS);
     const drainMs = await loadedAll(max.events);
@@ -134,12 +116,25 @@ export const capture: Scenario = {
     clearInterval(sampler);
     const after = await metric(url, "ferry_visibility_latency_seconds");
     const peakRssMb = procStatus(pid, "VmHWM");
-    server.kill("SIGTERM");
-    const [code] = await once(server, "exit");
-    if (code !== 0) throw new Error(`ferry serve exited with ${code}`);
+    await stopServer(server);
     const total = await storedOnce(join(dir, "events.duckdb"));
     if (total !== 2 * records)
       throw new Error(`expected ${2 * records} events stored once each, found ${total}`);
+
+    // The peer: the same max phase into a fresh server (own destination and dir) with persons off.
+    let peer: { loadedPerSec: number; peakRssMb: number; cpuSecPer100k: number } | undefined;
+    if (PEER) {
+      const p = await startServer(dir, "peer", false);
+      const peerCpu0 = cpuSeconds(p.pid);
+      const load = await postAll(p.url, maxBodies, CLIENTS);
+      const drain = await loadedEvents(p.url, load.events);
+      peer = {
+        loadedPerSec: Math.round(load.events / ((load.ms + drain) / 1000)),
+        peakRssMb: procStatus(p.pid, "VmHWM"),
+        cpuSecPer100k: ((cpuSeconds(p.pid) - peerCpu0) / load.events) * 100_000,
+      };
+      await stopServer(p.server);
+    }
 
     const floor = spawn(
       process.execPath,
@@ -152,6 +147,7 @@ export const capture: Scenario = {
     await once(floor, "exit");
 
     const perSec = (events: number, ms: number) => Math.round(events / (ms / 1000));
+    const maxLoadedPerSec = perSec(max.events, max.ms + drainMs);
     const quarter = (q: number) => rss[Math.min(rss.length - 1, Math.floor((q * rss.length) / 4))] ?? 0;
     return {
       records: 2 * records,
@@ -166,6 +162,20 @@ export const capture: Scenario = {
         maxAckMsP50: max.ackMsP50,
         maxAckMsP99: max.ackMsP99,
         maxLoadedAllMsAfterLastAck: drainMs,
+        maxLoadedPerSec,
+        ...(peer
+          ? {
+              peerLoadedPerSec: peer.loadedPerSec,
+              peerPeakRssMb: peer.peakRssMb,
+              shareOfPeer: Number((maxLoadedPerSec / peer.loadedPerSec).toFixed(2)),
+              peerCpuSecPer100k: Number(peer.cpuSecPer100k.toFixed(2)),
+              // CPU time per event against the peer's: what the rates would be on a machine of its own.
+              cpuShareOfPeer: Number((peer.cpuSecPer100k / ((cpu / max.events) * 100_000)).toFixed(2)),
+            }
+          : {}),
+        loadAverage: loadavg()
+          .map((l) => l.toFixed(1))
+          .join(" "),
         serverCpuSecPer100k: Number(((cpu / max.events) * 100_000).toFixed(2)),
         pacedOffered: RATE,
         pacedAckedPerSec: perSec(paced.events, paced.ms),
@@ -184,6 +194,60 @@ export const capture: Scenario = {
     };
   },
 };
+
+/** A `ferry serve` of its own (port 0, DuckDB destination `<name>.duckdb`, `--dir <name>.ferry`) with persons on or off. */
+async function startServer(
+  dir: string,
+  name: string,
+  persons: boolean,
+): Promise<{ server: ChildProcess; url: string; pid: number }> {
+  const config = join(dir, `${name}.yaml`);
+  // With the server's log kept, a status line every 2 s shows accepted and loaded events/s as the run goes.
+  const status = SERVER_LOG ? "  status_interval: 2s\n" : "";
+  writeFileSync(config, `serve:\n  persons: ${persons}\n${status}`);
+  const server = spawn(
+    process.execPath,
+    [
+      ...SERVER_NODE_ARGS,
+      CLI,
+      "serve",
+      "--config",
+      config,
+      "--port",
+      "0",
+      "--token",
+      BENCH_TOKEN,
+      "--destination",
+      `duckdb:${join(dir, `${name}.duckdb`)}`,
+      "--dir",
+      join(dir, `${name}.ferry`),
+    ],
+    {
+      stdio: ["ignore", "ignore", "pipe"],
+      env: { ...process.env, FERRY_LOG_LEVEL: SERVER_LOG ? "debug" : "info" },
+    },
+  );
+  const url = await lineMatching(server, "stderr", /capture listening on (http:\/\/\S+)/);
+  if (SERVER_LOG) server.stderr?.pipe(createWriteStream(`${SERVER_LOG}.${name}`));
+  else server.stderr?.resume();
+  return { server, url, pid: server.pid as number };
+}
+
+async function stopServer(server: ChildProcess): Promise<void> {
+  server.kill("SIGTERM");
+  const [code] = await once(server, "exit");
+  if (code !== 0) throw new Error(`ferry serve exited with ${code}`);
+}
+
+/** Waits until the server has loaded `n` events; the milliseconds it took. */
+async function loadedEvents(url: string, n: number): Promise<number> {
+  const at = Date.now();
+  for (;;) {
+    const loaded = (await metric(url, "ferry_events_loaded_total")).get("ferry_events_loaded_total") ?? 0;
+    if (loaded >= n) return Date.now() - at;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 /** Events in the DuckDB file, after checking that no uuid is stored twice. */
 async function storedOnce(path: string): Promise<number> {

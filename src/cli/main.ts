@@ -132,6 +132,24 @@ function program(): Command {
         throw new FerryError(`the plugin failed on ${failed} event(s)`, { hint: "see the report above" });
     });
 
+  cmd
+    .command("ui")
+    .description(
+      "the web dashboard: pipelines, runs (run one now), schemas, data with a read-only SQL box, plots of runs over time",
+    )
+    .option("--host <host>", "address to listen on (default 127.0.0.1; any other needs an access token)")
+    .option("--port <port>", "port to listen on (default 8020)")
+    .option("--dir <path>", "pipelines working dir (default .ferry)")
+    .option(
+      "--config <file>",
+      "project file whose pipelines can be run from the page (default ferry.yaml when present)",
+    )
+    .action(async (o: { host?: string; port?: string; dir?: string; config?: string }) => {
+      const level = verbose ? "debug" : environment().FERRY_LOG_LEVEL ? setting("logLevel") : "info";
+      const { uiCommand } = await import("./ui-command.js");
+      await uiCommand(o, consoleLogger(level));
+    });
+
   registerFleetCommands(cmd, print, () => verbose);
 
   const p = cmd

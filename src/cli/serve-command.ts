@@ -10,6 +10,7 @@ import { ConfigError, describeError, errorMessage } from "../util/errors.js";
 import { consoleLogger, jsonLogger, type LogLevel } from "../util/log.js";
 import { startProjectSchedules } from "./serve-schedules.js";
 import { substituteEnv } from "./spec.js";
+import { serveDashboard } from "./ui-command.js";
 
 export interface ServeCommandFlags extends ServeFlags {
   config?: string;
@@ -63,6 +64,7 @@ export async function serveCommand(flags: ServeCommandFlags, level: LogLevel): P
   let config: ServeConfig | undefined;
   let running: RunningServe | undefined;
   let scheduler: Scheduler | undefined;
+  let ui: ReturnType<typeof serveDashboard> | undefined;
   try {
     const raw = await readProjectFile(flags.config);
     if (flags.capture !== false) {
@@ -70,7 +72,9 @@ export async function serveCommand(flags: ServeCommandFlags, level: LogLevel): P
       const file = projectFilePath(flags.config);
       // Plugin modules are found from the project file's folder.
       config.baseDir = file ? dirname(resolve(file)) : process.cwd();
-      running = await startServe(config, { logger });
+      // The dashboard at /ui on the capture port; its feed watches the events on their way to the destination.
+      ui = serveDashboard(raw, flags, config, logger);
+      running = await startServe(config, { logger, stages: [ui.feed.stage], mount: ui.dashboard.handler });
     }
     scheduler = await startProjectSchedules(raw, flags, logger);
     if (!running && !scheduler)
@@ -82,6 +86,7 @@ export async function serveCommand(flags: ServeCommandFlags, level: LogLevel): P
       );
   } catch (err) {
     await running?.stop();
+    await ui?.dashboard.close();
     if (!flags.json) throw err;
     // Machines read --json logs line by line: a refusal to start is a JSON line too.
     logger.error(describeError(err));
@@ -92,6 +97,7 @@ export async function serveCommand(flags: ServeCommandFlags, level: LogLevel): P
     logger.info(
       `capture listening on ${running.address.url} (api_host for PostHog clients); events go to ${config.destination} (${projects})`,
     );
+    ui?.attach(running.metrics, running.address.url);
   }
   await new Promise<void>((done) => {
     const stop = (signal: string) => {
@@ -106,6 +112,7 @@ export async function serveCommand(flags: ServeCommandFlags, level: LogLevel): P
     process.on("SIGINT", onInt);
   });
   await scheduler?.stop();
+  await ui?.dashboard.close();
   if (!running) return logger.info("stopped: the schedules' runs under way ended");
   const left = await running.stop();
   if (left === 0) logger.info("stopped: every acknowledged event is loaded");

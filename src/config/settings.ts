@@ -21,6 +21,8 @@ export interface Settings {
   fsThreads: number | undefined;
   /** Rows per INSERT the ClickHouse destination sends (each a retryable unit with its own deduplication token). */
   clickhouseInsertBatchRows: number;
+  /** The dashboard's access token (`ferry ui`, `/ui` on `ferry serve`); generated when bound off loopback and unset. */
+  uiToken: string | undefined;
 }
 
 interface Definition<T> {
@@ -82,6 +84,7 @@ export const SETTINGS: { readonly [K in keyof Settings]: Definition<Settings[K]>
     fallback: () => 200_000,
     parse: positiveInteger,
   },
+  uiToken: { variable: "FERRY_UI_TOKEN", fallback: () => undefined, parse: text },
 };
 
 /**

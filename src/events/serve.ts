@@ -1,7 +1,7 @@
 import { appendFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../util/log.js";
-import { CaptureServer, type CaptureServerAddress } from "./capture/server.js";
+import { CaptureServer, type CaptureServerAddress, type CaptureServerOptions } from "./capture/server.js";
 import { EventConsumer } from "./ingest/consumer.js";
 import { EventLoader } from "./ingest/event-loader.js";
 import type { EventStage } from "./ingest/stage.js";
@@ -23,6 +23,8 @@ export interface ServeOptions {
   stages?: EventStage[];
   /** Shorter intervals for plugins' scheduled functions (tests). */
   pluginScheduleIntervals?: Partial<Record<ScheduledHook, number>>;
+  /** More routes on the capture port (the dashboard at `/ui`); see `CaptureServerOptions.mount`. */
+  mount?: CaptureServerOptions["mount"];
 }
 
 /** A running `ferry serve`. */
@@ -134,6 +136,7 @@ export async function startServe(config: ServeConfig, options: ServeOptions): Pr
     metrics,
     ready: () => accepting,
     trustProxy: config.trustProxy,
+    ...(options.mount ? { mount: options.mount } : {}),
     onWarning: (w) => log.warn(`capture: ${w.message}`),
     log,
   });

@@ -1,8 +1,9 @@
 import { errorMessage } from "../util/errors.js";
 import { type Logger, redactSecrets, registerSecret, silentLogger } from "../util/log.js";
+import { Semaphore } from "../util/semaphore.js";
 import type { Auth, AuthTransport } from "./auth.js";
 import { HttpError } from "./http-error.js";
-import { RateLimiter, Semaphore } from "./rate-limit.js";
+import { RateLimiter } from "./rate-limit.js";
 import type { HttpRequest, HttpResponse, QueryParams } from "./types.js";
 
 export interface HttpRetryPolicy {

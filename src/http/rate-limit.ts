@@ -1,29 +1,3 @@
-/** Limits how many tasks run at once. */
-export class Semaphore {
-  #free: number;
-  readonly #waiting: (() => void)[] = [];
-
-  constructor(size: number) {
-    this.#free = Math.max(1, Math.floor(size));
-  }
-
-  async acquire(): Promise<() => void> {
-    if (this.#free > 0) {
-      this.#free--;
-    } else {
-      await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    }
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const next = this.#waiting.shift();
-      if (next) next();
-      else this.#free++;
-    };
-  }
-}
-
 /** Spaces requests so that at most `perSecond` start in any second. */
 export class RateLimiter {
   readonly #interval: number;

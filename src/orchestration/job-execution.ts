@@ -174,6 +174,8 @@ async function attemptOnce(o: ExecuteOptions, record: JobRecord, attempt: number
     record.rows = outcome.rows;
     record.loadIds = outcome.loadIds;
     if (outcome.pendingCompleted.length > 0) record.pendingCompleted = outcome.pendingCompleted;
+    if (outcome.stagesMs) record.stagesMs = outcome.stagesMs;
+    if (outcome.schemaChanges?.length) record.schemaChanges = outcome.schemaChanges;
     return undefined;
   } catch (err) {
     return controller.signal.aborted && controller.signal.reason !== undefined

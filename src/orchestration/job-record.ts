@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+import type { SchemaChange } from "../schema/schema.js";
 import { uniqueId } from "../util/hash.js";
 
 /**
@@ -41,6 +42,10 @@ export interface JobRecord {
   loadIds: string[];
   /** Load packages of an earlier (interrupted) run that this one completed. */
   pendingCompleted?: string[];
+  /** Time spent in each stage of the successful attempt (ms). */
+  stagesMs?: { extract: number; normalize: number; load: number; total: number };
+  /** Tables and columns the run added to the schema. */
+  schemaChanges?: SchemaChange[];
   error?: JobError;
   /** Why it was skipped or paused, in words. */
   reason?: string;

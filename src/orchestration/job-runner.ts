@@ -3,7 +3,7 @@ import type { Pipeline } from "../pipeline/pipeline.js";
 import type { RunData } from "../pipeline/run-data.js";
 import { errorMessage, isFerryError } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
-import type { JobError } from "./job-record.js";
+import type { JobError, JobRecord } from "./job-record.js";
 import type { PipelineJob } from "./jobs-config.js";
 
 /** What a finished run reports to the job history. */
@@ -11,6 +11,8 @@ export interface JobOutcome {
   rows: Record<string, number>;
   loadIds: string[];
   pendingCompleted: string[];
+  stagesMs?: JobRecord["stagesMs"];
+  schemaChanges?: JobRecord["schemaChanges"];
 }
 
 export interface JobRunContext {
@@ -54,7 +56,13 @@ export function pipelineRunner(load: TargetLoader): JobRunner {
     async run(job, ctx) {
       const target = await load(job, { logger: ctx.logger });
       const info = await target.pipeline.run(target.data, { signal: ctx.signal });
-      return { rows: info.rows, loadIds: info.loadIds, pendingCompleted: info.pendingCompleted };
+      return {
+        rows: info.rows,
+        loadIds: info.loadIds,
+        pendingCompleted: info.pendingCompleted,
+        stagesMs: info.durationsMs,
+        schemaChanges: info.schemaChanges,
+      };
     },
   };
 }

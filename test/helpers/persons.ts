@@ -215,19 +215,36 @@ export async function destinationPersons(dbPath: string, dataset: string): Promi
   };
 }
 
-/** The applied state of a SQLite person store (no server may hold it), in the same shape. */
+/**
+ * The applied state of a SQLite person store (no server may hold it), in the same shape. `pending`: what is not
+ * applied (rows of a batch after the last one applied, undo copies, a prepared batch).
+ */
 export function storePersons(path: string): PersonTables & { pending: number; positions: unknown } {
   const db = new Database(path, { readonly: true });
   try {
-    const persons = db.prepare("SELECT * FROM persons ORDER BY id").all() as Array<Record<string, unknown>>;
-    const ids = db.prepare("SELECT * FROM distinct_ids ORDER BY distinct_id").all() as DistinctIdRow[];
-    const groups = db.prepare("SELECT * FROM groups ORDER BY group_type, group_key").all() as Array<
-      Record<string, unknown>
-    >;
+    const persons = db
+      .prepare(
+        "SELECT id, properties, is_identified, created_at, version FROM persons WHERE deleted = 0 ORDER BY id",
+      )
+      .all() as Array<Record<string, unknown>>;
+    const ids = db
+      .prepare(
+        "SELECT d.distinct_id, p.id AS person_id, d.version FROM distinct_ids d JOIN persons p ON p.pk = d.person ORDER BY d.distinct_id",
+      )
+      .all() as DistinctIdRow[];
+    const groups = db
+      .prepare(
+        "SELECT group_type, group_key, properties, created_at, version FROM groups ORDER BY group_type, group_key",
+      )
+      .all() as Array<Record<string, unknown>>;
     const pending = (
       db
         .prepare(
-          "SELECT (SELECT count(*) FROM pending_persons) + (SELECT count(*) FROM pending_distinct_ids) + (SELECT count(*) FROM pending_groups) AS n",
+          `SELECT (SELECT count(*) FROM persons WHERE batch > b.n OR deleted = 1) + (SELECT count(*) FROM distinct_ids WHERE batch > b.n)
+             + (SELECT count(*) FROM groups WHERE batch > b.n) + (SELECT count(*) FROM undo_persons)
+             + (SELECT count(*) FROM undo_distinct_ids) + (SELECT count(*) FROM undo_groups)
+             + (SELECT count(*) FROM meta WHERE key = 'prepared') AS n
+           FROM (SELECT coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'batch'), 0) AS n) b`,
         )
         .get() as { n: number }
     ).n;

@@ -30,6 +30,7 @@ describe("settings()", () => {
       duckdbMemoryLimit: undefined,
       fsThreads: undefined,
       clickhouseInsertBatchRows: 200_000,
+      uiToken: undefined,
     };
     assert.deepEqual(settings({}), defaults);
     const blank = Object.fromEntries(Object.values(SETTINGS).map((d, i) => [d.variable, i % 2 ? "" : "  "]));
@@ -47,6 +48,7 @@ describe("settings()", () => {
         FERRY_DUCKDB_MEMORY_LIMIT: "2GB",
         FERRY_FS_THREADS: "2",
         FERRY_CLICKHOUSE_INSERT_BATCH_ROWS: "5000",
+        FERRY_UI_TOKEN: "s3cret-token",
       }),
       {
         logLevel: "debug",
@@ -57,6 +59,7 @@ describe("settings()", () => {
         duckdbMemoryLimit: "2GB",
         fsThreads: 2,
         clickhouseInsertBatchRows: 5000,
+        uiToken: "s3cret-token",
       },
     );
     for (const off of ["0", "false", "No", "off"])

@@ -160,7 +160,7 @@ describe("mergeStatements on DuckDB", () => {
     );
   });
 
-  for (const spelling of ["update-insert", "on-conflict"] as const) {
+  for (const spelling of ["update-insert", "on-conflict", "merge"] as const) {
     test(`upsert (${spelling}): rows update in place, only the winning duplicate's children load`, async () => {
       const out = await runMerge({
         dialect: { ...duckdbDialect, upsert: spelling },
@@ -226,9 +226,18 @@ describe("mergeStatements on DuckDB", () => {
     });
   }
 
-  for (const strategy of ["delete-insert", "upsert"] as const) {
-    test(`hardDelete (bool, ${strategy}): true deletes the row and its children, NULL and false keep it`, async () => {
+  const hardDeleteCases = [
+    { strategy: "delete-insert" as const, spelling: "merge" as const },
+    ...(["update-insert", "on-conflict", "merge"] as const).map((spelling) => ({
+      strategy: "upsert" as const,
+      spelling,
+    })),
+  ];
+  for (const { strategy, spelling } of hardDeleteCases) {
+    const name = strategy === "upsert" ? `upsert, ${spelling}` : strategy;
+    test(`hardDelete (bool, ${name}): true deletes the row and its children, NULL and false keep it`, async () => {
       const out = await runMerge({
+        dialect: { ...duckdbDialect, upsert: spelling },
         root: keyed(strategy, [col("deleted", "bool", { hardDelete: true })]),
         children: [child],
         existing: {
@@ -365,9 +374,34 @@ describe("mergeStatements text", () => {
     assert.match(sql.find((s) => s.includes("ON CONFLICT")) ?? "", / ON CONFLICT \("id"\) DO NOTHING$/);
   });
 
-  test("DuckDB upsert spells UPDATE ... FROM then INSERT of the new keys, no ON CONFLICT", () => {
+  test("DuckDB upsert spells one MERGE INTO: deleted rows removed, matched rows updated, new rows inserted", () => {
     const sql = mergeStatements({
       dialect: duckdbDialect,
+      dataset: "ds",
+      root: keyed("upsert", [col("deleted", "bool", { hardDelete: true })]),
+      children: [],
+      staging: (n) => duckdbDialect.quoteIdent(`stg_${n}`),
+      strategy: "upsert",
+    });
+    const deleted = `COALESCE(s."deleted", FALSE)`;
+    const cols = `"_ferry_id", "_ferry_load_id", "id", "v""al'ue", "deleted"`;
+    assert.deepEqual(
+      sql.filter((s) => !s.includes(`"_ferry_dedup" AS SELECT`) && !s.startsWith("DROP TABLE")),
+      [
+        `MERGE INTO "ds"."or""d'ers" AS d USING "_ferry_dedup" AS s ON (s."id" = d."id") ` +
+          `WHEN MATCHED AND ${deleted} THEN DELETE ` +
+          `WHEN MATCHED THEN UPDATE SET "_ferry_id" = s."_ferry_id", "_ferry_load_id" = s."_ferry_load_id", "v""al'ue" = s."v""al'ue", "deleted" = s."deleted" ` +
+          `WHEN NOT MATCHED AND NOT (${deleted}) THEN INSERT (${cols}) VALUES (${cols
+            .split(", ")
+            .map((c) => `s.${c}`)
+            .join(", ")})`,
+      ],
+    );
+  });
+
+  test("the update-insert spelling: UPDATE ... FROM then INSERT of the new keys, no ON CONFLICT", () => {
+    const sql = mergeStatements({
+      dialect: { ...duckdbDialect, upsert: "update-insert" },
       dataset: "ds",
       root: keyed("upsert", [col("deleted", "bool", { hardDelete: true })]),
       children: [],

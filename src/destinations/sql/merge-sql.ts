@@ -42,7 +42,7 @@ const cols = (t: Table): Column[] => Object.values(t.columns);
  * SQL statements that merge staged rows into their tables, keeping child tables consistent through
  * `_ferry_root_id`: deduplicate by primary key (latest or `dedupSort` wins), honour `hardDelete`, and replace
  * whole partitions by `mergeKey`. Run them inside the package transaction. `upsert` follows the dialect's
- * `upsert` spelling (UPDATE then INSERT, or `INSERT ... ON CONFLICT`).
+ * `upsert` spelling (UPDATE then INSERT, `INSERT ... ON CONFLICT`, or `MERGE INTO`).
  *
  * @example
  * for (const sql of mergeStatements(input)) await conn.execute(sql);
@@ -91,10 +91,13 @@ export function mergeStatements(m: MergeInput): string[] {
         `DELETE FROM ${qualified(d, m.dataset, child.name)} WHERE ${rootId} IN (SELECT ${id} FROM ${dedup})`,
       );
     }
-    out.push(
-      `DELETE FROM ${target} AS d WHERE EXISTS (SELECT 1 FROM ${dedup} s WHERE ${match(pk, "s", "d")} AND ${deleted})`,
-    );
-    out.push(...upsertRows(d, target, dedup, columns, pk, deleted));
+    if (d.upsert === "merge") out.push(mergeInto(d, target, dedup, columns, pk, hard ? deleted : undefined));
+    else {
+      out.push(
+        `DELETE FROM ${target} AS d WHERE EXISTS (SELECT 1 FROM ${dedup} s WHERE ${match(pk, "s", "d")} AND ${deleted})`,
+      );
+      out.push(...upsertRows(d, target, dedup, columns, pk, deleted));
+    }
   } else {
     // delete-insert: remove every existing row (and its children) whose key or partition is in the load.
     for (const child of m.children) {
@@ -116,6 +119,35 @@ export function mergeStatements(m: MergeInput): string[] {
   }
   out.push(`DROP TABLE ${dedup}`);
   return out;
+}
+
+/**
+ * An upsert as one `MERGE INTO`: rows marked deleted (`deleted`, when the table has a hard-delete column) are removed,
+ * the others update their key's row or are inserted. The table is joined with the staged rows once, where UPDATE then
+ * INSERT ... NOT EXISTS (and a DELETE for hard deletes) join it three times.
+ */
+function mergeInto(
+  d: SqlDialect,
+  target: string,
+  dedup: string,
+  columns: Column[],
+  pk: string[],
+  deleted: string | undefined,
+): string {
+  const q = (n: string) => d.quoteIdent(n);
+  const list = columns.map((c) => q(c.name)).join(", ");
+  const sList = columns.map((c) => `s.${q(c.name)}`).join(", ");
+  const set = columns
+    .filter((c) => !c.primaryKey)
+    .map((c) => `${q(c.name)} = s.${q(c.name)}`)
+    .join(", ");
+  const on = pk.map((k) => `s.${q(k)} = d.${q(k)}`).join(" AND ");
+  return [
+    `MERGE INTO ${target} AS d USING ${dedup} AS s ON (${on})`,
+    ...(deleted ? [`WHEN MATCHED AND ${deleted} THEN DELETE`] : []),
+    ...(set ? [`WHEN MATCHED THEN UPDATE SET ${set}`] : []),
+    `WHEN NOT MATCHED${deleted ? ` AND NOT (${deleted})` : ""} THEN INSERT (${list}) VALUES (${sList})`,
+  ].join(" ");
 }
 
 /** The statements that write the deduplicated, not deleted rows of an upsert, in the dialect's spelling. */

@@ -19,10 +19,11 @@ export interface SqlDialect {
   /** Makes `dataset` the default schema of the session for unqualified names. */
   useDatasetSql(dataset: string): string;
   /**
-   * How merge `upsert` writes rows: `update-insert` (UPDATE matching keys, then INSERT the new ones) or
-   * `on-conflict` (`INSERT ... ON CONFLICT (pk) DO UPDATE`, backed by a unique index on the primary key).
+   * How merge `upsert` writes rows: `update-insert` (UPDATE matching keys, then INSERT the new ones),
+   * `on-conflict` (`INSERT ... ON CONFLICT (pk) DO UPDATE`, backed by a unique index on the primary key), or `merge`
+   * (one `MERGE INTO` that deletes, updates and inserts: the table is joined with the staged rows once).
    */
-  readonly upsert: "update-insert" | "on-conflict";
+  readonly upsert: "update-insert" | "on-conflict" | "merge";
 }
 
 /**

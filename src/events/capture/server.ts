@@ -30,6 +30,11 @@ export interface CaptureServerOptions {
   /** Told when a rule overrode what a client sent (e.g. a timestamp more than 23 h in the future). */
   onWarning?: (warning: CaptureWarning) => void;
   log?: Logger;
+  /**
+   * More routes on the same port (the dashboard at `/ui`): asked first for paths that are not capture routes;
+   * returns true when it answers the request.
+   */
+  mount?: (req: IncomingMessage, res: ServerResponse) => boolean;
   /** Body limits in bytes: `event` for /e, /capture, /track, /engage, /i/v0/e (default 2 MB), `batch` (20 MB). */
   limits?: { event?: number; batch?: number };
 }
@@ -171,6 +176,7 @@ export class CaptureServer {
         .finally(() => this.#done());
       return;
     }
+    if (this.#options.mount?.(req, res)) return;
     if (path === "/_liveness") sendJson(res, 200, '{"status":"alive"}');
     else if (path === "/_readiness") {
       const ready = !this.#closing && (this.#options.ready?.() ?? true);

@@ -95,6 +95,12 @@ export function latestPositions(a: LogPositions, b: LogPositions): LogPositions 
   return out;
 }
 
+const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
+const memory = () => {
+  const m = process.memoryUsage();
+  return `rss ${mb(m.rss)} MB (heap ${mb(m.heapUsed)}/${mb(m.heapTotal)}, external ${mb(m.external)})`;
+};
+
 /** The name of a project's event pipeline. */
 export function eventPipelineName(project: Project): string {
   return `events_${project.dataset}`;
@@ -205,6 +211,11 @@ export class EventLoader {
       ),
     );
     const info = await this.pipeline.run(source({ name: "events", resources: [events, ...more] }));
+    const d = info.durationsMs;
+    const extra = tables.map((t) => `${info.rows[t.name] ?? 0} ${t.name}`).join(", ");
+    this.#log.debug(
+      `loaded ${info.rows.events ?? 0} events${extra ? ` (${extra})` : ""} of ${this.project.dataset} in ${d.total} ms: extract ${d.extract}, normalize ${d.normalize}, load ${d.load}; ${memory()}`,
+    );
     return { rows: info.rows.events ?? 0 };
   }
 }

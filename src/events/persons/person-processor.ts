@@ -72,8 +72,8 @@ export class PersonProcessor {
     const page = await this.#prefetch(events);
     const kept: IngestEvent[] = [];
     for (const e of events) if (await this.#event(e, page)) kept.push(e);
-    const changes = page.changes();
-    if (changes) await this.#store.stage(changes);
+    // Also when the page changed nothing: staging ends the page for the store.
+    await this.#store.stage(page.changes());
     return kept;
   }
 
@@ -419,9 +419,9 @@ class Page {
     this.#changedGroups.set(key, g);
   }
 
-  /** What the page changed, or undefined when nothing. */
-  changes(): PersonChanges | undefined {
-    const c: PersonChanges = {
+  /** What the page changed (lists that may all be empty). */
+  changes(): PersonChanges {
+    return {
       persons: [...this.#changedPersons.values()],
       deletedPersons: [...this.#deleted].map(([id, version]) => ({ id, version })),
       distinctIds: [...this.#changedIds.values()],
@@ -429,12 +429,5 @@ class Page {
       groups: [...this.#changedGroups.values()],
       groupTypes: this.newGroupTypes,
     };
-    const any =
-      c.persons.length +
-      c.deletedPersons.length +
-      c.distinctIds.length +
-      c.personless.length +
-      c.groups.length;
-    return any + c.groupTypes.length > 0 ? c : undefined;
   }
 }

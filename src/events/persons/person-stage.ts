@@ -17,7 +17,7 @@ interface ProjectPersons {
   store: PersonStore;
   processor: PersonProcessor;
   /** The batch in progress: its end, and the warnings its events raised (logged once it commits). */
-  batch?: { until: LogPositions; warnings: PersonWarning[] };
+  batch?: { until: LogPositions; warnings: PersonWarning[]; events: number; processMs: number };
 }
 
 /** Warnings logged per type and batch (the rest are counted). */
@@ -52,7 +52,11 @@ export class PersonStage implements EventStage {
         `persons: events of ${project.dataset} were handed over outside a batch (beginBatch first)`,
       );
     }
-    return p.processor.processPage(events);
+    const started = performance.now();
+    const kept = await p.processor.processPage(events);
+    p.batch.events += events.length;
+    p.batch.processMs += performance.now() - started;
+    return kept;
   }
 
   async beginBatch(project: Project, until: LogPositions): Promise<BatchTable[]> {
@@ -67,7 +71,7 @@ export class PersonStage implements EventStage {
     // Changes of a batch that failed before it was prepared never reached the destination.
     if (status.staged) await p.store.recover(status.positions);
     p.processor.reset();
-    const batch = { until, warnings: [] as PersonWarning[] };
+    const batch = { until, warnings: [] as PersonWarning[], events: 0, processMs: 0 };
     p.batch = batch;
     let prepared: Promise<void> | undefined;
     const prepare = () => {
@@ -79,7 +83,12 @@ export class PersonStage implements EventStage {
 
   async commitBatch(project: Project, until: LogPositions): Promise<void> {
     const p = await this.#project(project);
+    const started = performance.now();
     await p.store.commit(until);
+    if (p.batch)
+      this.#log.debug(
+        `persons of ${project.dataset}: ${p.batch.events} events processed in ${Math.round(p.batch.processMs)} ms, the store committed in ${Math.round(performance.now() - started)} ms`,
+      );
     const warnings = p.batch?.warnings ?? [];
     p.batch = undefined;
     this.#report(project, warnings);

@@ -30,7 +30,7 @@ export interface Group {
   version: number;
 }
 
-/** What a page of events changed. Staged in the store's pending area, applied only when the batch commits. */
+/** What a page of events changed (every list may be empty). Part of the batch in progress until it commits. */
 export interface PersonChanges {
   /** New full state of each changed or created person. */
   persons: Person[];
@@ -44,7 +44,7 @@ export interface PersonChanges {
   groupTypes: Array<{ groupType: string; index: number }>;
 }
 
-/** What `lookup` finds for a page's distinct ids: the applied state overlaid with the batch's pending changes. */
+/** What `lookup` finds for a page's distinct ids, with the changes of the batch in progress. */
 export interface PersonLookup {
   distinctIds: Map<string, DistinctIdRow>;
   /** The persons those distinct ids belong to, by person id. */
@@ -53,7 +53,7 @@ export interface PersonLookup {
   personless: Set<string>;
 }
 
-/** A row of the pending area, as it is loaded into the destination's person tables. */
+/** A person a batch changed, as it is loaded into the destination's person tables (`deleted`: merged away). */
 export type PendingPerson = Person & { deleted: boolean };
 
 /** What `recover` did to bring the store in line with the destination. */
@@ -63,11 +63,12 @@ export type RecoverOutcome = "clean" | "applied" | "discarded";
  * Where one project's persons, distinct ids and groups live between batches (PostHog keeps them in Postgres).
  * Memory stays bounded: readers ask for the page of ids they need; nothing is held for all persons.
  *
- * Two areas: the applied state, and the pending changes of the batch in progress (reads see both). A batch stages
- * its changes page by page, `prepare` marks them complete (durably) for the batch ending at `until`, the destination
- * commits the batch's events and person tables, then `commit` applies them in one transaction. After a crash,
- * `recover(committed)` applies a prepared batch the destination holds, or discards one it does not: the store is
- * never ahead of the destination and never behind it.
+ * A batch is processed page by page: a page reads what it needs (`lookup`, then `distinctIdsOf` and `groups` as it
+ * goes) and ends with `stage`, also when it changed nothing; the persons it stages are ones its reads returned, or
+ * new ones. Reads see the changes of the batch's earlier pages. `prepare` makes the batch ending at `until` durable
+ * (and undoable), the destination commits the batch's events and person tables (`pending`), then `commit` makes the
+ * batch part of the applied state. After a crash, `recover(committed)` applies a prepared batch the destination
+ * holds, or undoes one it does not: the store is never ahead of the destination and never behind it.
  *
  * Implementations: `SqlitePersonStore` (embedded, the default), `PostgresPersonStore` (shared by several servers).
  *
@@ -88,21 +89,21 @@ export interface PersonStore {
     groups: Map<string, Group>;
     types: Map<string, number>;
   }>;
-  /** Adds a page's changes to the pending area. */
+  /** Adds a page's changes to the batch in progress; ends the page. */
   stage(changes: PersonChanges): Promise<void>;
-  /** The pending changes are those of the batch ending at `until`: durable before the destination commits. */
+  /** The changes staged are those of the batch ending at `until`: durable before the destination commits. */
   prepare(until: LogPositions): Promise<void>;
-  /** The pending rows of one destination table, a page at a time (read after `prepare`). */
+  /** The rows the prepared batch changed, of one destination table, a page at a time (read after `prepare`). */
   pending(table: "persons"): AsyncIterable<PendingPerson[]>;
   pending(table: "person_distinct_ids"): AsyncIterable<DistinctIdRow[]>;
   pending(table: "groups"): AsyncIterable<Group[]>;
-  /** The destination committed the batch ending at `until`: applies the pending changes and records `until`. */
+  /** The destination committed the batch ending at `until`: its changes are applied and `until` recorded. */
   commit(until: LogPositions): Promise<void>;
-  /** Positions applied, and the batch prepared but not applied (if any). */
+  /** Positions applied, the batch prepared but not applied (if any), and whether changes are staged unprepared. */
   status(): Promise<{ positions: LogPositions; prepared: LogPositions | null; staged: boolean }>;
   /**
    * At start and after a failed load: the destination holds events up to `committed`. A batch prepared for exactly
-   * those positions is applied; any other pending change is discarded.
+   * those positions is applied; any other change not applied is undone.
    */
   recover(committed: LogPositions): Promise<RecoverOutcome>;
   close(): Promise<void>;

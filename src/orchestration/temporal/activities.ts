@@ -5,6 +5,7 @@ import type { Pipeline } from "../../pipeline/pipeline.js";
 import type { RunData } from "../../pipeline/run-data.js";
 import { ConfigError, errorMessage, isFerryError } from "../../util/errors.js";
 import type { Logger } from "../../util/log.js";
+import type { Semaphore } from "../../util/semaphore.js";
 import type { Alerter } from "../alerts.js";
 import type { TargetLoader } from "../job-runner.js";
 import { classifyError } from "../job-runner.js";
@@ -32,6 +33,12 @@ export interface ActivityDeps {
   ApplicationFailure: typeof ApplicationFailureClass;
   /** A client of the worker's cluster (pauses schedules). */
   client: () => Client;
+  /**
+   * The steps this worker runs at once. The SDK is given many more activity slots than this: with free slots the
+   * server hands a run's next step straight to the worker that finished the one before (eager dispatch) instead of
+   * waiting for a poll, which is most of Temporal's cost per run; the steps themselves wait here for a place.
+   */
+  slots: Semaphore;
 }
 
 /** The activities of `ferryPipelineRun`, by name. */
@@ -65,6 +72,7 @@ export function createActivities(deps: ActivityDeps) {
       });
     }
     const beat = heartbeater(ctx, name, input);
+    const release = await deps.slots.acquire();
     try {
       const target = await deps.load(job, { logger: deps.logger, onProgress: beat.progress });
       await deps.working.pull(job.name, target.pipeline.dir);
@@ -74,6 +82,7 @@ export function createActivities(deps: ActivityDeps) {
     } catch (err) {
       throw toFailure(deps, err);
     } finally {
+      release();
       beat.stop();
     }
   };

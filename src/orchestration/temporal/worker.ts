@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { errorMessage, FerryError } from "../../util/errors.js";
 import type { Logger } from "../../util/log.js";
+import { Semaphore } from "../../util/semaphore.js";
 import { webhookAlerter } from "../alerts.js";
 import type { TargetLoader } from "../job-runner.js";
 import type { JobsConfig } from "../jobs-config.js";
@@ -81,8 +82,11 @@ export async function runTemporalWorker(o: TemporalWorkerOptions): Promise<void>
         context: () => activity.Context.current(),
         ApplicationFailure: client.ApplicationFailure,
         client: () => temporalClient,
+        slots: new Semaphore(o.maxActivities),
       }),
-      maxConcurrentActivityTaskExecutions: o.maxActivities,
+      // Many more slots than steps run at once (the semaphore above bounds those): a worker with free slots gets a
+      // run's next step eagerly, without a poll's round trip (docs/benchmarks.md, `fleet`).
+      maxConcurrentActivityTaskExecutions: Math.max(100, 4 * o.maxActivities),
       // Workflow tasks are short (they only schedule the steps): a few at once keep thousands of runs moving.
       maxConcurrentWorkflowTaskExecutions: 10,
       shutdownGraceTime: "30 seconds",

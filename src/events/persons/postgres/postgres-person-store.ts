@@ -190,6 +190,14 @@ export class PostgresPersonStore implements PersonStore {
   }
 
   async stage(c: PersonChanges): Promise<void> {
+    const any =
+      c.persons.length +
+      c.deletedPersons.length +
+      c.distinctIds.length +
+      c.personless.length +
+      c.groups.length +
+      c.groupTypes.length;
+    if (any === 0) return;
     const s = this.#s;
     const base = (k: string) => this.#base.get(k) ?? null;
     const persons = [

@@ -3,7 +3,6 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { FerryError } from "../../../util/errors.js";
 import type { LogPositions } from "../../log/event-log.js";
-import { LruMap } from "../lru-map.js";
 import {
   aheadOf,
   type DistinctIdRow,
@@ -17,27 +16,24 @@ import {
   type RecoverOutcome,
   samePositions,
 } from "../person-store.js";
-import { SCHEMA_SQL } from "./sqlite-schema.js";
+import { migrateToCurrent } from "./sqlite-migrate.js";
+import { FORGET_UNDO_SQL, SCHEMA_SQL, undoSql } from "./sqlite-schema.js";
+import { type Row, type Statements, statements } from "./sqlite-statements.js";
 
 /** Pending rows are handed to the destination this many at a time. */
 const PAGE_ROWS = 2_000;
 
-/** Distinct ids and persons kept in memory (what reads found, what pages staged): a bounded share of the store. */
-const CACHED_IDS = 50_000;
-const CACHED_PERSONS = 25_000;
-
-type Row = Record<string, unknown>;
+/**
+ * Pages of the WAL written before SQLite copies them into the database file (4 KB each). Larger than SQLite's 1,000:
+ * a page that several batches change in a row is copied once.
+ */
+const WAL_CHECKPOINT_PAGES = 4_000;
 
 const toPerson = (r: Row): Person => ({
   id: r.id as string,
   properties: JSON.parse(r.properties as string),
   isIdentified: r.is_identified === 1,
   createdAt: r.created_at as string,
-  version: r.version as number,
-});
-const toDistinctId = (r: Row): DistinctIdRow => ({
-  distinctId: r.distinct_id as string,
-  personId: r.person_id as string,
   version: r.version as number,
 });
 const toGroup = (r: Row): Group => ({
@@ -50,9 +46,16 @@ const toGroup = (r: Row): Group => ({
 
 /**
  * The embedded person store: one SQLite file per project (`<dir>/_serve/persons/<dataset>.sqlite`), in WAL mode, held
- * by one server at a time (exclusive lock). Persons live on disk; SQLite's page cache (32 MB) is the only cache, so
- * memory does not grow with the number of persons. Pending changes sit in tables of their own next to the applied
- * ones; `prepare` and `commit` are synced to disk before they return.
+ * by one server at a time (exclusive lock). Persons live on disk; SQLite's page cache (32 MB) is its only cache and
+ * a page's persons (by the row numbers its reads found) its only other state, so memory does not grow with the number
+ * of persons. (A cache of recent rows in JS cost more than it saved: new ids miss it, and SQLite finds a cached row
+ * in a few microseconds.)
+ *
+ * A batch's changes are written once, straight into the tables, inside one SQLite transaction that stays open from
+ * the batch's first change until `prepare`: a crash before that leaves nothing of the batch on disk. Each row carries
+ * the number of the batch that wrote it, and the rows a batch changed are copied into undo tables the first time it
+ * changes them, so that a prepared batch the destination did not commit can be undone (`recover`). `commit` only
+ * records the positions and forgets the undo copies.
  *
  * @example
  * const store = SqlitePersonStore.open("/srv/.ferry/_serve/persons/posthog.sqlite");
@@ -60,21 +63,25 @@ const toGroup = (r: Row): Group => ({
 export class SqlitePersonStore implements PersonStore {
   readonly description: string;
   readonly #db: Database.Database;
-  readonly #q: ReturnType<typeof statements>;
-  /** Whether the pending area may hold rows (reads skip it when it is empty). */
-  #staged: boolean;
+  readonly #q: Statements;
+  /** The number of the last batch applied; the batch in progress (or prepared) is the next one. */
+  #applied: number;
+  /** A batch's write transaction is open (changes staged, not prepared). */
+  #writing = false;
+  /** A batch is prepared: its changes are durable and wait for `commit` or `recover`. */
+  #prepared: boolean;
   /**
-   * Recently used rows as reads see them (pending over applied; null: not in the store). Staged changes are written
-   * through; discarding the pending area clears them.
+   * Row numbers of the persons the current page read (by person id): the persons a page stages are ones it read, or
+   * new ones. Emptied when the page's changes are staged.
    */
-  readonly #ids = new LruMap<string, DistinctIdRow | null>(CACHED_IDS);
-  readonly #persons = new LruMap<string, Person | null>(CACHED_PERSONS);
+  readonly #page = new Map<string, number>();
 
   private constructor(path: string, db: Database.Database) {
     this.description = `sqlite:${path}`;
     this.#db = db;
     this.#q = statements(db);
-    this.#staged = this.#q.anyPending.get()?.x === 1;
+    this.#applied = Number(this.#meta("batch") ?? 0);
+    this.#prepared = this.#meta("prepared") !== undefined;
   }
 
   /** Opens (creating) the store at `path`; refuses a file another server holds. */
@@ -84,8 +91,12 @@ export class SqlitePersonStore implements PersonStore {
     try {
       db.pragma("locking_mode = EXCLUSIVE");
       db.pragma("journal_mode = WAL");
-      db.pragma("synchronous = NORMAL");
+      // Two commits per batch (prepare, commit), each on disk when it returns.
+      db.pragma("synchronous = FULL");
       db.pragma("cache_size = -32768");
+      db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
+      db.pragma(`journal_size_limit = ${64 * 2 ** 20}`);
+      migrateToCurrent(db, path);
       db.exec(SCHEMA_SQL);
     } catch (err) {
       db.close();
@@ -99,60 +110,53 @@ export class SqlitePersonStore implements PersonStore {
     return new SqlitePersonStore(path, db);
   }
 
+  /** The batch being written or prepared. */
+  get #batch(): number {
+    return this.#applied + 1;
+  }
+
   async lookup(distinctIds: readonly string[], personless: readonly string[]): Promise<PersonLookup> {
     const q = this.#q;
     const out: PersonLookup = { distinctIds: new Map(), persons: new Map(), personless: new Set() };
-    const staged = this.#staged;
     for (const id of distinctIds) {
-      let row = this.#ids.get(id);
-      if (row === undefined) {
-        const r = (staged ? q.pendingId.get(id) : undefined) ?? q.id.get(id);
-        row = r ? toDistinctId(r) : null;
-        this.#ids.set(id, row);
-      }
-      if (!row) continue;
-      out.distinctIds.set(id, row);
-      if (out.persons.has(row.personId)) continue;
-      const p = this.#person(row.personId);
-      if (p) out.persons.set(p.id, p);
+      // The id and its person in one query (the person by row number). An id whose person is gone counts as one
+      // without a person (it gets a new one).
+      const r = q.lookup.get(id);
+      if (!r || r.id === null || r.deleted !== 0) continue;
+      const personId = r.id as string;
+      out.distinctIds.set(id, { distinctId: id, personId, version: r.dversion as number });
+      if (!out.persons.has(personId)) out.persons.set(personId, toPerson(r));
+      this.#page.set(personId, r.pk as number);
     }
-    for (const id of personless) {
-      if ((staged && q.pendingPersonless.get(id)) || q.personless.get(id)) out.personless.add(id);
-    }
+    for (const id of personless) if (q.personless.get(id)) out.personless.add(id);
     return out;
   }
 
-  #person(id: string): Person | undefined {
-    const cached = this.#persons.get(id);
-    if (cached !== undefined) return cached ?? undefined;
-    const q = this.#q;
-    const pending = this.#staged ? q.pendingPerson.get(id) : undefined;
-    const r = pending ?? q.person.get(id);
-    const p = r && r.deleted !== 1 ? toPerson(r) : null;
-    this.#persons.set(id, p);
-    return p ?? undefined;
+  async distinctIdsOf(personId: string): Promise<DistinctIdRow[]> {
+    const pk = this.#page.get(personId);
+    // A person the page did not read is one it created: the store has none of its ids yet.
+    if (pk === undefined) return [];
+    return this.#q.idsOf
+      .all(pk)
+      .map((r) => ({ distinctId: r.distinct_id as string, personId, version: r.version as number }));
   }
 
-  async distinctIdsOf(personId: string): Promise<DistinctIdRow[]> {
-    const q = this.#q;
-    const out = new Map<string, DistinctIdRow>();
-    for (const r of q.idsOf.all(personId)) {
-      // An id the batch moved elsewhere belongs to the other person now.
-      const moved = this.#staged ? q.pendingIdOf.get(r.distinct_id) : undefined;
-      if (!moved || moved.person_id === personId) out.set(r.distinct_id as string, toDistinctId(r));
+  /** The row number of a person the current page read or wrote. */
+  #pkOf(personId: string): number {
+    const pk = this.#page.get(personId);
+    if (pk === undefined) {
+      throw new FerryError(
+        `persons: a distinct id was given person ${personId}, which the page neither read nor created (a page reads its persons with lookup first)`,
+      );
     }
-    if (this.#staged)
-      for (const r of q.pendingIdsOf.all(personId)) out.set(r.distinct_id as string, toDistinctId(r));
-    return [...out.values()];
+    return pk;
   }
 
   async groups(keys: ReadonlyArray<{ groupType: string; groupKey: string }>) {
     const q = this.#q;
     const groups = new Map<string, Group>();
     for (const { groupType, groupKey } of keys) {
-      const r =
-        (this.#staged ? q.pendingGroup.get(groupType, groupKey) : undefined) ??
-        q.group.get(groupType, groupKey);
+      const r = q.group.get(groupType, groupKey);
       if (r) groups.set(groupKeyOf(groupType, groupKey), toGroup(r));
     }
     const types = new Map<string, number>();
@@ -162,32 +166,76 @@ export class SqlitePersonStore implements PersonStore {
 
   async stage(c: PersonChanges): Promise<void> {
     const q = this.#q;
-    this.#db.transaction(() => {
-      for (const p of c.persons)
-        q.stagePerson.run(
-          p.id,
-          JSON.stringify(p.properties),
-          p.isIdentified ? 1 : 0,
-          p.createdAt,
-          p.version,
-          0,
+    try {
+      const any =
+        c.persons.length +
+        c.deletedPersons.length +
+        c.distinctIds.length +
+        c.personless.length +
+        c.groups.length +
+        c.groupTypes.length;
+      if (any === 0) return;
+      if (this.#prepared) {
+        throw new FerryError(
+          "persons: a batch is prepared and waits for the destination; it is applied or undone before the next one",
         );
-      for (const d of c.deletedPersons) q.stagePerson.run(d.id, "{}", 0, "", d.version, 1);
-      for (const d of c.distinctIds) q.stageId.run(d.distinctId, d.personId, d.version);
-      for (const id of c.personless) q.stagePersonless.run(id);
-      for (const g of c.groups)
-        q.stageGroup.run(g.groupType, g.groupKey, JSON.stringify(g.properties), g.createdAt, g.version);
-      for (const t of c.groupTypes) q.stageType.run(t.groupType, t.index);
-    })();
-    this.#staged = true;
-    for (const p of c.persons) this.#persons.set(p.id, p);
-    for (const d of c.deletedPersons) this.#persons.set(d.id, null);
-    for (const d of c.distinctIds) this.#ids.set(d.distinctId, d);
+      }
+      if (!this.#writing) {
+        this.#db.exec("BEGIN IMMEDIATE");
+        this.#writing = true;
+      }
+      const batch = this.#batch;
+      for (const p of c.persons) {
+        const props = JSON.stringify(p.properties);
+        const identified = p.isIdentified ? 1 : 0;
+        let pk = this.#page.get(p.id);
+        if (pk === undefined) {
+          pk = Number(
+            q.insertPerson.run(p.id, props, identified, p.createdAt, p.version, batch).lastInsertRowid,
+          );
+          this.#page.set(p.id, pk);
+        } else {
+          q.savePerson.run(pk, batch);
+          q.updatePerson.run(props, identified, p.createdAt, p.version, batch, pk);
+        }
+      }
+      for (const d of c.deletedPersons) {
+        const pk = this.#page.get(d.id);
+        // Created and merged away by the same page: never stored, nothing to delete.
+        if (pk === undefined) continue;
+        q.savePerson.run(pk, batch);
+        q.deletePerson.run(d.version, batch, pk);
+      }
+      for (const d of c.distinctIds) {
+        const pk = this.#pkOf(d.personId);
+        q.saveId.run(d.distinctId, batch);
+        q.upsertId.run(d.distinctId, pk, d.version, batch);
+      }
+      for (const id of c.personless) q.addPersonless.run(id, batch);
+      for (const g of c.groups) {
+        q.saveGroup.run(g.groupType, g.groupKey, batch);
+        q.upsertGroup.run(
+          g.groupType,
+          g.groupKey,
+          JSON.stringify(g.properties),
+          g.createdAt,
+          g.version,
+          batch,
+        );
+      }
+      for (const t of c.groupTypes) q.addType.run(t.groupType, t.index, batch);
+    } finally {
+      this.#page.clear();
+    }
   }
 
   async prepare(until: LogPositions): Promise<void> {
-    // Nothing staged, nothing to recover: a crash after the destination commits only leaves positions behind.
-    if (this.#staged) this.#synced(() => this.#q.setMeta.run("prepared", JSON.stringify(until)));
+    // Nothing staged, nothing to undo: a crash after the destination commits only leaves positions behind.
+    if (!this.#writing) return;
+    this.#q.setMeta.run("prepared", JSON.stringify(until));
+    this.#db.exec("COMMIT");
+    this.#writing = false;
+    this.#prepared = true;
   }
 
   pending(table: "persons"): AsyncIterable<PendingPerson[]>;
@@ -197,12 +245,13 @@ export class SqlitePersonStore implements PersonStore {
     table: "persons" | "person_distinct_ids" | "groups",
   ): AsyncIterable<PendingPerson[] | DistinctIdRow[] | Group[]> {
     const q = this.#q;
-    if (!this.#staged) return;
+    if (!this.#prepared) return;
+    const batch = this.#batch;
     if (table === "persons") {
-      for (let after = ""; ; ) {
-        const rows = q.pagePersons.all(after, PAGE_ROWS);
+      for (let after = 0; ; ) {
+        const rows = q.pagePersons.all(batch, after, PAGE_ROWS);
         if (rows.length === 0) return;
-        after = rows.at(-1)?.id as string;
+        after = rows.at(-1)?.pk as number;
         yield rows.map((r) => ({
           ...(r.deleted === 1 ? deletedPerson(r) : toPerson(r)),
           deleted: r.deleted === 1,
@@ -211,14 +260,18 @@ export class SqlitePersonStore implements PersonStore {
     }
     if (table === "person_distinct_ids") {
       for (let after = ""; ; ) {
-        const rows = q.pageIds.all(after, PAGE_ROWS);
+        const rows = q.pageIds.all(batch, after, PAGE_ROWS);
         if (rows.length === 0) return;
         after = rows.at(-1)?.distinct_id as string;
-        yield rows.map(toDistinctId);
+        yield rows.map((r) => ({
+          distinctId: r.distinct_id as string,
+          personId: r.person_id as string,
+          version: r.version as number,
+        }));
       }
     }
     for (let after: [string, string] = ["", ""]; ; ) {
-      const rows = q.pageGroups.all(after[0], after[1], PAGE_ROWS);
+      const rows = q.pageGroups.all(batch, after[0], after[1], PAGE_ROWS);
       if (rows.length === 0) return;
       const last = rows.at(-1) as Row;
       after = [last.group_type as string, last.group_key as string];
@@ -227,39 +280,41 @@ export class SqlitePersonStore implements PersonStore {
   }
 
   async commit(until: LogPositions): Promise<void> {
-    if (!this.#staged) {
-      this.#q.setMeta.run("positions", JSON.stringify(until));
+    // The destination holds the batch: changes staged and not prepared (nothing asked for them) are its too.
+    if (this.#writing) await this.prepare(until);
+    const q = this.#q;
+    if (!this.#prepared) {
+      q.setMeta.run("positions", JSON.stringify(until));
       return;
     }
-    this.#synced(() => {
-      if (this.#staged) this.#db.exec(APPLY_SQL);
-      this.#db.exec(CLEAR_SQL);
-      this.#q.setMeta.run("positions", JSON.stringify(until));
-      this.#q.delMeta.run("prepared");
-    });
-    this.#staged = false;
+    const batch = this.#batch;
+    this.#db.transaction(() => {
+      q.purgeDeleted.run(batch);
+      this.#db.exec(FORGET_UNDO_SQL);
+      q.setMeta.run("positions", JSON.stringify(until));
+      q.setMeta.run("batch", String(batch));
+      q.delMeta.run("prepared");
+    })();
+    this.#applied = batch;
+    this.#prepared = false;
   }
 
   async status() {
-    const q = this.#q;
     const read = (key: string) => {
-      const r = q.meta.get(key);
-      return r ? (JSON.parse(r.value as string) as LogPositions) : null;
+      const v = this.#meta(key);
+      return v === undefined ? null : (JSON.parse(v) as LogPositions);
     };
-    return {
-      positions: read("positions") ?? {},
-      prepared: read("prepared"),
-      staged: q.anyPending.get()?.x === 1,
-    };
+    return { positions: read("positions") ?? {}, prepared: read("prepared"), staged: this.#writing };
   }
 
   async recover(committed: LogPositions): Promise<RecoverOutcome> {
+    const staged = this.#writing;
+    if (staged) this.#rollback();
     const s = await this.status();
     if (s.prepared && samePositions(s.prepared, committed)) {
       await this.commit(committed);
       return "applied";
     }
-    const discard = s.prepared !== null || s.staged;
     const ahead = aheadOf(s.positions, committed);
     if (ahead.length > 0) {
       throw new FerryError(
@@ -269,74 +324,33 @@ export class SqlitePersonStore implements PersonStore {
         },
       );
     }
-    this.#synced(() => {
-      this.#db.exec(CLEAR_SQL);
-      this.#q.setMeta.run("positions", JSON.stringify(committed));
-      this.#q.delMeta.run("prepared");
-    });
-    this.#staged = false;
-    // The cache may hold what was just discarded.
-    this.#ids.clear();
-    this.#persons.clear();
-    return discard ? "discarded" : "clean";
+    const q = this.#q;
+    const prepared = this.#prepared;
+    this.#db.transaction(() => {
+      if (prepared) this.#db.exec(undoSql(this.#batch));
+      q.setMeta.run("positions", JSON.stringify(committed));
+      q.delMeta.run("prepared");
+    })();
+    this.#prepared = false;
+    return prepared || staged ? "discarded" : "clean";
   }
 
   async close(): Promise<void> {
-    if (this.#db.open) this.#db.close();
+    if (!this.#db.open) return;
+    // Changes never prepared are not kept (as after a crash).
+    if (this.#writing) this.#rollback();
+    this.#db.close();
   }
 
-  /** Runs `fn` in a transaction that is on disk (WAL synced) when it returns. */
-  #synced(fn: () => void): void {
-    this.#db.pragma("synchronous = FULL");
-    try {
-      this.#db.transaction(fn)();
-    } finally {
-      this.#db.pragma("synchronous = NORMAL");
-    }
+  #rollback(): void {
+    if (this.#db.inTransaction) this.#db.exec("ROLLBACK");
+    this.#writing = false;
+    this.#page.clear();
   }
-}
 
-/** The prepared statements of a store. */
-function statements(db: Database.Database) {
-  const p = (sql: string) => db.prepare<unknown[], Row>(sql);
-  return {
-    pendingId: p("SELECT distinct_id, person_id, version FROM pending_distinct_ids WHERE distinct_id = ?"),
-    id: p("SELECT distinct_id, person_id, version FROM distinct_ids WHERE distinct_id = ?"),
-    pendingPerson: p("SELECT * FROM pending_persons WHERE id = ?"),
-    person: p("SELECT * FROM persons WHERE id = ?"),
-    pendingPersonless: p("SELECT 1 AS x FROM pending_personless WHERE distinct_id = ?"),
-    personless: p("SELECT 1 AS x FROM personless WHERE distinct_id = ?"),
-    idsOf: p("SELECT distinct_id, person_id, version FROM distinct_ids WHERE person_id = ?"),
-    pendingIdsOf: p("SELECT distinct_id, person_id, version FROM pending_distinct_ids WHERE person_id = ?"),
-    pendingIdOf: p("SELECT person_id FROM pending_distinct_ids WHERE distinct_id = ?"),
-    pendingGroup: p("SELECT * FROM pending_groups WHERE group_type = ? AND group_key = ?"),
-    group: p("SELECT * FROM groups WHERE group_type = ? AND group_key = ?"),
-    types: p(
-      "SELECT group_type, idx FROM group_types UNION SELECT group_type, idx FROM pending_group_types ORDER BY idx",
-    ),
-    stagePerson: p(
-      "INSERT OR REPLACE INTO pending_persons (id, properties, is_identified, created_at, version, deleted) VALUES (?, ?, ?, ?, ?, ?)",
-    ),
-    stageId: p(
-      "INSERT OR REPLACE INTO pending_distinct_ids (distinct_id, person_id, version) VALUES (?, ?, ?)",
-    ),
-    stagePersonless: p("INSERT OR IGNORE INTO pending_personless (distinct_id) VALUES (?)"),
-    stageGroup: p(
-      "INSERT OR REPLACE INTO pending_groups (group_type, group_key, properties, created_at, version) VALUES (?, ?, ?, ?, ?)",
-    ),
-    stageType: p("INSERT OR IGNORE INTO pending_group_types (group_type, idx) VALUES (?, ?)"),
-    meta: p("SELECT value FROM meta WHERE key = ?"),
-    setMeta: p("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)"),
-    delMeta: p("DELETE FROM meta WHERE key = ?"),
-    anyPending: p(
-      "SELECT EXISTS (SELECT 1 FROM pending_persons) OR EXISTS (SELECT 1 FROM pending_distinct_ids) OR EXISTS (SELECT 1 FROM pending_personless) OR EXISTS (SELECT 1 FROM pending_groups) OR EXISTS (SELECT 1 FROM pending_group_types) AS x",
-    ),
-    pagePersons: p("SELECT * FROM pending_persons WHERE id > ? ORDER BY id LIMIT ?"),
-    pageIds: p("SELECT * FROM pending_distinct_ids WHERE distinct_id > ? ORDER BY distinct_id LIMIT ?"),
-    pageGroups: p(
-      "SELECT * FROM pending_groups WHERE (group_type, group_key) > (?, ?) ORDER BY group_type, group_key LIMIT ?",
-    ),
-  };
+  #meta(key: string): string | undefined {
+    return this.#q.meta.get(key)?.value as string | undefined;
+  }
 }
 
 const deletedPerson = (r: Row): Person => ({
@@ -346,21 +360,3 @@ const deletedPerson = (r: Row): Person => ({
   createdAt: new Date(0).toISOString(),
   version: r.version as number,
 });
-
-/** Pending changes over the applied state (one transaction, with CLEAR_SQL and the positions). */
-const APPLY_SQL = `
-DELETE FROM persons WHERE id IN (SELECT id FROM pending_persons WHERE deleted = 1);
-INSERT OR REPLACE INTO persons (id, properties, is_identified, created_at, version)
-  SELECT id, properties, is_identified, created_at, version FROM pending_persons WHERE deleted = 0;
-INSERT OR REPLACE INTO distinct_ids (distinct_id, person_id, version)
-  SELECT distinct_id, person_id, version FROM pending_distinct_ids;
-INSERT OR IGNORE INTO personless (distinct_id) SELECT distinct_id FROM pending_personless;
-INSERT OR REPLACE INTO groups (group_type, group_key, properties, created_at, version)
-  SELECT group_type, group_key, properties, created_at, version FROM pending_groups;
-INSERT OR IGNORE INTO group_types (group_type, idx) SELECT group_type, idx FROM pending_group_types;
-`;
-
-const CLEAR_SQL = `
-DELETE FROM pending_persons; DELETE FROM pending_distinct_ids; DELETE FROM pending_personless;
-DELETE FROM pending_groups; DELETE FROM pending_group_types;
-`;
