@@ -112,3 +112,20 @@ export {
 // Logging and retries: loggers for pipelines, secrets to mask in every log line and error, the retry policy option.
 export { consoleLogger, type Logger, type LogLevel, registerSecret, silentLogger } from "./util/log.js";
 export type { RetryPolicy } from "./util/retry.js";
+
+// Plugins of `ferry serve` (docs/plugins.md): the hooks a plugin module exports and what they get. Test them with
+// the harness of `ferry/testing`.
+export type {
+  CacheExtension,
+  Plugin,
+  PluginEvent,
+  PluginFetch,
+  PluginFetchInit,
+  PluginLogger,
+  PluginMeta,
+  PluginResponse,
+  ProcessedPluginEvent,
+  Properties,
+  StorageExtension,
+  Webhook,
+} from "./events/plugins/plugin-api.js";

@@ -1,5 +1,6 @@
 import { capture } from "./capture.js";
 import { captureKafka } from "./capture-kafka.js";
+import { capturePlugins } from "./capture-plugins.js";
 import { clickhouseBench } from "./clickhouse.js";
 import { deep } from "./deep.js";
 import { delta } from "./delta.js";
@@ -8,6 +9,7 @@ import { eventsPostgres } from "./events-postgres.js";
 import { fleet } from "./fleet.js";
 import { nested } from "./nested.js";
 import { parquet } from "./parquet.js";
+import { plugins } from "./plugins.js";
 import { postgres } from "./postgres.js";
 import { rest } from "./rest.js";
 import type { Scenario } from "./scenario.js";
@@ -17,6 +19,7 @@ import { wide } from "./wide.js";
 export const SCENARIOS: Record<string, Scenario> = {
   capture,
   "capture-kafka": captureKafka,
+  "capture-plugins": capturePlugins,
   clickhouse: clickhouseBench,
   nested,
   events,
@@ -27,5 +30,6 @@ export const SCENARIOS: Record<string, Scenario> = {
   parquet,
   delta,
   postgres,
+  plugins,
   fleet,
 };

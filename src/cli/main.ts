@@ -20,6 +20,7 @@ import {
   pipelineTrace,
   pipelineVacuum,
 } from "./pipeline-commands.js";
+import { type PluginTestFlags, pluginNew, pluginTest } from "./plugin-commands.js";
 import { ProgressDisplay } from "./progress.js";
 import type { ServeCommandFlags } from "./serve-command.js";
 import { formatLoadInfo } from "./summary.js";
@@ -107,6 +108,33 @@ function program(): Command {
       // Loaded when used: `ferry run` does not pay for the push door's modules.
       const { serveCommand } = await import("./serve-command.js");
       await serveCommand(o, level);
+    });
+
+  const plugin = cmd.command("plugin").description("write and try plugins for ferry serve: new | test");
+  plugin
+    .command("new <name>")
+    .description("scaffold a plugin (index.ts), its unit test (index.test.ts) and a README in ./<name>")
+    .option("--dir <path>", "where to write it (default ./<name>)")
+    .action(async (name: string, o: { dir?: string }) => pluginNew(name, o.dir, print));
+  plugin
+    .command("test <module>")
+    .description(
+      "run a plugin in the sandbox over sample events (or --events) and print what it changed, dropped or failed on",
+    )
+    .option("--config <json>", "the plugin's config, as JSON")
+    .option(
+      "--events <file.jsonl>",
+      "events to run it over, one JSON object a line (default: a pageview, an identify, a click, a custom event)",
+    )
+    .option("--allowed-hosts <hosts>", "hosts meta.fetch and webhooks may reach, comma-separated")
+    .option("--timeout <duration>", "time limit of one call (default 1s)")
+    .option("--memory <size>", "memory limit of the sandbox (default 128MB)")
+    .option("--json", "print the reports as JSON")
+    .action(async (module: string, o: PluginTestFlags) => {
+      // Plugins' own log lines (console.log, meta.logger) show at info.
+      const failed = await pluginTest(module, o, print, consoleLogger(verbose ? "debug" : "info"));
+      if (failed > 0)
+        throw new FerryError(`the plugin failed on ${failed} event(s)`, { hint: "see the report above" });
     });
 
   cmd

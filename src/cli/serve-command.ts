@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { setting } from "../config/settings.js";
 import { type RunningServe, startServe } from "../events/serve.js";
@@ -21,7 +21,7 @@ export interface ServeCommandFlags extends ServeFlags {
 
 /** The project file: `--config`, else `ferry.yaml` in the working directory when there is one. */
 export async function readProjectFile(path: string | undefined): Promise<unknown> {
-  const file = path ?? (existsSync("ferry.yaml") ? "ferry.yaml" : undefined);
+  const file = projectFilePath(path);
   if (file === undefined) return {};
   let text: string;
   try {
@@ -37,6 +37,11 @@ export async function readProjectFile(path: string | undefined): Promise<unknown
     if (err instanceof ConfigError) throw err;
     throw new ConfigError(`the project file ${file} is not valid YAML: ${errorMessage(err)}`);
   }
+}
+
+/** The project file in use: `--config`, else `ferry.yaml` when there is one. */
+function projectFilePath(path: string | undefined): string | undefined {
+  return path ?? (existsSync("ferry.yaml") ? "ferry.yaml" : undefined);
 }
 
 /**
@@ -64,6 +69,9 @@ export async function serveCommand(flags: ServeCommandFlags, level: LogLevel): P
     const raw = await readProjectFile(flags.config);
     if (flags.capture !== false) {
       config = resolveServeConfig(raw, flags, setting("pipelinesDir"));
+      const file = projectFilePath(flags.config);
+      // Plugin modules are found from the project file's folder.
+      config.baseDir = file ? dirname(resolve(file)) : process.cwd();
       // The dashboard at /ui on the capture port; its feed watches the events on their way to the destination
       // (on the embedded log: event stages do not run on Kafka yet, so the dashboard has no live tail there).
       ui = serveDashboard(raw, flags, config, logger);

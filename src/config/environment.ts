@@ -23,3 +23,20 @@ export function environment(): Environment {
 export function defaultEnvironment(name: string, value: string): void {
   process.env[name] ??= value;
 }
+
+/**
+ * The environment of a child process that runs code ferry does not trust (the plugin host): `PATH` and `NODE_ENV`
+ * only, so that no secret of ferry's environment is in that process.
+ *
+ * @example
+ * fork(hostMain, [], { env: untrustedChildEnvironment() });
+ */
+export function untrustedChildEnvironment(): Record<string, string> {
+  return { PATH: process.env.PATH ?? "", NODE_ENV: process.env.NODE_ENV ?? "production" };
+}
+
+/**
+ * What code bundled for the plugin sandbox (which has no `process`) sees in place of `process.env.NODE_ENV`: npm
+ * packages often test it unguarded.
+ */
+export const SANDBOX_DEFINES: Readonly<Record<string, string>> = { "process.env.NODE_ENV": '"production"' };

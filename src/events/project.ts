@@ -1,3 +1,5 @@
+import type { PluginSpec } from "./plugins/plugin-config.js";
+
 /**
  * A project of `ferry serve`: clients send with its token (PostHog's project API key) and its events land in its
  * dataset.
@@ -11,4 +13,6 @@ export interface Project {
   readonly dataset: string;
   /** Event properties that also get a typed column of their own in `events` (`$browser` -> `mat_browser`). */
   readonly materialize: readonly string[];
+  /** Plugins its events go through, in order (`plugins:` in ferry.yaml; docs/plugins.md). */
+  readonly plugins?: readonly PluginSpec[];
 }

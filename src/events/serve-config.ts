@@ -1,5 +1,6 @@
 import { ConfigError } from "../util/errors.js";
 import { isKafkaLog, parseKafkaLog } from "./kafka/kafka-url.js";
+import { parsePluginSpecs } from "./plugins/plugin-config.js";
 import type { Project } from "./project.js";
 
 /** `ferry serve`'s settings, after the project file and the flags (flags win). */
@@ -23,6 +24,8 @@ export interface ServeConfig {
   retentionMs: number;
   /** Uuids of this many recent events are remembered to drop retried duplicates. */
   dedupWindow: number;
+  /** Where relative paths of the project file start (its folder; default: the working directory). */
+  baseDir?: string;
   /** How often the status line is logged (ms; 0: never). */
   statusIntervalMs: number;
   /** Person and group processing, and where persons are kept; null: off (events get no person). */
@@ -84,7 +87,7 @@ const SERVE_KEYS = [
   "persons",
   "projects",
 ] as const;
-const PROJECT_KEYS = ["token", "dataset", "materialize"] as const;
+const PROJECT_KEYS = ["token", "dataset", "materialize", "plugins"] as const;
 
 /**
  * `serve:` of the project file (`raw`: the whole file, parsed) plus the flags -> the server's settings. Unknown keys and wrong types are refused with
@@ -103,7 +106,12 @@ export function resolveServeConfig(raw: unknown, flags: ServeFlags, defaultDir: 
     const have = projects.findIndex((p) => p.token === token);
     const dataset =
       flags.dataset ?? (have >= 0 ? projects[have]?.dataset : undefined) ?? SERVE_DEFAULTS.dataset;
-    const p: Project = { token, dataset, materialize: have >= 0 ? (projects[have]?.materialize ?? []) : [] };
+    const p: Project = {
+      token,
+      dataset,
+      materialize: have >= 0 ? (projects[have]?.materialize ?? []) : [],
+      plugins: have >= 0 ? (projects[have]?.plugins ?? []) : [],
+    };
     if (have >= 0) projects[have] = p;
     else projects.push(p);
   }
@@ -206,7 +214,8 @@ function project(raw: unknown, where: string): Project {
   const materialize = arrayAt(o.materialize ?? [], `${where}.materialize`).map((m, i) =>
     str(m, `${where}.materialize[${i}]`),
   );
-  return { token, dataset, materialize };
+  const plugins = parsePluginSpecs(o.plugins, `${where}.plugins`);
+  return { token, dataset, materialize, plugins };
 }
 
 function checkDistinct(projects: Project[]): void {

@@ -9,6 +9,8 @@ import { SegmentLog } from "./log/segment-log.js";
 import { EventMetrics } from "./metrics.js";
 import { PersonStage } from "./persons/person-stage.js";
 import { personStores } from "./persons/person-stores.js";
+import type { ScheduledHook } from "./plugins/plugin-api.js";
+import { PluginRuntime } from "./plugins/runtime.js";
 import type { ServeConfig } from "./serve-config.js";
 
 export interface ServeOptions {
@@ -17,8 +19,10 @@ export interface ServeOptions {
   statusIntervalMs?: number;
   /** How long stopping keeps retrying loads that fail (default 5 minutes). */
   drainTimeoutMs?: number;
-  /** Stages between the log and the load (plugins, persons). */
+  /** Stages between the log and the load: after the plugins' processEvent, before persons. */
   stages?: EventStage[];
+  /** Shorter intervals for plugins' scheduled functions (tests). */
+  pluginScheduleIntervals?: Partial<Record<ScheduledHook, number>>;
   /** More routes on the capture port (the dashboard at `/ui`); see `CaptureServerOptions.mount`. */
   mount?: CaptureServerOptions["mount"];
 }
@@ -30,6 +34,8 @@ export interface RunningServe {
   readonly metrics: EventMetrics;
   /** The loading of events (with `role: capture`, stats that stay at 0). */
   readonly consumer: Pick<EventConsumer, "stats" | "lag">;
+  /** The projects' plugins (undefined when no project has any). */
+  readonly plugins: PluginRuntime | undefined;
   /**
    * Stops accepting, loads everything the log holds (retrying failed loads until the drain timeout), and closes.
    * Resolves with the events left in the log (0 unless the destination stayed unavailable; they load at the next start).
@@ -66,6 +72,20 @@ export async function startServe(config: ServeConfig, options: ServeOptions): Pr
     dedupWindow: config.dedupWindow,
     log,
   });
+  let plugins: PluginRuntime | undefined;
+  try {
+    plugins = await PluginRuntime.start({
+      projects: config.projects,
+      dir: serveDir(config),
+      baseDir: config.baseDir ?? process.cwd(),
+      logger: log,
+      registry: metrics.registry,
+      scheduleIntervals: options.pluginScheduleIntervals,
+    });
+  } catch (err) {
+    await eventLog.close();
+    throw err;
+  }
   const loaders = new Map(
     config.projects.map((p) => [
       p.token,
@@ -77,7 +97,13 @@ export async function startServe(config: ServeConfig, options: ServeOptions): Pr
   const persons = config.persons
     ? new PersonStage({ stores: personStores(config.persons, serveDir(config)), logger: log })
     : undefined;
-  const stages = [...(options.stages ?? []), ...(persons ? [persons] : [])];
+  // Plugins transform events before the other stages; their export log takes the events as they are stored.
+  const stages = [
+    ...(plugins ? [plugins.transform] : []),
+    ...(options.stages ?? []),
+    ...(persons ? [persons] : []),
+    ...(plugins?.exports ? [plugins.exports] : []),
+  ];
   const consumer = new EventConsumer({
     log: eventLog,
     loaders,
@@ -99,9 +125,12 @@ export async function startServe(config: ServeConfig, options: ServeOptions): Pr
     },
   });
   try {
+    await plugins?.attach(consumer, loaders);
     await consumer.start();
+    await plugins?.run();
   } catch (err) {
     await persons?.close().catch(() => undefined);
+    await plugins?.stop().catch(() => undefined);
     await eventLog.close();
     throw err;
   }
@@ -123,10 +152,11 @@ export async function startServe(config: ServeConfig, options: ServeOptions): Pr
     address = await capture.start();
   } catch (err) {
     await consumer.stop();
+    await plugins?.stop();
     await eventLog.close();
     throw err;
   }
-  const status = statusLine(metrics, consumer, log);
+  const status = statusLine(metrics, consumer, log, () => plugins?.status() ?? Promise.resolve(""));
   const interval = options.statusIntervalMs ?? config.statusIntervalMs;
   const timer = interval > 0 ? setInterval(() => void status(), interval) : undefined;
   timer?.unref();
@@ -135,6 +165,7 @@ export async function startServe(config: ServeConfig, options: ServeOptions): Pr
     address,
     metrics,
     consumer,
+    plugins,
     stop() {
       stopping ??= (async () => {
         accepting = false;
@@ -142,6 +173,7 @@ export async function startServe(config: ServeConfig, options: ServeOptions): Pr
         await capture.close();
         log.info(`capture stopped; loading the ${consumer.lag()} event(s) the log still holds`);
         const left = await consumer.stop({ drain: true, drainTimeoutMs: options.drainTimeoutMs });
+        await plugins?.stop();
         await eventLog.close();
         await status();
         return left;
@@ -156,6 +188,8 @@ export function statusLine(
   metrics: EventMetrics,
   consumer: Pick<EventConsumer, "stats">,
   log: Logger,
+  /** More to tell at the end of the line (the plugins' export lag). */
+  extra: () => Promise<string> = async () => "",
 ): () => Promise<void> {
   let last = { at: Date.now(), accepted: 0, loaded: 0 };
   return async () => {
@@ -163,9 +197,11 @@ export function statusLine(
     const accepted = (await metrics.accepted.get()).values[0]?.value ?? 0;
     const loaded = consumer.stats.loaded;
     const secs = Math.max(0.001, (now - last.at) / 1000);
+    const more = await extra().catch(() => "");
     log.info(
       `events: ${rate(accepted - last.accepted, secs)}/s accepted, ${rate(loaded - last.loaded, secs)}/s loaded, ` +
-        `lag ${consumer.stats.lag} event(s)${consumer.stats.failures > 0 ? `, ${consumer.stats.failures} failed load(s) retried` : ""}`,
+        `lag ${consumer.stats.lag} event(s)${consumer.stats.failures > 0 ? `, ${consumer.stats.failures} failed load(s) retried` : ""}` +
+        (more ? `; ${more}` : ""),
     );
     last = { at: now, accepted, loaded };
   };

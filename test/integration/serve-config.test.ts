@@ -48,7 +48,7 @@ describe("ferry serve configuration (CLI)", () => {
     assert.match(err, /\n {2}hint: known: host, port, destination, dir, trust_proxy, .*projects\n$/);
     const inProject = refusal([], workDir("serve:\n  projects:\n    - token: phc_a\n      datset: web\n"));
     assert.match(inProject, /^error: serve\.projects\[0\]\.datset is not a setting ferry knows\n/);
-    assert.match(inProject, /hint: known: token, dataset, materialize\n$/);
+    assert.match(inProject, /hint: known: token, dataset, materialize, plugins\n$/);
   });
 
   test("two projects loading into one dataset are refused", () => {

@@ -11,7 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -467,6 +467,23 @@ describe("ferry serve on Kafka: roles, dead letters, errors", { skip: kafka.skip
       assert.match(r.stderr, expected, args.join(" "));
       assert.doesNotMatch(r.stderr, /^\s+at /m, "no stack trace");
     }
+  });
+
+  test("a project with plugins on a Kafka log is refused, naming the project", async () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, "ferry.yaml"),
+      `serve:\n  log: kafka://${kafka.url}\n  projects:\n    - token: ${TOKEN}\n      plugins:\n        - module: ./p.js\n`,
+    );
+    writeFileSync(join(dir, "p.js"), "export function processEvent(e) { return e; }\n");
+    const r = await ferryAsync(["serve", "--port", "0", "--dir", join(dir, ".f")], dir);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(`plugins do not run on a Kafka event log yet \\(project\\(s\\) ${TOKEN} list plugins\\)`),
+    );
+    assert.match(r.stderr, /use the embedded log \(drop serve\.log \/ --log\) for projects with plugins/);
+    assert.doesNotMatch(r.stderr, /^\s+at /m);
   });
 
   test("a broker that cannot be reached: the error names it, within seconds", async () => {

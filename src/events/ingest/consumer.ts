@@ -84,6 +84,20 @@ export class EventConsumer {
     return this.lag();
   }
 
+  /**
+   * Loads the project in the next batch even when the log has no new events for it: a stage holds rows of its own
+   * that must not wait for the next event (plugin_errors of a dead letter or a failed schedule).
+   */
+  requestBatch(token: string): void {
+    this.#requested.add(token);
+    this.#wake.abort();
+  }
+
+  /** Projects asked for by `requestBatch`, loaded by the next batch. */
+  readonly #requested = new Set<string>();
+  /** Aborted to end a wait for data early (a batch was asked for). */
+  #wake = new AbortController();
+
   /** Events in the log past what the consumer has loaded, as of now. */
   lag(): number {
     this.#updateLag();
@@ -126,14 +140,14 @@ export class EventConsumer {
       const stopping = this.#stop.signal.aborted;
       if (stopping && !this.#draining) return;
       this.#updateLag();
-      if (this.stats.lag === 0) {
+      if (this.stats.lag === 0 && this.#requested.size === 0) {
         if (stopping) return;
-        await this.#o.log.waitForData(this.#positions, this.#stop.signal);
+        await this.#waitForData();
         continue;
       }
       // Wait for a full batch or the batch interval (not when draining).
       const wait = lastLoad + batchMs - Date.now();
-      if (!stopping && this.stats.lag < batchEvents && wait > 0) {
+      if (!stopping && this.stats.lag < batchEvents && wait > 0 && this.#requested.size === 0) {
         // Woken by the next append too: a full batch does not wait for the interval.
         const woken = new AbortController();
         const stop = () => woken.abort();
@@ -160,6 +174,19 @@ export class EventConsumer {
         if (!(await this.#recoverWithBackoff(backoff))) return;
       }
       lastLoad = Date.now();
+    }
+  }
+
+  /** Waits for new events in the log, or a `requestBatch`, or the stop. */
+  async #waitForData(): Promise<void> {
+    if (this.#wake.signal.aborted) this.#wake = new AbortController();
+    const wake = this.#wake;
+    const stop = () => wake.abort();
+    this.#stop.signal.addEventListener("abort", stop, { once: true });
+    try {
+      if (this.#requested.size === 0) await this.#o.log.waitForData(this.#positions, wake.signal);
+    } finally {
+      this.#stop.signal.removeEventListener("abort", stop);
     }
   }
 
@@ -194,10 +221,12 @@ export class EventConsumer {
       const from = latestPositions(this.#positions, this.#committed.get(token) ?? {});
       // Projects without events in this batch commit their position alone once it lags far enough behind, so that
       // the log can be released and a restart does not read it again.
-      const idle = !tokens.has(token);
+      const idle = !tokens.has(token) && !this.#requested.has(token);
       if (idle && eventsBetween(this.#committed.get(token) ?? {}, until) < this.#o.idleAdvanceEvents)
         continue;
-      await this.#loadProject(token, loader, from, until);
+      this.#requested.delete(token);
+      // A project ahead of the batch (it committed further before a restart) never commits positions back.
+      await this.#loadProject(token, loader, from, latestPositions(until, from));
     }
     for (const token of tokens.keys()) {
       if (this.#o.loaders.has(token)) continue;
@@ -252,10 +281,10 @@ export class EventConsumer {
     received?: number[],
   ): AsyncGenerator<IngestEvent[]> {
     let at = from;
-    for (;;) {
+    const nextPage = async (): Promise<IngestEvent[] | undefined> => {
       const { entries, next } = await this.#o.log.read(at, { max: PAGE_EVENTS, until, token });
       at = next;
-      if (entries.length === 0) return;
+      if (entries.length === 0) return undefined;
       let page: IngestEvent[] = entries.map((e) => e.event);
       if (staged && loader) {
         for (const stage of this.#o.stages) {
@@ -264,7 +293,22 @@ export class EventConsumer {
         }
       }
       for (const e of page) received?.push(Date.parse(e.created_at));
-      yield page;
+      return page;
+    };
+    let ahead = nextPage();
+    try {
+      for (;;) {
+        const page = await ahead;
+        if (!page) return;
+        // One page ahead: the next page goes through the stages (the plugin host works on another core) while this
+        // one is extracted. Pages still go through each stage in order, each after the one before.
+        ahead = nextPage();
+        ahead.catch(() => undefined); // awaited below or at the next turn
+        yield page;
+      }
+    } finally {
+      // A load given up early (it failed) waits for the page in the stages: recovery must not overlap it.
+      await ahead.catch(() => undefined);
     }
   }
 }

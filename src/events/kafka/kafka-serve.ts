@@ -25,6 +25,12 @@ export async function startKafkaServe(
     throw new ConfigError("stages (plugins, persons) do not run on a Kafka event log yet", {
       hint: "use the embedded log for plugins and persons",
     });
+  const withPlugins = config.projects.filter((p) => (p.plugins ?? []).length > 0).map((p) => p.token);
+  if (withPlugins.length > 0)
+    throw new ConfigError(
+      `plugins do not run on a Kafka event log yet (project(s) ${withPlugins.join(", ")} list plugins)`,
+      { hint: "use the embedded log (drop serve.log / --log) for projects with plugins" },
+    );
   const kafkaConfig = parseKafkaLog(url);
   const metrics = new EventMetrics();
   const capturing = config.role !== "ingest";
@@ -92,6 +98,7 @@ export async function startKafkaServe(
     address,
     metrics,
     consumer,
+    plugins: undefined,
     stop() {
       stopping ??= (async () => {
         accepting = false;
