@@ -11,6 +11,7 @@ import Database from "better-sqlite3";
 import { type RunningServe, startServe } from "../../src/events/serve.js";
 import { resolveServeConfig } from "../../src/events/serve-config.js";
 import type { Logger } from "../../src/util/log.js";
+import { waitFor } from "./serve.js";
 
 export interface LogLine {
   level: "debug" | "info" | "warn" | "error";
@@ -65,26 +66,6 @@ export async function startPersonsServe(
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** Polls `probe` every 25 ms until it gives something other than undefined/false. */
-export async function waitFor<T>(
-  what: string,
-  probe: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 90_000,
-  describe?: () => unknown,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${describe ? ` (${JSON.stringify(describe())})` : ""}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** Waits until the server loaded `n` events in all and its log holds nothing more. */
@@ -305,3 +286,5 @@ export async function eventPersons(
     properties: JSON.parse(String(r.props)),
   }));
 }
+
+export { waitFor };

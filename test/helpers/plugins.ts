@@ -15,6 +15,7 @@ import type { ServeOptions } from "../../src/events/serve.js";
 import { type RunningServe, startServe } from "../../src/events/serve.js";
 import { resolveServeConfig } from "../../src/events/serve-config.js";
 import type { Logger } from "../../src/util/log.js";
+import { waitFor } from "./serve.js";
 
 export const TOKEN = "phc_plugins_test";
 
@@ -82,25 +83,6 @@ export function pluginEvent(uuid: string, properties: Record<string, unknown> = 
     timestamp: "2026-01-01T00:00:00.000Z",
     properties,
   };
-}
-
-/** Polls `probe` every 50 ms until it gives something other than undefined/false (generous: a busy machine). */
-export async function waitFor<T>(
-  what: string,
-  probe: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 60_000,
-  describe?: () => unknown,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out waiting for ${what}${describe ? ` (last: ${JSON.stringify(describe())})` : ""}`,
-      );
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 export interface PluginServe {
@@ -263,3 +245,5 @@ export async function receiver(
     },
   };
 }
+
+export { waitFor };

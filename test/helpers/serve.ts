@@ -88,7 +88,7 @@ export async function startTempServe(
 export async function waitFor<T>(
   what: string,
   probe: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 60_000,
+  timeoutMs = 90_000,
   describe?: () => unknown,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
