@@ -146,6 +146,11 @@ export interface DuckDbOptions {
    * statement, to what its read buffers need.
    */
   memoryLimit?: string;
+  /**
+   * DuckDB's worker threads (default `FERRY_DUCKDB_THREADS`, else one per core). Each thread reading a load file holds
+   * its own read buffers: fewer threads load in less memory.
+   */
+  threads?: number;
 }
 
 /**
@@ -162,6 +167,9 @@ export function duckdb(options: DuckDbOptions): Destination {
     options.memoryLimit ??
     setting("duckdbMemoryLimit") ??
     (path === ":memory:" ? "256MB" : DEFAULT_MEMORY_LIMIT);
+  const threads = options.threads ?? setting("duckdbThreads");
+  const config: Record<string, string> = { memory_limit: memoryLimit };
+  if (threads !== undefined) config.threads = String(threads);
   const driver = duckdbDriver(memoryLimit);
   let memoryInstance: Promise<import("@duckdb/node-api").DuckDBInstance> | undefined;
   return {
@@ -178,12 +186,12 @@ export function duckdb(options: DuckDbOptions): Destination {
       try {
         if (inMemory) {
           // One database for the destination's lifetime: loads and later dataset() reads see the same data.
-          memoryInstance ??= DuckDBInstance.create(":memory:", { memory_limit: memoryLimit });
+          memoryInstance ??= DuckDBInstance.create(":memory:", config);
           instance = await memoryInstance;
           conn = await instance.connect();
         } else {
           instance = await DuckDBInstance.create(":memory:", {
-            memory_limit: memoryLimit,
+            ...config,
             // Beyond the memory limit DuckDB spills to disk next to the database file.
             temp_directory: `${path}.tmp`,
           });
