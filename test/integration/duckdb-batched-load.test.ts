@@ -97,6 +97,9 @@ describe("DuckDB memory limit", () => {
     const need = readJsonMemoryNeed(51 * 2 ** 20);
     assert.ok(need > (memoryLimitBytes("192MB") ?? 0));
     assert.equal(need, 4 * 51 * 2 ** 20 + 64 * 2 ** 20);
+    // One thread reads with half the buffers.
+    assert.equal(readJsonMemoryNeed(51 * 2 ** 20, 1), 2 * 51 * 2 ** 20 + 64 * 2 ** 20);
+    assert.equal(readJsonMemoryNeed(51 * 2 ** 20, 8), need);
   });
 
   test("the threads option and FERRY_DUCKDB_THREADS set DuckDB's worker threads; unset, DuckDB's default", async () => {

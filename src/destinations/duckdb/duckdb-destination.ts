@@ -74,7 +74,7 @@ function checkDeclaredRows(group: LoadJobOf<"typed_csv">[], inserted: number): v
 }
 
 /** The DuckDB driver of the shared SQL loader, for a database kept to `memoryLimit`. */
-function duckdbDriver(memoryLimit: string): SqlDriver {
+function duckdbDriver(memoryLimit: string, threads: number | undefined): SqlDriver {
   return {
     dialect: duckdbDialect,
     capabilities: duckdbCapabilities,
@@ -83,7 +83,7 @@ function duckdbDriver(memoryLimit: string): SqlDriver {
       jsonl: {
         batch: true,
         async load(conn, jobs, target, columns, extra) {
-          const need = readJsonMemoryNeed(readJsonObjectSize(longestLine(jobs)));
+          const need = readJsonMemoryNeed(readJsonObjectSize(longestLine(jobs)), threads);
           await withMemoryFor(conn, memoryLimit, need, () =>
             conn.execute(copyFilesSql(jobs, target, columns, extra)),
           );
@@ -170,7 +170,7 @@ export function duckdb(options: DuckDbOptions): Destination {
   const threads = options.threads ?? setting("duckdbThreads");
   const config: Record<string, string> = { memory_limit: memoryLimit };
   if (threads !== undefined) config.threads = String(threads);
-  const driver = duckdbDriver(memoryLimit);
+  const driver = duckdbDriver(memoryLimit, threads);
   let memoryInstance: Promise<import("@duckdb/node-api").DuckDBInstance> | undefined;
   return {
     name: "duckdb",
