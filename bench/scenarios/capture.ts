@@ -18,6 +18,10 @@
  * (default 10,000); `BENCH_CAPTURE_PEER=0` skips the peer.
  *
  *   BENCH_CAPTURE_DISTINCT=1000000 npm run bench -- capture --records 1000000   # a million persons
+ *
+ * The server inherits the environment: the memory settings of docs/capture.md ("Memory") are measured so:
+ *
+ *   MALLOC_ARENA_MAX=2 FERRY_DUCKDB_THREADS=1 FERRY_DUCKDB_MEMORY_LIMIT=64MB npm run bench -- capture --records 300000
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";

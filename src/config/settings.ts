@@ -17,6 +17,8 @@ export interface Settings {
   normalizeWorkers: number;
   /** DuckDB memory limit of the duckdb and filesystem destinations (undefined: each one's default). */
   duckdbMemoryLimit: string | undefined;
+  /** Threads of the duckdb destination's DuckDB (undefined: DuckDB's default, one per core). */
+  duckdbThreads: number | undefined;
   /** Threads of the filesystem destination's DuckDB (undefined: DuckDB's default, one per core). */
   fsThreads: number | undefined;
   /** Rows per INSERT the ClickHouse destination sends (each a retryable unit with its own deduplication token). */
@@ -78,6 +80,7 @@ export const SETTINGS: { readonly [K in keyof Settings]: Definition<Settings[K]>
     parse: (raw, variable) => Math.min(positiveInteger(raw, variable), cores()),
   },
   duckdbMemoryLimit: { variable: "FERRY_DUCKDB_MEMORY_LIMIT", fallback: () => undefined, parse: text },
+  duckdbThreads: { variable: "FERRY_DUCKDB_THREADS", fallback: () => undefined, parse: positiveInteger },
   fsThreads: { variable: "FERRY_FS_THREADS", fallback: () => undefined, parse: positiveInteger },
   clickhouseInsertBatchRows: {
     variable: "FERRY_CLICKHOUSE_INSERT_BATCH_ROWS",

@@ -2,10 +2,15 @@
 // many inserts in one transaction go through the WAL and are written again at checkpoint). These tests make
 // packages of many small load files and check the rows, the jobs' bookkeeping and the error of a failed group.
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import { DuckDBInstance } from "@duckdb/node-api";
+import { duckdb } from "../../src/destinations/duckdb/duckdb-destination.js";
 import { memoryLimitBytes, readJsonMemoryNeed } from "../../src/destinations/duckdb/memory-limit.js";
 import { LoadPackageFailedError, resource } from "../../src/index.js";
+import { silentLogger } from "../../src/util/log.js";
 import { tempPipeline } from "../helpers/tmp-pipeline.js";
 
 const records = (n: number, note: (i: number) => unknown = (i) => i) =>
@@ -92,5 +97,33 @@ describe("DuckDB memory limit", () => {
     const need = readJsonMemoryNeed(51 * 2 ** 20);
     assert.ok(need > (memoryLimitBytes("192MB") ?? 0));
     assert.equal(need, 4 * 51 * 2 ** 20 + 64 * 2 ** 20);
+    // One thread reads with half the buffers.
+    assert.equal(readJsonMemoryNeed(51 * 2 ** 20, 1), 2 * 51 * 2 ** 20 + 64 * 2 ** 20);
+    assert.equal(readJsonMemoryNeed(51 * 2 ** 20, 8), need);
+  });
+
+  test("the threads option and FERRY_DUCKDB_THREADS set DuckDB's worker threads; unset, DuckDB's default", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ferry-duckdb-threads-"));
+    const threadsOf = async (d: ReturnType<typeof duckdb>) => {
+      const client = await d.connect({ dataset: "d", pipelineName: "p", logger: silentLogger });
+      try {
+        const [row] = await client.sql("SELECT current_setting('threads')::INT AS n");
+        return row?.n;
+      } finally {
+        await client.close();
+      }
+    };
+    const saved = process.env.FERRY_DUCKDB_THREADS;
+    try {
+      delete process.env.FERRY_DUCKDB_THREADS;
+      assert.equal(await threadsOf(duckdb({ path: join(dir, "a.duckdb"), threads: 1 })), 1);
+      assert.equal(await threadsOf(duckdb({ path: join(dir, "a.duckdb") })), availableParallelism());
+      process.env.FERRY_DUCKDB_THREADS = "1";
+      assert.equal(await threadsOf(duckdb({ path: join(dir, "a.duckdb") })), 1);
+    } finally {
+      if (saved === undefined) delete process.env.FERRY_DUCKDB_THREADS;
+      else process.env.FERRY_DUCKDB_THREADS = saved;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

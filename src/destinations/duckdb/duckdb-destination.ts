@@ -74,7 +74,7 @@ function checkDeclaredRows(group: LoadJobOf<"typed_csv">[], inserted: number): v
 }
 
 /** The DuckDB driver of the shared SQL loader, for a database kept to `memoryLimit`. */
-function duckdbDriver(memoryLimit: string): SqlDriver {
+function duckdbDriver(memoryLimit: string, threads: number | undefined): SqlDriver {
   return {
     dialect: duckdbDialect,
     capabilities: duckdbCapabilities,
@@ -83,7 +83,7 @@ function duckdbDriver(memoryLimit: string): SqlDriver {
       jsonl: {
         batch: true,
         async load(conn, jobs, target, columns, extra) {
-          const need = readJsonMemoryNeed(readJsonObjectSize(longestLine(jobs)));
+          const need = readJsonMemoryNeed(readJsonObjectSize(longestLine(jobs)), threads);
           await withMemoryFor(conn, memoryLimit, need, () =>
             conn.execute(copyFilesSql(jobs, target, columns, extra)),
           );
@@ -146,6 +146,11 @@ export interface DuckDbOptions {
    * statement, to what its read buffers need.
    */
   memoryLimit?: string;
+  /**
+   * DuckDB's worker threads (default `FERRY_DUCKDB_THREADS`, else one per core). Each thread reading a load file holds
+   * its own read buffers: fewer threads load in less memory.
+   */
+  threads?: number;
 }
 
 /**
@@ -162,7 +167,10 @@ export function duckdb(options: DuckDbOptions): Destination {
     options.memoryLimit ??
     setting("duckdbMemoryLimit") ??
     (path === ":memory:" ? "256MB" : DEFAULT_MEMORY_LIMIT);
-  const driver = duckdbDriver(memoryLimit);
+  const threads = options.threads ?? setting("duckdbThreads");
+  const config: Record<string, string> = { memory_limit: memoryLimit };
+  if (threads !== undefined) config.threads = String(threads);
+  const driver = duckdbDriver(memoryLimit, threads);
   let memoryInstance: Promise<import("@duckdb/node-api").DuckDBInstance> | undefined;
   return {
     name: "duckdb",
@@ -178,12 +186,12 @@ export function duckdb(options: DuckDbOptions): Destination {
       try {
         if (inMemory) {
           // One database for the destination's lifetime: loads and later dataset() reads see the same data.
-          memoryInstance ??= DuckDBInstance.create(":memory:", { memory_limit: memoryLimit });
+          memoryInstance ??= DuckDBInstance.create(":memory:", config);
           instance = await memoryInstance;
           conn = await instance.connect();
         } else {
           instance = await DuckDBInstance.create(":memory:", {
-            memory_limit: memoryLimit,
+            ...config,
             // Beyond the memory limit DuckDB spills to disk next to the database file.
             temp_directory: `${path}.tmp`,
           });

@@ -27,11 +27,16 @@ export function memoryLimitBytes(limit: string): number | undefined {
 }
 
 /**
- * What a read_json load needs at least: each of DuckDB's two reader threads holds two buffers of the maximum object
- * size, plus room for the rows in flight.
+ * What a read_json load needs at least: each reader thread (two unless DuckDB runs with fewer threads) holds two
+ * buffers of the maximum object size, plus room for the rows in flight.
+ *
+ * @example
+ * readJsonMemoryNeed(16 * 2 ** 20)    // 128 MiB: two threads
+ * readJsonMemoryNeed(16 * 2 ** 20, 1) // 96 MiB: one thread
  */
-export function readJsonMemoryNeed(objectSize: number): number {
-  return 4 * objectSize + 64 * 2 ** 20;
+export function readJsonMemoryNeed(objectSize: number, threads?: number): number {
+  const readers = Math.min(threads ?? 2, 2);
+  return 2 * readers * objectSize + 64 * 2 ** 20;
 }
 
 /**
