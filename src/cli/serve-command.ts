@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
+import { defaultEnvironment } from "../config/environment.js";
 import { setting } from "../config/settings.js";
 import { type RunningServe, startServe } from "../events/serve.js";
 import { resolveServeConfig, type ServeConfig, type ServeFlags } from "../events/serve-config.js";
@@ -59,6 +60,12 @@ export class ErrorReported extends Error {
  * stops accepting, loads what the log holds, stops the schedules (runs under way end at their next page) and
  * returns (exit code 0).
  */
+/** DuckDB settings `ferry serve` starts with unless the environment sets them. */
+const SERVE_DUCKDB_DEFAULTS: ReadonlyArray<readonly [string, string]> = [
+  ["FERRY_DUCKDB_THREADS", "1"],
+  ["FERRY_DUCKDB_MEMORY_LIMIT", "64MB"],
+];
+
 export async function serveCommand(flags: ServeCommandFlags, level: LogLevel): Promise<void> {
   const logger = flags.json ? jsonLogger(level) : consoleLogger(level);
   let config: ServeConfig | undefined;
@@ -68,6 +75,9 @@ export async function serveCommand(flags: ServeCommandFlags, level: LogLevel): P
   try {
     const raw = await readProjectFile(flags.config);
     if (flags.capture !== false) {
+      // A server loads small batches beside capture on the same cores: one DuckDB thread and a small buffer pool keep
+      // its memory bounded at the same rate (docs/capture.md, "Memory"); the user's own values win.
+      for (const [name, value] of SERVE_DUCKDB_DEFAULTS) defaultEnvironment(name, value);
       config = resolveServeConfig(raw, flags, setting("pipelinesDir"));
       const file = projectFilePath(flags.config);
       // Plugin modules are found from the project file's folder.
