@@ -55,17 +55,17 @@ export class ErrorReported extends Error {
   }
 }
 
-/**
- * `ferry serve`: runs the push door and the schedules of the project file's pipelines until SIGTERM or SIGINT, then
- * stops accepting, loads what the log holds, stops the schedules (runs under way end at their next page) and
- * returns (exit code 0).
- */
 /** DuckDB settings `ferry serve` starts with unless the environment sets them. */
 const SERVE_DUCKDB_DEFAULTS: ReadonlyArray<readonly [string, string]> = [
   ["FERRY_DUCKDB_THREADS", "1"],
   ["FERRY_DUCKDB_MEMORY_LIMIT", "64MB"],
 ];
 
+/**
+ * `ferry serve`: runs the push door and the schedules of the project file's pipelines until SIGTERM or SIGINT, then
+ * stops accepting, loads what the log holds, stops the schedules (runs under way end at their next page) and
+ * returns (exit code 0).
+ */
 export async function serveCommand(flags: ServeCommandFlags, level: LogLevel): Promise<void> {
   const logger = flags.json ? jsonLogger(level) : consoleLogger(level);
   let config: ServeConfig | undefined;
