@@ -92,6 +92,11 @@ export class Scheduler {
     return this.#running;
   }
 
+  /** Runs waiting for a free place (`scheduler.concurrency`). */
+  get queued(): number {
+    return this.#waiting.length;
+  }
+
   /**
    * Takes the schedules of the pipelines dir (refused while another process runs them), marks runs killed with
    * their process, plans every pipeline's next slot (a catch-up run now for those that missed one), and starts.

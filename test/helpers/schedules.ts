@@ -79,6 +79,15 @@ export async function webhookReceiver(
   };
 }
 
+/**
+ * True once the scheduler's loop sleeps again until a time still to come: it has looked at the clock's time (a slot
+ * due then fired or was passed over) and can do nothing more until the clock moves.
+ */
+export function asleep(clock: FakeClock): boolean {
+  const [next] = clock.sleepers;
+  return clock.sleepers.length === 1 && next !== undefined && next > clock.now();
+}
+
 /** A scheduler over the project's real pipelines, on a fake clock starting at `start`. */
 export function fakeClockScheduler(
   project: TempProject,

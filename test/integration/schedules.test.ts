@@ -10,6 +10,7 @@ import { newRunId } from "../../src/orchestration/job-record.js";
 import { jitterFor } from "../../src/orchestration/schedule.js";
 import { FakeApi } from "../../src/testing/index.js";
 import {
+  asleep,
   fakeClockScheduler,
   itemStats,
   records,
@@ -158,8 +159,8 @@ export default resource({ name: "orders", primaryKey: "id", writeDisposition: "a
       assert.ok(j > 0 && j < 20 * 60_000, `jitter ${j}`);
       assert.equal(scheduler.nextRuns().spread?.at, new Date(slot + j).toISOString());
       clock.set(slot + j - 1);
-      // Nothing fires before its jittered time (give the loop a chance to act wrongly).
-      await new Promise((r) => setTimeout(r, 200));
+      // Nothing fires before its jittered time: the loop has looked at the new time and sleeps again.
+      await waitFor("the scheduler asleep again", () => asleep(clock));
       assert.equal((await records(project.store, "spread")).length, 1);
       clock.set(slot + j);
       await waitFor("the jittered run", async () => (await records(project.store, "spread")).length === 2);
@@ -310,7 +311,7 @@ alerts: { webhook: "${hook.url}" }
 
       const before = api.requestsTo("/denied").length;
       clock.set(Date.parse("2026-01-05T12:00:00Z"));
-      await new Promise((r) => setTimeout(r, 300));
+      await waitFor("the scheduler past the 12:00 slot and asleep again", () => asleep(clock));
       assert.equal(api.requestsTo("/denied").length, before, "no run while paused");
       assert.equal(
         (await records(project.store, "denied")).length,
@@ -380,7 +381,7 @@ alerts: { webhook: "${hook.url}" }
     try {
       await scheduler.start();
       await waitFor("one run at the API", () => api.requestsTo("/held").length === before + 1);
-      await new Promise((r) => setTimeout(r, 300));
+      await waitFor("the other two waiting for a place", () => scheduler.queued === 2);
       assert.equal(api.requestsTo("/held").length, before + 1, "the others wait for a free place");
       assert.equal(scheduler.running, 1);
       held.release();
