@@ -11,18 +11,8 @@ import Database from "better-sqlite3";
 import { type RunningServe, startServe } from "../../src/events/serve.js";
 import { resolveServeConfig } from "../../src/events/serve-config.js";
 import type { Logger } from "../../src/util/log.js";
+import { type LogLine, memoryLogger } from "./memory-logger.js";
 import { waitFor } from "./serve.js";
-
-export interface LogLine {
-  level: "debug" | "info" | "warn" | "error";
-  msg: string;
-}
-
-export function memoryLogger(): Logger & { lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const at = (level: LogLine["level"]) => (msg: string) => void lines.push({ level, msg });
-  return { lines, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
-}
 
 export interface PersonsServe {
   running: RunningServe;
@@ -287,4 +277,4 @@ export async function eventPersons(
   }));
 }
 
-export { waitFor };
+export { type LogLine, memoryLogger, waitFor };

@@ -15,16 +15,10 @@ import type { ServeOptions } from "../../src/events/serve.js";
 import { type RunningServe, startServe } from "../../src/events/serve.js";
 import { resolveServeConfig } from "../../src/events/serve-config.js";
 import type { Logger } from "../../src/util/log.js";
+import { memoryLogger } from "./memory-logger.js";
 import { waitFor } from "./serve.js";
 
 export const TOKEN = "phc_plugins_test";
-
-/** A logger that keeps every line. */
-export function memoryLogger(): Logger & { lines: { level: string; msg: string }[] } {
-  const lines: { level: string; msg: string }[] = [];
-  const at = (level: string) => (msg: string) => void lines.push({ level, msg });
-  return { lines, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
-}
 
 /** A temp dir that `cleanup` removes. */
 export function tempDir(prefix = "ferry-plugins-"): { dir: string; cleanup(): void } {
@@ -246,4 +240,4 @@ export async function receiver(
   };
 }
 
-export { waitFor };
+export { memoryLogger, waitFor };

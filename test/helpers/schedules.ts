@@ -15,6 +15,7 @@ import { type JobsConfig, parseJobsConfig } from "../../src/orchestration/jobs-c
 import { Scheduler } from "../../src/orchestration/scheduler.js";
 import { FakeApi, type FakeRequest } from "../../src/testing/index.js";
 import type { Logger } from "../../src/util/log.js";
+import { memoryLogger } from "./memory-logger.js";
 
 /** A spec of a REST API resource `items` (append, primary key id) from `base` into `duckdb:<db>`. */
 export function restSpec(name: string, base: string, path = "items", db = `${name}.duckdb`): string {
@@ -54,15 +55,6 @@ export function tempProject(files: Record<string, string>, ferryYaml: string): T
     store: new JobStore(pipelinesDir),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
-}
-
-/** A logger that keeps every line (the scheduler's warnings and alerts are asserted on). */
-export function recordingLogger(): Logger & { lines: { level: string; msg: string }[] } {
-  const lines: { level: string; msg: string }[] = [];
-  const at = (level: string) => (msg: string) => {
-    lines.push({ level, msg });
-  };
-  return { lines, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
 }
 
 /** A real HTTP receiver of alert webhooks (a FakeApi route for POST /hook). */
@@ -153,3 +145,6 @@ export async function loadsOf(db: string): Promise<{ loads: { n: number; d: numb
   const [r] = await p.dataset().sql("select count(distinct load_id) as n from _ferry_loads");
   return { loads: rows.map((x) => ({ n: Number(x.n), d: Number(x.d) })), recorded: Number(r?.n) };
 }
+
+/** A logger that keeps every line (the scheduler's warnings and alerts are asserted on). */
+export const recordingLogger = memoryLogger;

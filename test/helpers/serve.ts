@@ -12,22 +12,10 @@ import { PostHog } from "posthog-node";
 import { type RunningServe, startServe } from "../../src/events/serve.js";
 import { resolveServeConfig } from "../../src/events/serve-config.js";
 import type { Logger } from "../../src/util/log.js";
+import { type LogLine, memoryLogger } from "./memory-logger.js";
 import type { EventRow } from "./serve-tables.js";
 
 export const REPO = join(import.meta.dirname, "../..");
-
-/** A log line a server wrote (in-process logger). */
-export interface LogLine {
-  level: "debug" | "info" | "warn" | "error";
-  msg: string;
-}
-
-/** A logger that keeps every line (tests assert on what the server said). */
-export function memoryLogger(): Logger & { lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const at = (level: LogLine["level"]) => (msg: string) => void lines.push({ level, msg });
-  return { lines, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
-}
 
 export interface TempServe {
   running: RunningServe;
@@ -262,3 +250,5 @@ export function parseMetrics(text: string): Map<string, number> {
   }
   return out;
 }
+
+export { type LogLine, memoryLogger };
