@@ -156,10 +156,13 @@ export async function startServe(config: ServeConfig, options: ServeOptions): Pr
     await eventLog.close();
     throw err;
   }
-  const status = statusLine(metrics, consumer, log, () => plugins?.status() ?? Promise.resolve(""));
-  const interval = options.statusIntervalMs ?? config.statusIntervalMs;
-  const timer = interval > 0 ? setInterval(() => void status(), interval) : undefined;
-  timer?.unref();
+  const status = statusReporter(
+    metrics,
+    consumer,
+    log,
+    options.statusIntervalMs ?? config.statusIntervalMs,
+    () => (plugins ? plugins.status() : Promise.resolve("")),
+  );
   let stopping: Promise<number> | undefined;
   return {
     address,
@@ -169,13 +172,13 @@ export async function startServe(config: ServeConfig, options: ServeOptions): Pr
     stop() {
       stopping ??= (async () => {
         accepting = false;
-        if (timer) clearInterval(timer);
+        status.stop();
         await capture.close();
         log.info(`capture stopped; loading the ${consumer.lag()} event(s) the log still holds`);
         const left = await consumer.stop({ drain: true, drainTimeoutMs: options.drainTimeoutMs });
         await plugins?.stop();
         await eventLog.close();
-        await status();
+        await status.report();
         return left;
       })();
       return stopping;
@@ -183,16 +186,20 @@ export async function startServe(config: ServeConfig, options: ServeOptions): Pr
   };
 }
 
-/** Logs events/s accepted and loaded since the last call, and the lag. */
-export function statusLine(
+/**
+ * The status line: events/s accepted and loaded since the last line, and the lag, every `intervalMs` (0: only when
+ * `report()` is called, as at the stop).
+ */
+export function statusReporter(
   metrics: EventMetrics,
   consumer: Pick<EventConsumer, "stats">,
   log: Logger,
+  intervalMs: number,
   /** More to tell at the end of the line (the plugins' export lag). */
   extra: () => Promise<string> = async () => "",
-): () => Promise<void> {
+): { report(): Promise<void>; stop(): void } {
   let last = { at: Date.now(), accepted: 0, loaded: 0 };
-  return async () => {
+  const report = async () => {
     const now = Date.now();
     const accepted = (await metrics.accepted.get()).values[0]?.value ?? 0;
     const loaded = consumer.stats.loaded;
@@ -205,6 +212,9 @@ export function statusLine(
     );
     last = { at: now, accepted, loaded };
   };
+  const timer = intervalMs > 0 ? setInterval(() => void report(), intervalMs) : undefined;
+  timer?.unref();
+  return { report, stop: () => clearInterval(timer) };
 }
 
 const rate = (n: number, secs: number) => Math.round(n / secs).toLocaleString("en-US");

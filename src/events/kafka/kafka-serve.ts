@@ -1,7 +1,7 @@
 import { ConfigError } from "../../util/errors.js";
 import { CaptureServer, type CaptureServerAddress } from "../capture/server.js";
 import { EventMetrics } from "../metrics.js";
-import { type RunningServe, type ServeOptions, statusLine } from "../serve.js";
+import { type RunningServe, type ServeOptions, statusReporter } from "../serve.js";
 import type { ServeConfig } from "../serve-config.js";
 import { connectKafka } from "./kafka-client.js";
 import { KafkaIngest } from "./kafka-ingest.js";
@@ -89,10 +89,7 @@ export async function startKafkaServe(
   );
   const idle = { stats: { loaded: 0, batches: 0, failures: 0, lag: 0 }, lag: () => 0 };
   const consumer = ingest ?? idle;
-  const status = statusLine(metrics, consumer, log);
-  const interval = options.statusIntervalMs ?? config.statusIntervalMs;
-  const timer = interval > 0 ? setInterval(() => void status(), interval) : undefined;
-  timer?.unref();
+  const status = statusReporter(metrics, consumer, log, options.statusIntervalMs ?? config.statusIntervalMs);
   let stopping: Promise<number> | undefined;
   return {
     address,
@@ -102,13 +99,13 @@ export async function startKafkaServe(
     stop() {
       stopping ??= (async () => {
         accepting = false;
-        if (timer) clearInterval(timer);
+        status.stop();
         // Requests in flight finish (their events are acknowledged by Kafka) before the producer closes.
         await capture?.close();
         await producer?.close().catch(() => undefined);
         // The batch under way commits; what is left stays in Kafka for the group's other members or the next start.
         await ingest?.stop();
-        await status();
+        await status.report();
         return 0;
       })();
       return stopping;
