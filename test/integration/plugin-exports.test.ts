@@ -153,7 +153,12 @@ describe("plugin exports", () => {
             s.log.lines.filter((l) => l.level !== "info").slice(-10),
           ],
         );
-        assert.equal(await s.running.plugins?.status(), "exports: lag 0 event(s)");
+        // The receiver answered the last delivery; its consumer records the position right after.
+        const status = await waitFor("the exports' lag at 0", async () => {
+          const line = await s.running.plugins?.status();
+          return line === "exports: lag 0 event(s)" ? line : undefined;
+        });
+        assert.equal(status, "exports: lag 0 event(s)");
       } finally {
         await s.stop();
       }
