@@ -23,6 +23,7 @@ export {
 } from "./pipeline/pipeline.js";
 export { attachPipeline } from "./pipeline/attach.js";
 export { Dataset } from "./pipeline/dataset.js";
+export type { PipelineHold, PreparedPackage } from "./pipeline/hold.js";
 export type { LoadInfo, ProgressEvent, Stage } from "./pipeline/load-info.js";
 export type { PipelineState } from "./package/state.js";
 export type { RunData, RunOptions } from "./pipeline/run-data.js";

@@ -59,6 +59,9 @@ export class ErrorReported extends Error {
 const SERVE_DUCKDB_DEFAULTS: ReadonlyArray<readonly [string, string]> = [
   ["FERRY_DUCKDB_THREADS", "1"],
   ["FERRY_DUCKDB_MEMORY_LIMIT", "64MB"],
+  // Micro-batches append a few thousand rows at a time: DuckDB rewrites a row group's rows as it fills, and a row
+  // group of 122,880 rows costs a second-long checkpoint now and then; small ones spread that evenly.
+  ["FERRY_DUCKDB_ROW_GROUP_SIZE", "16384"],
 ];
 
 /**

@@ -19,6 +19,8 @@ export interface Settings {
   duckdbMemoryLimit: string | undefined;
   /** Threads of the duckdb destination's DuckDB (undefined: DuckDB's default, one per core). */
   duckdbThreads: number | undefined;
+  /** Rows per row group of tables the duckdb destination writes to (undefined: DuckDB's default, 122,880). */
+  duckdbRowGroupSize: number | undefined;
   /** Threads of the filesystem destination's DuckDB (undefined: DuckDB's default, one per core). */
   fsThreads: number | undefined;
   /** Rows per INSERT the ClickHouse destination sends (each a retryable unit with its own deduplication token). */
@@ -81,6 +83,11 @@ export const SETTINGS: { readonly [K in keyof Settings]: Definition<Settings[K]>
   },
   duckdbMemoryLimit: { variable: "FERRY_DUCKDB_MEMORY_LIMIT", fallback: () => undefined, parse: text },
   duckdbThreads: { variable: "FERRY_DUCKDB_THREADS", fallback: () => undefined, parse: positiveInteger },
+  duckdbRowGroupSize: {
+    variable: "FERRY_DUCKDB_ROW_GROUP_SIZE",
+    fallback: () => undefined,
+    parse: positiveInteger,
+  },
   fsThreads: { variable: "FERRY_FS_THREADS", fallback: () => undefined, parse: positiveInteger },
   clickhouseInsertBatchRows: {
     variable: "FERRY_CLICKHOUSE_INSERT_BATCH_ROWS",

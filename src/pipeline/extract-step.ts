@@ -33,14 +33,18 @@ export interface ExtractObserver {
   watch(pkg: LoadPackage, schemaName: string): Promise<ExtractedFileListener | undefined>;
 }
 
-/** The state extraction starts from: the newest pending package's, else the committed one. */
+/**
+ * The state extraction starts from: the newest pending package's, else the committed one. Read from disk: under a
+ * `PipelineHold` the package just listed may commit (its state written locally, then the package removed) while this
+ * reads, and the cached committed state is refreshed only after that.
+ */
 async function baseState(ctx: PipelineContext): Promise<PipelineState> {
   const pending = await ctx.store.list();
   for (let i = pending.length - 1; i >= 0; i--) {
     const s = await pending[i]?.state();
     if (s) return s;
   }
-  return ctx.committedState() ?? emptyState(ctx.name);
+  return (await ctx.local.readState()) ?? ctx.committedState() ?? emptyState(ctx.name);
 }
 
 /** The package of that load id when it was extracted (it may be loaded since): the step has nothing to do. */

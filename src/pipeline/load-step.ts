@@ -1,4 +1,5 @@
 import { loadNormalizedPackage, type PackageLoadOutcome } from "../load/loader.js";
+import { compareLoadIds } from "../package/load-id.js";
 import type { LoadPackage } from "../package/load-package.js";
 import { recordPackageFailure } from "../package/package-failure.js";
 import { isFerryError } from "../util/errors.js";
@@ -9,11 +10,17 @@ export interface LoadStepInfo {
   rows: Record<string, number>;
 }
 
-/** Loads every normalized package, oldest first; a terminal failure sets the package aside and stops. */
-export async function loadStep(ctx: PipelineContext): Promise<LoadStepInfo> {
+/**
+ * Loads every normalized package (up to the load id `upTo`, when given), oldest first; a terminal failure sets the
+ * package aside and stops.
+ */
+export async function loadStep(ctx: PipelineContext, upTo?: string): Promise<LoadStepInfo> {
   const info: LoadStepInfo = { loadIds: [], rows: {} };
   const packages: LoadPackage[] = [];
-  for (const pkg of await ctx.store.list()) if ((await pkg.stage()) === "normalized") packages.push(pkg);
+  for (const pkg of await ctx.store.list()) {
+    if (upTo !== undefined && compareLoadIds(pkg.loadId, upTo) > 0) break;
+    if ((await pkg.stage()) === "normalized") packages.push(pkg);
+  }
   if (packages.length === 0) return info;
   const client = await ctx.connect();
   try {

@@ -21,6 +21,7 @@ import { addCounts, type PipelineContext } from "./context.js";
 import { Dataset } from "./dataset.js";
 import { resolveDestination } from "./destination-url.js";
 import { type ExtractInfo, extractStep } from "./extract-step.js";
+import { PipelineHold } from "./hold.js";
 import type { LoadInfo, ProgressEvent } from "./load-info.js";
 import { type LoadStepInfo, loadStep } from "./load-step.js";
 import { LocalStateStore } from "./local-state.js";
@@ -31,7 +32,7 @@ import type { RunData, RunOptions } from "./run-data.js";
 import { maintainTables } from "./table-maintenance.js";
 import { loadTrace, saveTrace, type Trace, TraceRecorder } from "./trace.js";
 
-export type { ExtractInfo, LoadStepInfo, NormalizeInfo };
+export type { ExtractInfo, LoadStepInfo, NormalizeInfo, PipelineHold };
 
 export interface PipelineOptions {
   name: string;
@@ -220,6 +221,27 @@ export class Pipeline {
       await saveTrace(this.dir, trace.trace).catch(() => undefined);
       await release();
     }
+  }
+
+  /**
+   * Takes the pipeline for a long-running producer until `release()`: the next package is prepared (extracted and
+   * normalized) while the ones before it load. Other operations of this pipeline fail as busy meanwhile.
+   *
+   * @example
+   * const hold = await p.hold();
+   * const pkg = await hold.prepare(rows, { table: "events" });
+   * await hold.load(pkg.loadId);
+   * await hold.release();
+   */
+  async hold(): Promise<PipelineHold> {
+    const release = await this.#lock();
+    try {
+      await prepareWorkingDir(this.#ctx);
+    } catch (err) {
+      await release();
+      throw err;
+    }
+    return new PipelineHold(this.#ctx, release);
   }
 
   /** Extract only: writes a new load package (stage "extracted"). */

@@ -151,6 +151,12 @@ export interface DuckDbOptions {
    * its own read buffers: fewer threads load in less memory.
    */
   threads?: number;
+  /**
+   * Rows per row group of the rows this destination writes (default `FERRY_DUCKDB_ROW_GROUP_SIZE`, else DuckDB's
+   * 122,880; a multiple of 2,048). Small row groups suit many small appends (`ferry serve` uses 16,384): DuckDB
+   * rewrites the rows of a row group as it fills, at every checkpoint.
+   */
+  rowGroupSize?: number;
 }
 
 /**
@@ -168,6 +174,8 @@ export function duckdb(options: DuckDbOptions): Destination {
     setting("duckdbMemoryLimit") ??
     (path === ":memory:" ? "256MB" : DEFAULT_MEMORY_LIMIT);
   const threads = options.threads ?? setting("duckdbThreads");
+  const rowGroupSize = options.rowGroupSize ?? setting("duckdbRowGroupSize");
+  const attachOptions = rowGroupSize === undefined ? "" : ` (ROW_GROUP_SIZE ${Math.floor(rowGroupSize)})`;
   const config: Record<string, string> = { memory_limit: memoryLimit };
   if (threads !== undefined) config.threads = String(threads);
   const driver = duckdbDriver(memoryLimit, threads);
@@ -201,7 +209,7 @@ export function duckdb(options: DuckDbOptions): Destination {
           const alias = opts.dataset === "ferry_destination" ? "ferry_destination_db" : "ferry_destination";
           try {
             await conn.run(
-              `ATTACH ${duckdbDialect.quoteLiteral(path)} AS ${duckdbDialect.quoteIdent(alias)}`,
+              `ATTACH ${duckdbDialect.quoteLiteral(path)} AS ${duckdbDialect.quoteIdent(alias)}${attachOptions}`,
             );
             await conn.run(`USE ${duckdbDialect.quoteIdent(alias)}`);
           } catch (err) {

@@ -65,8 +65,12 @@ export class EventConsumer {
     this.#o = { stages: [], batchEvents: 10_000, batchMs: 500, idleAdvanceEvents: 100_000, ...options };
   }
 
-  /** Recovers every project's committed positions (completing pending loads), then runs until stopped. */
+  /**
+   * Holds every project's pipeline (this consumer is the only one loading them), recovers their committed positions
+   * (completing pending loads), then runs until stopped.
+   */
   async start(): Promise<void> {
+    for (const loader of this.#o.loaders.values()) await loader.hold();
     await this.#recover();
     this.#loop = this.#run();
   }
@@ -81,6 +85,7 @@ export class EventConsumer {
     this.#stop.abort();
     await this.#loop;
     for (const stage of this.#o.stages) await stage.close?.();
+    for (const loader of this.#o.loaders.values()) await loader.release();
     return this.lag();
   }
 
@@ -112,10 +117,10 @@ export class EventConsumer {
       this.#committed.set(token, positions);
       // The stages' own stores (persons) catch up with what the destination committed.
       for (const stage of this.#o.stages) await stage.recover?.(loader.project, positions);
-      // A package a failed load left pending is loaded now: its events count as loaded, and as visible now.
-      const received = this.#inFlight.get(token);
-      this.#inFlight.delete(token);
-      this.#loaded(rows, rows > 0 ? (received ?? []) : []);
+      // Packages a failed load left pending are loaded now: their events count as loaded, and as visible now.
+      const received = this.#inFlight.filter((f) => f.token === token);
+      this.#inFlight = this.#inFlight.filter((f) => f.token !== token);
+      this.#loaded(rows, rows > 0 ? received.flatMap((f) => f.received) : []);
     }
     this.#positions = this.#minPositions();
   }
@@ -135,12 +140,20 @@ export class EventConsumer {
   async #run(): Promise<void> {
     const { batchMs, batchEvents } = this.#o;
     let lastLoad = Date.now();
-    let backoff = 0;
     for (;;) {
       const stopping = this.#stop.signal.aborted;
-      if (stopping && !this.#draining) return;
+      if (stopping && !this.#draining) {
+        // A load in progress finishes (or fails: its package stays pending for the next start).
+        await this.#settleLoading().catch(() => undefined);
+        return;
+      }
       this.#updateLag();
       if (this.stats.lag === 0 && this.#requested.size === 0) {
+        // Nothing new to prepare: the load in progress is waited for, so that its failure is retried now.
+        if (this.#loading) {
+          if (!(await this.#attempt(() => this.#settleLoading()))) return;
+          continue;
+        }
         if (stopping) return;
         await this.#waitForData();
         continue;
@@ -160,22 +173,46 @@ export class EventConsumer {
         this.#stop.signal.removeEventListener("abort", stop);
         continue;
       }
-      try {
-        // Behind (a burst, a restart, a destination that was down): bigger batches, whose fixed cost per load
-        // (open, migrate, commit) is shared by more events, catch up faster. Memory does not grow with them.
-        await this.#loadBatch(Math.min(this.stats.lag, batchEvents * CATCH_UP_FACTOR));
-        backoff = 0;
-      } catch (err) {
-        this.stats.failures++;
-        backoff = Math.min(Math.max(backoff * 2, 500), 30_000);
-        this.#o.logger.error(`loading events failed (retrying in ${backoff} ms): ${errorMessage(err)}`);
-        // What a failed load left (a package pending, or nothing) decides where to go on: nothing new is read until
-        // it is completed.
-        if (!(await this.#recoverWithBackoff(backoff))) return;
-      }
+      // Behind (a burst, a restart, a destination that was down): bigger batches, whose fixed cost per load
+      // (open, migrate, commit) is shared by more events, catch up faster. Memory does not grow with them.
+      const take = Math.min(this.stats.lag, batchEvents * CATCH_UP_FACTOR);
+      if (!(await this.#attempt(() => this.#loadBatch(take)))) return;
       lastLoad = Date.now();
     }
   }
+
+  /**
+   * Runs a step of the loop; after a failure, recovers from what the destination committed (retrying with growing
+   * pauses). False when stopping and the drain's deadline passed first.
+   */
+  async #attempt(step: () => Promise<void>): Promise<boolean> {
+    try {
+      await step();
+      this.#backoff = 0;
+      return true;
+    } catch (err) {
+      // A load still going on (the next batch's preparation failed) ends first: recovery must not overlap it.
+      await this.#settleLoading().catch(() => undefined);
+      this.stats.failures++;
+      this.#backoff = Math.min(Math.max(this.#backoff * 2, 500), 30_000);
+      this.#o.logger.error(`loading events failed (retrying in ${this.#backoff} ms): ${errorMessage(err)}`);
+      // What a failed load left (packages pending, or nothing) decides where to go on: nothing new is read until
+      // it is completed.
+      return this.#recoverWithBackoff(this.#backoff);
+    }
+  }
+
+  #backoff = 0;
+
+  /** Waits for the batch loading now (if any); rejects when its load failed. */
+  async #settleLoading(): Promise<void> {
+    const loading = this.#loading;
+    this.#loading = undefined;
+    await loading;
+  }
+
+  /** The previous batch's load, while the next batch is prepared (only when no stage commits with batches). */
+  #loading: Promise<void> | undefined;
 
   /** Waits for new events in the log, or a `requestBatch`, or the stop. */
   async #waitForData(): Promise<void> {
@@ -211,12 +248,17 @@ export class EventConsumer {
     this.#o.metrics.lagEvents.set(this.stats.lag);
   }
 
-  /** Loads the next `take` events (shared by the partitions by how far behind each is). */
+  /**
+   * Loads the next `take` events (shared by the partitions by how far behind each is). The batch is prepared
+   * (extracted and normalized) while the batch before it loads, unless a stage commits state with each batch
+   * (persons, plugins): then each batch loads before the next is read.
+   */
   async #loadBatch(take: number): Promise<void> {
     const started = Date.now();
     const log = this.#o.log;
     const until = batchEnd(this.#positions, log.end(), take);
     const tokens = await log.tokens(this.#positions, until);
+    const loads: (() => Promise<void>)[] = [];
     for (const [token, loader] of this.#o.loaders) {
       const from = latestPositions(this.#positions, this.#committed.get(token) ?? {});
       // Projects without events in this batch commit their position alone once it lags far enough behind, so that
@@ -226,7 +268,7 @@ export class EventConsumer {
         continue;
       this.#requested.delete(token);
       // A project ahead of the batch (it committed further before a restart) never commits positions back.
-      await this.#loadProject(token, loader, from, latestPositions(until, from));
+      loads.push(await this.#prepareProject(token, loader, from, latestPositions(until, from)));
     }
     for (const token of tokens.keys()) {
       if (this.#o.loaders.has(token)) continue;
@@ -234,30 +276,53 @@ export class EventConsumer {
         await this.#o.onOrphans?.(token, page);
     }
     this.#positions = until;
-    await log.release(this.#minPositions());
-    this.#o.metrics.loadSeconds.observe((Date.now() - started) / 1000);
-    this.#o.metrics.logBytes.set(log.stats().bytes);
-    this.stats.batches++;
+    // Packages load in the order they were prepared: the batch before this one commits first.
+    await this.#settleLoading();
+    const commit = async () => {
+      for (const load of loads) await load();
+      await log.release(this.#minPositions());
+      this.#o.metrics.loadSeconds.observe((Date.now() - started) / 1000);
+      this.#o.metrics.logBytes.set(log.stats().bytes);
+      this.stats.batches++;
+    };
+    if (!this.#overlap) return commit();
+    this.#loading = commit();
+    this.#loading.catch(() => undefined); // settled by the next batch, or by the loop when idle or stopping
   }
 
-  async #loadProject(
+  /** True when batches may be prepared while the one before loads: no stage commits with batches. */
+  get #overlap(): boolean {
+    return this.#o.stages.every((s) => s.beginBatch === undefined && s.commitBatch === undefined);
+  }
+
+  /** Prepares a project's package for the batch up to `until`; the function returned loads and commits it. */
+  async #prepareProject(
     token: string,
     loader: EventLoader,
     from: LogPositions,
     until: LogPositions,
-  ): Promise<void> {
-    const received: number[] = [];
-    // Kept until the load commits: a package a failed load left pending is completed by #recover, which counts it.
-    this.#inFlight.set(token, received);
-    const pages = (start: LogPositions) => this.#pages(token, start, until, true, loader, received);
-    const tables: BatchTable[] = [];
-    for (const stage of this.#o.stages)
-      tables.push(...((await stage.beginBatch?.(loader.project, until)) ?? []));
-    const { rows } = await loader.load(pages, from, until, tables);
-    this.#inFlight.delete(token);
-    this.#committed.set(token, { ...until });
-    for (const stage of this.#o.stages) await stage.commitBatch?.(loader.project, until);
-    this.#loaded(rows, received);
+  ): Promise<() => Promise<void>> {
+    // Kept until the load commits: packages a failed load left pending are completed by #recover, which counts them.
+    const flight = { token, received: [] as number[] };
+    this.#inFlight.push(flight);
+    try {
+      const pages = (start: LogPositions) => this.#pages(token, start, until, true, loader, flight.received);
+      const tables: BatchTable[] = [];
+      for (const stage of this.#o.stages)
+        tables.push(...((await stage.beginBatch?.(loader.project, until)) ?? []));
+      const batch = await loader.prepare(pages, from, until, tables);
+      return async () => {
+        const { rows } = await loader.loadPrepared(batch);
+        this.#inFlight = this.#inFlight.filter((f) => f !== flight);
+        this.#committed.set(token, { ...until });
+        for (const stage of this.#o.stages) await stage.commitBatch?.(loader.project, until);
+        this.#loaded(rows, flight.received);
+      };
+    } catch (err) {
+      // Nothing of it was kept (a failed extraction removes its package): its events are read again.
+      this.#inFlight = this.#inFlight.filter((f) => f !== flight);
+      throw err;
+    }
   }
 
   /** Counts loaded events, and the visibility latency of those whose capture time is known. */
@@ -268,8 +333,8 @@ export class EventConsumer {
     this.stats.loaded += rows;
   }
 
-  /** Per project: capture times of the events of a load that has not committed yet. */
-  readonly #inFlight = new Map<string, number[]>();
+  /** Per prepared batch of a project: capture times of its events, until its load commits. */
+  #inFlight: { token: string; received: number[] }[] = [];
 
   /** A project's events between two positions, a page at a time, through the stages when `staged`. */
   async *#pages(

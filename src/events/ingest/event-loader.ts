@@ -1,5 +1,6 @@
 import { resource } from "../../extract/resource.js";
 import { source } from "../../extract/source.js";
+import type { PipelineHold, PreparedPackage } from "../../pipeline/hold.js";
 import { Pipeline } from "../../pipeline/pipeline.js";
 import { normalizeIdentifier } from "../../schema/naming.js";
 import type { ColumnHint, TableStorage } from "../../schema/types.js";
@@ -145,12 +146,30 @@ export class EventLoader {
   }
 
   /**
+   * Holds the pipeline until `release()` (the embedded log's consumer, the only process loading this project): the
+   * next batch can then be prepared while the one before it loads (`prepare`, `loadPrepared`), and `recover` and
+   * `load` go through the hold too.
+   */
+  async hold(): Promise<void> {
+    this.#hold ??= await this.pipeline.hold();
+  }
+
+  /** Gives the pipeline back (at stop). */
+  async release(): Promise<void> {
+    const hold = this.#hold;
+    this.#hold = undefined;
+    await hold?.release();
+  }
+
+  #hold: PipelineHold | undefined;
+
+  /**
    * Completes packages a crash or a failed load left pending, then gives the log positions the destination holds
    * events up to, and how many events the completed packages loaded.
    */
   async recover(): Promise<{ positions: LogPositions; rows: number }> {
-    const info = await this.pipeline.run();
-    return { positions: this.committed(), rows: info.rows.events ?? 0 };
+    const rows = this.#hold ? (await this.#hold.complete()).rows : (await this.pipeline.run()).rows;
+    return { positions: this.committed(), rows: rows.events ?? 0 };
   }
 
   /**
@@ -174,6 +193,49 @@ export class EventLoader {
     until: LogPositions,
     tables: readonly BatchTable[] = [],
   ): Promise<{ rows: number }> {
+    if (this.#hold) return this.loadPrepared(await this.prepare(pages, start, until, tables));
+    const info = await this.pipeline.run(this.#source(pages, start, until, tables));
+    this.#logLoaded(info.rows, { ...info.durationsMs }, tables);
+    return { rows: info.rows.events ?? 0 };
+  }
+
+  /**
+   * Extracts and normalizes a batch into a package (as `load` does) without loading it: `loadPrepared` loads it,
+   * and the next batch can be prepared meanwhile. Needs `hold()`.
+   */
+  async prepare(
+    pages: (from: LogPositions) => AsyncIterable<IngestEvent[]>,
+    start: LogPositions,
+    until: LogPositions,
+    tables: readonly BatchTable[] = [],
+  ): Promise<PreparedBatch> {
+    if (!this.#hold) throw new Error(`events of ${this.project.dataset}: prepare() needs hold() first`);
+    const started = Date.now();
+    const pkg = await this.#hold.prepare(this.#source(pages, start, until, tables));
+    return { pkg, tables: tables.map((t) => t.name), started };
+  }
+
+  /** Loads a prepared batch (and any prepared before it); resolves once the destination committed. */
+  async loadPrepared(batch: PreparedBatch): Promise<{ rows: number }> {
+    if (!this.#hold) throw new Error(`events of ${this.project.dataset}: loadPrepared() needs hold() first`);
+    const t0 = Date.now();
+    const loaded = await this.#hold.load(batch.pkg.loadId);
+    const now = Date.now();
+    const d = batch.pkg.durationsMs;
+    this.#logLoaded(
+      loaded.rows,
+      { ...d, load: now - t0, total: now - batch.started },
+      batch.tables.map((name) => ({ name })),
+    );
+    return { rows: loaded.rows.events ?? 0 };
+  }
+
+  #source(
+    pages: (from: LogPositions) => AsyncIterable<IngestEvent[]>,
+    start: LogPositions,
+    until: LogPositions,
+    tables: readonly BatchTable[],
+  ) {
     const materialize = this.project.materialize;
     const logId = this.#logId;
     const log = this.#log;
@@ -216,12 +278,26 @@ export class EventLoader {
         },
       ),
     );
-    const info = await this.pipeline.run(source({ name: "events", resources: [events, ...more] }));
-    const d = info.durationsMs;
-    const extra = tables.map((t) => `${info.rows[t.name] ?? 0} ${t.name}`).join(", ");
-    this.#log.debug(
-      `loaded ${info.rows.events ?? 0} events${extra ? ` (${extra})` : ""} of ${this.project.dataset} in ${d.total} ms: extract ${d.extract}, normalize ${d.normalize}, load ${d.load}; ${memory()}`,
-    );
-    return { rows: info.rows.events ?? 0 };
+    return source({ name: "events", resources: [events, ...more] });
   }
+
+  #logLoaded(
+    rows: Record<string, number>,
+    d: { extract: number; normalize: number; load: number; total: number },
+    tables: readonly { name: string }[],
+  ): void {
+    const extra = tables.map((t) => `${rows[t.name] ?? 0} ${t.name}`).join(", ");
+    this.#log.debug(
+      `loaded ${rows.events ?? 0} events${extra ? ` (${extra})` : ""} of ${this.project.dataset} in ${d.total} ms: extract ${d.extract}, normalize ${d.normalize}, load ${d.load}; ${memory()}`,
+    );
+  }
+}
+
+/** A batch `EventLoader.prepare` extracted and normalized, waiting for `loadPrepared`. */
+export interface PreparedBatch {
+  readonly pkg: PreparedPackage;
+  /** The stages' tables in the package (for the log line). */
+  readonly tables: readonly string[];
+  /** When preparing started (ms). */
+  readonly started: number;
 }
