@@ -2,7 +2,7 @@
 // many inserts in one transaction go through the WAL and are written again at checkpoint). These tests make
 // packages of many small load files and check the rows, the jobs' bookkeeping and the error of a failed group.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -124,6 +124,58 @@ describe("DuckDB memory limit", () => {
       if (saved === undefined) delete process.env.FERRY_DUCKDB_THREADS;
       else process.env.FERRY_DUCKDB_THREADS = saved;
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("DuckDB storage of many small loads", () => {
+  /** Row groups of `schema.table` and the most rows any of them holds, read from DuckDB's storage info. */
+  async function rowGroups(path: string, table: string): Promise<{ groups: number; largest: number }> {
+    const db = await DuckDBInstance.create(path, { access_mode: "READ_ONLY" });
+    const conn = await db.connect();
+    try {
+      const sql = `SELECT count(DISTINCT row_group_id)::INT AS groups, max(count)::INT AS largest FROM pragma_storage_info('${table}') WHERE column_name = 'id'`;
+      return (await conn.runAndReadAll(sql)).getRowObjectsJson()[0] as { groups: number; largest: number };
+    } finally {
+      conn.closeSync();
+      db.closeSync();
+    }
+  }
+
+  test("rowGroupSize and FERRY_DUCKDB_ROW_GROUP_SIZE set the rows per row group; unset, DuckDB's 122,880", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ferry-duckdb-rowgroups-"));
+    const saved = process.env.FERRY_DUCKDB_ROW_GROUP_SIZE;
+    const load = async (name: string, destination: ReturnType<typeof duckdb>) => {
+      const t = tempPipeline(name, { dataset: "d", destination });
+      await t.p.run(records(10_000).map(({ tags: _tags, ...r }) => r), { table: "things" });
+      t.cleanup();
+    };
+    try {
+      delete process.env.FERRY_DUCKDB_ROW_GROUP_SIZE;
+      await load("small", duckdb({ path: join(dir, "small.duckdb"), rowGroupSize: 2048 }));
+      assert.deepEqual(await rowGroups(join(dir, "small.duckdb"), "d.things"), { groups: 5, largest: 2048 });
+      await load("default", duckdb({ path: join(dir, "default.duckdb") }));
+      assert.deepEqual(await rowGroups(join(dir, "default.duckdb"), "d.things"), { groups: 1, largest: 10_000 });
+      process.env.FERRY_DUCKDB_ROW_GROUP_SIZE = "4096";
+      await load("env", duckdb({ path: join(dir, "env.duckdb") }));
+      assert.deepEqual(await rowGroups(join(dir, "env.duckdb"), "d.things"), { groups: 3, largest: 4096 });
+    } finally {
+      if (saved === undefined) delete process.env.FERRY_DUCKDB_ROW_GROUP_SIZE;
+      else process.env.FERRY_DUCKDB_ROW_GROUP_SIZE = saved;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("each load checkpoints as it ends: no WAL is left for the next open (a reader's too) to replay", async () => {
+    const t = tempPipeline("checkpointed", { dataset: "d" });
+    try {
+      for (let i = 0; i < 3; i++) {
+        await t.p.run([{ id: i, note: `n${i}` }], { table: "small" });
+        assert.equal(existsSync(`${t.dbPath}.wal`), false, `no WAL after load ${i + 1}`);
+      }
+      assert.deepEqual(await t.p.dataset().sql("SELECT count(*)::INT AS n FROM small"), [{ n: 3 }]);
+    } finally {
+      t.cleanup();
     }
   });
 });

@@ -480,7 +480,7 @@ describe("ferry serve killed with SIGKILL", () => {
   }
 
   for (const [point, skip, where] of [
-    ["local-commit", 0, "the first project committed (destination only), the second not begun"],
+    ["local-commit", 0, "the first project committed (destination only), the second prepared, not loaded"],
     ["load-inserted", 1, "the first project committed, the second inside its open transaction"],
   ] as const) {
     test(`two projects, killed while draining on SIGTERM after ${where}: each project's events stored once`, {
@@ -523,9 +523,10 @@ describe("ferry serve killed with SIGKILL", () => {
           pipelineStage(env, point === "local-commit" ? first.dataset : second.dataset),
           "loading: rows inserted, commit or local commit pending",
         );
+        // A batch's packages are all prepared before the first loads: the other project's waits, normalized.
         assert.equal(
           pipelineStage(env, point === "local-commit" ? second.dataset : first.dataset),
-          "no package pending",
+          point === "local-commit" ? "normalized, load not begun" : "no package pending",
         );
 
         server = await ServeProcess.start(env);
