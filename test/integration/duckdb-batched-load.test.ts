@@ -147,7 +147,10 @@ describe("DuckDB storage of many small loads", () => {
     const saved = process.env.FERRY_DUCKDB_ROW_GROUP_SIZE;
     const load = async (name: string, destination: ReturnType<typeof duckdb>) => {
       const t = tempPipeline(name, { dataset: "d", destination });
-      await t.p.run(records(10_000).map(({ tags: _tags, ...r }) => r), { table: "things" });
+      await t.p.run(
+        records(10_000).map(({ tags: _tags, ...r }) => r),
+        { table: "things" },
+      );
       t.cleanup();
     };
     try {
@@ -155,7 +158,10 @@ describe("DuckDB storage of many small loads", () => {
       await load("small", duckdb({ path: join(dir, "small.duckdb"), rowGroupSize: 2048 }));
       assert.deepEqual(await rowGroups(join(dir, "small.duckdb"), "d.things"), { groups: 5, largest: 2048 });
       await load("default", duckdb({ path: join(dir, "default.duckdb") }));
-      assert.deepEqual(await rowGroups(join(dir, "default.duckdb"), "d.things"), { groups: 1, largest: 10_000 });
+      assert.deepEqual(await rowGroups(join(dir, "default.duckdb"), "d.things"), {
+        groups: 1,
+        largest: 10_000,
+      });
       process.env.FERRY_DUCKDB_ROW_GROUP_SIZE = "4096";
       await load("env", duckdb({ path: join(dir, "env.duckdb") }));
       assert.deepEqual(await rowGroups(join(dir, "env.duckdb"), "d.things"), { groups: 3, largest: 4096 });

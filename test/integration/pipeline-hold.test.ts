@@ -52,12 +52,15 @@ function recordingLogger(): Logger & { warnings: string[] } {
 }
 
 const cursorOf = (state: unknown) =>
-  (state as { sources: { shop: { resources: { things: { state: { cursor: number } } } } } }).sources.shop.resources
-    .things.state.cursor;
+  (state as { sources: { shop: { resources: { things: { state: { cursor: number } } } } } }).sources.shop
+    .resources.things.state.cursor;
 
 describe("Pipeline.hold", () => {
   test("prepares the next package while the one before loads; both commit in order with their state", async () => {
-    const t = tempPipeline("held", { dataset: "shop", retry: { attempts: 100, initialDelayMs: 50, maxDelayMs: 200 } });
+    const t = tempPipeline("held", {
+      dataset: "shop",
+      retry: { attempts: 100, initialDelayMs: 50, maxDelayMs: 200 },
+    });
     try {
       await t.p.run(things([{ id: 0 }], 0));
       const hold = await t.p.hold();
@@ -117,7 +120,10 @@ describe("Pipeline.hold", () => {
     try {
       await t.p.run(things([{ id: 1 }], 1));
       // A table made outside the pipeline, whose bigint column cannot take the next package's text.
-      await exec(t.dbPath, "CREATE TABLE ds.widgets (_ferry_id VARCHAR, _ferry_load_id VARCHAR, note BIGINT)");
+      await exec(
+        t.dbPath,
+        "CREATE TABLE ds.widgets (_ferry_id VARCHAR, _ferry_load_id VARCHAR, note BIGINT)",
+      );
       const hold = await t.p.hold();
       try {
         const bad = await hold.prepare(things([{ note: "not a number" }], 2, "widgets"));
