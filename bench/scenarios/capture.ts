@@ -8,6 +8,12 @@
  * then, in the same run, the floor: a bare Node server that inflates the same bodies and appends them to a file with
  * the same fsync policy (bench/capture/floor-server.ts), as fast as acknowledgements come.
  *
+ * CPU, from the same run: the server's CPU after the last acknowledgement of the max phase is the loader's alone
+ * (`loaderCpuSecPer100k` loaded), the rest of the max phase's is capture's (`captureCpuSecPer100k` acknowledged);
+ * the clients' and the floor's are measured too. `coresToAckAtHalfFloor` is what acknowledging at half the floor's
+ * rate would take (capture and clients), `coresToAckAndLoadAtHalfFloor` with loading as well: above 2, that target
+ * is out of reach on a 2-core machine at today's CPU per event.
+ *
  *   npm run bench -- capture --records 1000000     # about 1.5 minutes
  *   npm run bench -- capture --records 12000000    # a 10-minute paced phase
  *
@@ -108,9 +114,17 @@ export const capture: Scenario = {
     const { server, url, pid } = await startServer(dir, "events", PERSONS);
     const loadedAll = (n: number) => loadedEvents(url, n);
     const cpu0 = cpuSeconds(pid);
+    const client0 = process.cpuUsage();
     const max = await postAll(url, maxBodies, CLIENTS);
+    const clientCpu = cpuUsageSeconds(process.cpuUsage(client0));
+    const cpuAtLastAck = cpuSeconds(pid);
+    const loadedAtLastAck = await loadedCount(url);
     const drainMs = await loadedAll(max.events);
     const cpu = cpuSeconds(pid) - cpu0;
+    // The server's CPU split by what it did, from this run alone: after the last acknowledgement only the loader
+    // works, which gives its CPU per event; the rest of the max phase's CPU is capture's.
+    const loaderCpuPerEvent = (cpu0 + cpu - cpuAtLastAck) / Math.max(1, max.events - loadedAtLastAck);
+    const captureCpuPerEvent = (cpuAtLastAck - cpu0 - loaderCpuPerEvent * loadedAtLastAck) / max.events;
 
     const rss: number[] = [];
     const sampler = setInterval(() => rss.push(procStatus(pid, "VmRSS")), 1000);
@@ -146,11 +160,19 @@ export const capture: Scenario = {
       { stdio: ["pipe", "pipe", "inherit"] },
     );
     const floorUrl = await lineMatching(floor, "stdout", /^(http:\/\/\S+)$/);
+    const floorCpu0 = cpuSeconds(floor.pid as number);
+    const floorClient0 = process.cpuUsage();
     const floorLoad = await postAll(floorUrl, maxBodies, CLIENTS);
+    const floorClientCpu = cpuUsageSeconds(process.cpuUsage(floorClient0));
+    const floorCpu = cpuSeconds(floor.pid as number) - floorCpu0;
     floor.stdin?.end();
     await once(floor, "exit");
 
     const perSec = (events: number, ms: number) => Math.round(events / (ms / 1000));
+    const per100k = (seconds: number, events: number) => Number(((seconds / events) * 100_000).toFixed(2));
+    // What acknowledging at half the floor's rate would take on this machine, by the CPU each side used per event.
+    const halfFloor = perSec(floorLoad.events, floorLoad.ms) / 2;
+    const clientCpuPerEvent = clientCpu / max.events;
     const maxLoadedPerSec = perSec(max.events, max.ms + drainMs);
     const quarter = (q: number) => rss[Math.min(rss.length - 1, Math.floor((q * rss.length) / 4))] ?? 0;
     return {
@@ -188,6 +210,17 @@ export const capture: Scenario = {
         pacedVisibilityP99: quantileBound(before, after, "ferry_visibility_latency_seconds", 0.99),
         pacedRssMbAtQuarters: [1, 2, 3, 4].map(quarter).join("/"),
         retries: max.retries + paced.retries,
+        maxServerCores: Number(((cpuAtLastAck - cpu0) / (max.ms / 1000)).toFixed(2)),
+        maxClientCores: Number((clientCpu / (max.ms / 1000)).toFixed(2)),
+        captureCpuSecPer100k: per100k(captureCpuPerEvent, 1),
+        loaderCpuSecPer100k: per100k(loaderCpuPerEvent, 1),
+        clientCpuSecPer100k: per100k(clientCpu, max.events),
+        floorCpuSecPer100k: per100k(floorCpu, floorLoad.events),
+        floorClientCpuSecPer100k: per100k(floorClientCpu, floorLoad.events),
+        coresToAckAtHalfFloor: Number((halfFloor * (captureCpuPerEvent + clientCpuPerEvent)).toFixed(2)),
+        coresToAckAndLoadAtHalfFloor: Number(
+          (halfFloor * (captureCpuPerEvent + loaderCpuPerEvent + clientCpuPerEvent)).toFixed(2),
+        ),
         floorPerSec: perSec(floorLoad.events, floorLoad.ms),
         floorAckMsP50: floorLoad.ackMsP50,
         floorAckMsP99: floorLoad.ackMsP99,
@@ -243,14 +276,23 @@ async function stopServer(server: ChildProcess): Promise<void> {
   if (code !== 0) throw new Error(`ferry serve exited with ${code}`);
 }
 
+/** Events the server has loaded so far. */
+async function loadedCount(url: string): Promise<number> {
+  return (await metric(url, "ferry_events_loaded_total")).get("ferry_events_loaded_total") ?? 0;
+}
+
 /** Waits until the server has loaded `n` events; the milliseconds it took. */
 async function loadedEvents(url: string, n: number): Promise<number> {
   const at = Date.now();
   for (;;) {
-    const loaded = (await metric(url, "ferry_events_loaded_total")).get("ferry_events_loaded_total") ?? 0;
-    if (loaded >= n) return Date.now() - at;
+    if ((await loadedCount(url)) >= n) return Date.now() - at;
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** CPU seconds (user and system) of a `process.cpuUsage()` difference. */
+function cpuUsageSeconds(u: NodeJS.CpuUsage): number {
+  return (u.user + u.system) / 1e6;
 }
 
 /** Events in the DuckDB file, after checking that no uuid is stored twice. */
