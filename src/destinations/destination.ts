@@ -23,6 +23,11 @@ export interface DestinationCapabilities {
   /** `dataset().sql()` works. */
   supportsSql: boolean;
   /**
+   * A load holds the destination for itself: no other process can open it meanwhile (DuckDB's file lock). A loader
+   * that loads again and again (`ferry serve`) leaves a gap between loads for readers.
+   */
+  exclusiveWhileLoading?: boolean;
+  /**
    * Table formats a resource may ask for (`tableFormat: "delta"`) besides the destination's own, with the merge
    * strategies each offers. File destinations offer `delta`; without an entry, the destination refuses the format.
    */

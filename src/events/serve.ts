@@ -48,6 +48,9 @@ export function serveDir(config: Pick<ServeConfig, "dir">): string {
   return join(config.dir, "_serve");
 }
 
+/** Between two loads into a destination a load holds for itself, readers get at least this long (DuckDB's file). */
+const READER_GAP_MS = 100;
+
 /**
  * Starts the push door: the event log, the event loader of every project (after completing what a crash left), then
  * the capture server, which answers 200 only once events are durable in the log.
@@ -104,12 +107,19 @@ export async function startServe(config: ServeConfig, options: ServeOptions): Pr
     ...(persons ? [persons] : []),
     ...(plugins?.exports ? [plugins.exports] : []),
   ];
+  // A destination that cannot be resolved fails the consumer's start below, with its own message.
+  const destination = await loaders
+    .values()
+    .next()
+    .value?.pipeline.destination()
+    .catch(() => undefined);
   const consumer = new EventConsumer({
     log: eventLog,
     loaders,
     stages,
     batchEvents: config.batchEvents,
     batchMs: config.batchIntervalMs,
+    readerGapMs: destination?.capabilities.exclusiveWhileLoading ? READER_GAP_MS : 0,
     metrics,
     logger: log,
     onOrphans: async (token, events) => {

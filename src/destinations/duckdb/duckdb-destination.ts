@@ -26,6 +26,7 @@ import { readJsonMemoryNeed, withMemoryFor } from "./memory-limit.js";
 
 export const duckdbCapabilities: DestinationCapabilities = Object.freeze({
   maxIdentifierLength: 120,
+  exclusiveWhileLoading: true,
   supportsTransactions: true,
   supportsMerge: true,
   mergeStrategies: ["delete-insert", "upsert"] as const,

@@ -17,6 +17,12 @@ export interface ConsumerOptions {
   batchMs?: number;
   /** A project without events for a while commits its position alone after this many events passed it (100,000). */
   idleAdvanceEvents?: number;
+  /**
+   * A load starts at least this long after the one before it ended (default 0): while batches are prepared during
+   * loads, loads may follow each other at once, and readers of a destination a load holds for itself (a DuckDB file)
+   * need their turn.
+   */
+  readerGapMs?: number;
   /** Events of a token no project has (the configuration changed since they were captured). */
   onOrphans?: (token: string, events: IngestEvent[]) => Promise<void>;
   metrics: EventMetrics;
@@ -62,7 +68,14 @@ export class EventConsumer {
   readonly stats: ConsumerStats = { loaded: 0, batches: 0, failures: 0, lag: 0 };
 
   constructor(options: ConsumerOptions) {
-    this.#o = { stages: [], batchEvents: 10_000, batchMs: 500, idleAdvanceEvents: 100_000, ...options };
+    this.#o = {
+      stages: [],
+      batchEvents: 10_000,
+      batchMs: 500,
+      idleAdvanceEvents: 100_000,
+      readerGapMs: 0,
+      ...options,
+    };
   }
 
   /**
@@ -211,6 +224,9 @@ export class EventConsumer {
     await loading;
   }
 
+  /** When the last batch's load ended (ms). */
+  #loadEnded = 0;
+
   /** The previous batch's load, while the next batch is prepared (only when no stage commits with batches). */
   #loading: Promise<void> | undefined;
 
@@ -279,7 +295,13 @@ export class EventConsumer {
     // Packages load in the order they were prepared: the batch before this one commits first.
     await this.#settleLoading();
     const commit = async () => {
-      for (const load of loads) await load();
+      const gap = this.#loadEnded + this.#o.readerGapMs - Date.now();
+      if (gap > 0) await sleep(gap);
+      try {
+        for (const load of loads) await load();
+      } finally {
+        this.#loadEnded = Date.now();
+      }
       await log.release(this.#minPositions());
       this.#o.metrics.loadSeconds.observe((Date.now() - started) / 1000);
       this.#o.metrics.logBytes.set(log.stats().bytes);
