@@ -277,6 +277,7 @@ export class SegmentLog implements EventLog {
       part.readers.set(seg.base, fh);
     }
     let pos = await seg.positionOf(offset, fh);
+    seg.remember(offset, pos);
     const want = until - offset;
     let n = 0;
     let done = false;

@@ -5,6 +5,9 @@ import { recordSizeAt } from "./record-codec.js";
 /** A sparse index entry every this many records: finding a record's byte position scans at most this many. */
 const INDEX_EVERY = 1024;
 
+/** Read positions a segment remembers (a few readers, each at the start and end of its last read). */
+const CURSORS = 8;
+
 /** The name of the segment whose first record has offset `base`. */
 export function segmentName(base: number): string {
   return `${String(base).padStart(20, "0")}.seg`;
@@ -55,17 +58,23 @@ export class Segment {
     this.modifiedMs = Date.now();
   }
 
-  /** Where the last read of this segment stopped: the next read usually starts there. */
-  #cursor: { offset: number; position: number } | undefined;
+  /**
+   * Byte positions of records reads started or stopped at, newest last: a batch reads the same range twice (its
+   * tokens, then its events) and the next batch starts where the last stopped, so these are where reads start.
+   */
+  readonly #cursors = new Map<number, number>();
 
-  /** Notes that record `offset` starts at byte `position` (a reader stopped there). */
+  /** Notes that record `offset` starts at byte `position` (a read started or stopped there). */
   remember(offset: number, position: number): void {
-    this.#cursor = { offset, position };
+    this.#cursors.delete(offset);
+    this.#cursors.set(offset, position);
+    if (this.#cursors.size > CURSORS) this.#cursors.delete(this.#cursors.keys().next().value as number);
   }
 
   /** The byte position of record `offset` (which must be in this segment). */
   async positionOf(offset: number, fh: FileHandle): Promise<number> {
-    if (this.#cursor?.offset === offset) return this.#cursor.position;
+    const known = this.#cursors.get(offset);
+    if (known !== undefined) return known;
     const index = this.#index ?? (await this.#scanIndex(fh));
     const k = Math.floor((offset - this.base) / INDEX_EVERY);
     let pos = index[k] ?? 0;
