@@ -83,8 +83,13 @@ export class EventConsumer {
    * (completing pending loads), then runs until stopped.
    */
   async start(): Promise<void> {
-    for (const loader of this.#o.loaders.values()) await loader.hold();
-    await this.#recover();
+    try {
+      for (const loader of this.#o.loaders.values()) await loader.hold();
+      await this.#recover();
+    } catch (err) {
+      for (const loader of this.#o.loaders.values()) await loader.release().catch(() => undefined);
+      throw err;
+    }
     this.#loop = this.#run();
   }
 
