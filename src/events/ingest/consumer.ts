@@ -2,7 +2,8 @@ import { errorMessage } from "../../util/errors.js";
 import type { Logger } from "../../util/log.js";
 import type { EventLog, LogPositions } from "../log/event-log.js";
 import type { EventMetrics } from "../metrics.js";
-import { type EventLoader, latestPositions } from "./event-loader.js";
+import type { EventLoader } from "./event-loader.js";
+import { batchEnd, eventsBetween, latestPositions } from "./positions.js";
 import type { BatchTable, EventStage, IngestEvent } from "./stage.js";
 
 export interface ConsumerOptions {
@@ -403,25 +404,6 @@ export class EventConsumer {
       await ahead.catch(() => undefined);
     }
   }
-}
-
-/** Events between two sets of positions (partition by partition). */
-function eventsBetween(from: LogPositions, to: LogPositions): number {
-  let n = 0;
-  for (const [p, end] of Object.entries(to)) n += Math.max(0, end - (from[Number(p)] ?? 0));
-  return n;
-}
-
-/** Where a batch of `take` events from `from` ends: each partition gets its share of `take` by how far behind it is. */
-function batchEnd(from: LogPositions, end: LogPositions, take: number): LogPositions {
-  const total = eventsBetween(from, end);
-  const share = total <= take ? 1 : take / total;
-  const out: LogPositions = { ...from };
-  for (const [p, e] of Object.entries(end)) {
-    const start = from[Number(p)] ?? 0;
-    out[Number(p)] = start + Math.ceil(Math.max(0, e - start) * share);
-  }
-  return out;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -7,6 +7,7 @@ import type { ColumnHint, TableStorage } from "../../schema/types.js";
 import type { Logger } from "../../util/log.js";
 import type { LogPositions } from "../log/event-log.js";
 import type { Project } from "../project.js";
+import { latestPositions } from "./positions.js";
 import type { BatchTable, IngestEvent } from "./stage.js";
 
 /** The `events` table (contract): its columns and types, created with the first load whatever the events hold. */
@@ -87,13 +88,6 @@ function positionsIn(state: Record<string, unknown> | undefined, logId: string, 
     return {};
   }
   return { ...positions };
-}
-
-/** The later of two positions, partition by partition. */
-export function latestPositions(a: LogPositions, b: LogPositions): LogPositions {
-  const out: LogPositions = { ...a };
-  for (const [p, v] of Object.entries(b)) out[Number(p)] = Math.max(out[Number(p)] ?? 0, v);
-  return out;
 }
 
 const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
