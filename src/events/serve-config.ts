@@ -20,6 +20,8 @@ export interface ServeConfig {
   batchEvents: number;
   /** ... loaded at least this often (ms). */
   batchIntervalMs: number;
+  /** Most events a micro-batch takes when the loader is behind (DuckDB holds a load's rows in memory). */
+  catchUpEvents: number;
   /** Loaded log segments are kept this long (ms). */
   retentionMs: number;
   /** Uuids of this many recent events are remembered to drop retried duplicates. */
@@ -66,6 +68,7 @@ export const SERVE_DEFAULTS = {
   partitions: 4,
   batchEvents: 10_000,
   batchIntervalMs: 500,
+  catchUpEvents: 30_000,
   retentionMs: 3_600_000,
   dedupWindow: 1_000_000,
   statusIntervalMs: 10_000,
@@ -80,6 +83,7 @@ const SERVE_KEYS = [
   "partitions",
   "batch_events",
   "batch_interval",
+  "catch_up_events",
   "retention",
   "dedup_window",
   "status_interval",
@@ -156,6 +160,12 @@ export function resolveServeConfig(raw: unknown, flags: ServeFlags, defaultDir: 
     partitions: int(serve.partitions ?? SERVE_DEFAULTS.partitions, "serve.partitions", 1, 256),
     batchEvents: int(serve.batch_events ?? SERVE_DEFAULTS.batchEvents, "serve.batch_events", 1, 1_000_000),
     batchIntervalMs: duration(serve.batch_interval ?? SERVE_DEFAULTS.batchIntervalMs, "serve.batch_interval"),
+    catchUpEvents: int(
+      serve.catch_up_events ?? SERVE_DEFAULTS.catchUpEvents,
+      "serve.catch_up_events",
+      1,
+      10_000_000,
+    ),
     retentionMs: duration(serve.retention ?? SERVE_DEFAULTS.retentionMs, "serve.retention"),
     dedupWindow: int(serve.dedup_window ?? SERVE_DEFAULTS.dedupWindow, "serve.dedup_window", 1, 100_000_000),
     statusIntervalMs: duration(

@@ -119,6 +119,7 @@ export async function startServe(config: ServeConfig, options: ServeOptions): Pr
     stages,
     batchEvents: config.batchEvents,
     batchMs: config.batchIntervalMs,
+    catchUpEvents: config.catchUpEvents,
     readerGapMs: destination?.capabilities.exclusiveWhileLoading ? READER_GAP_MS : 0,
     metrics,
     logger: log,

@@ -65,12 +65,13 @@ test("the next batch is prepared while the one before loads; loads keep the read
 
   const gapMs = 300;
   const total = 3_000;
-  // The consumer starts behind by three catch-up batches (10 x batchEvents each).
+  // The consumer starts behind by three catch-up batches.
   for (let i = 0; i < total; i += 500) await log.append(Array.from({ length: 500 }, (_, k) => event(i + k)));
   const consumer = new EventConsumer({
     log,
     loaders: new Map([[TOKEN, loader]]),
     batchEvents: 100,
+    catchUpEvents: 1_000,
     batchMs: 50,
     readerGapMs: gapMs,
     metrics: new EventMetrics(),
